@@ -1,0 +1,8 @@
+#!/bin/sh
+# Generate the build system; pass any arguments on to configure.
+set -e
+srcdir=$(dirname "$0")
+autoreconf --force --install --warnings=all "$srcdir"
+if [ -z "$NOCONFIGURE" ]; then
+    exec "$srcdir/configure" "$@"
+fi

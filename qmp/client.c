@@ -1,0 +1,559 @@
+/* QMP client: a synchronous, single-threaded connection to QEMU's monitor over GIO. */
+#include "config.h"
+
+#include <string.h>
+
+#include "qmp.h"
+
+#define READ_SIZE (64 * 1024)
+/* How much of an unexpected message an error message quotes. */
+#define QUOTE_MAX 80
+
+struct _QmpClient {
+    char *address;
+    GSocketConnection *conn;
+    GSocket *socket;          /* owned by conn; non-blocking, waits are ours */
+    QmpParser *parser;
+    GQueue inbox;             /* messages read but not yet looked at, oldest first */
+    GByteArray *out;          /* commands not yet written */
+    gsize out_done;           /* bytes of out already written */
+    char *buf;
+    json_object *greeting;
+    guint timeout_ms;
+    gint64 next_id;
+    QmpEventFunc event_func;
+    gpointer event_data;
+    gboolean dispatching;
+    GError *broken;           /* the transport error that made the connection unusable */
+};
+
+/* What a caller waits for: bounds the wait and explains a failure. */
+typedef struct {
+    gint64 deadline;          /* monotonic, µs */
+    gint64 span;              /* µs the caller allowed, for messages */
+    const char *command;      /* waiting for QEMU to answer it; or NULL */
+    const char *what;         /* otherwise: "the QMP greeting", "a QMP event" */
+} Wait;
+
+static Wait
+wait_for(guint timeout_ms, const char *what)
+{
+    Wait w = { g_get_monotonic_time() + (gint64)timeout_ms * 1000, (gint64)timeout_ms * 1000,
+               NULL, what };
+    return w;
+}
+
+static char *
+describe(const Wait *w)
+{
+    if (w->command)
+        return g_strdup_printf("QEMU to answer '%s'", w->command);
+    return g_strdup(w->what);
+}
+
+static char *
+format_span(gint64 us)
+{
+    gint64 ms = (us + 500) / 1000;
+
+    if (ms > 0 && ms % 1000 == 0)
+        return g_strdup_printf("%" G_GINT64_FORMAT " s", ms / 1000);
+    if (ms < 1000)
+        return g_strdup_printf("%" G_GINT64_FORMAT " ms", MAX(ms, 0));
+    return g_strdup_printf("%.1f s", ms / 1000.0);
+}
+
+/* A message for humans: its JSON, cut short. */
+static char *
+quote(json_object *msg)
+{
+    const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+    g_autofree char *cut = NULL;
+
+    if (g_utf8_strlen(text, -1) <= QUOTE_MAX)
+        return g_strdup(text);
+    cut = g_utf8_substring(text, 0, QUOTE_MAX);
+    return g_strconcat(cut, "…", NULL);
+}
+
+static gboolean
+timed_out(const Wait *w, GError **error)
+{
+    g_autofree char *span = format_span(w->span);
+    g_autofree char *what = describe(w);
+
+    g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT, "timed out after %s waiting for %s",
+                span, what);
+    return FALSE;
+}
+
+static gboolean
+closed(QmpClient *client, const Wait *w, GError **error)
+{
+    g_autofree char *what = describe(w);
+
+    g_set_error(error, QMP_ERROR, QMP_ERROR_CLOSED,
+                "QEMU closed the monitor connection%s while waiting for %s",
+                qmp_parser_in_message(client->parser) ? " in the middle of a message" : "",
+                what);
+    return FALSE;
+}
+
+/* A socket error: a reset is QEMU going away, anything else is reported as it is. */
+static gboolean
+lost(QmpClient *client, const Wait *w, const GError *cause, GError **error)
+{
+    g_autofree char *what = NULL;
+
+    if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+        return closed(client, w, error);
+    what = describe(w);
+    g_set_error(error, QMP_ERROR, QMP_ERROR_CLOSED,
+                "lost the QMP connection while waiting for %s: %s", what, cause->message);
+    return FALSE;
+}
+
+static gboolean
+receive(QmpClient *client, const Wait *w, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GPtrArray) messages = NULL;
+    gssize n = g_socket_receive(client->socket, client->buf, READ_SIZE, NULL, &local);
+
+    if (n < 0)
+        return g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ||
+               lost(client, w, local, error);
+    if (n == 0)
+        return closed(client, w, error);
+
+    messages = g_ptr_array_new_with_free_func(qmp_json_free);
+    if (!qmp_parser_feed(client->parser, client->buf, n, messages, error))
+        return FALSE;
+    for (guint i = 0; i < messages->len; i++)
+        g_queue_push_tail(&client->inbox, messages->pdata[i]);
+    g_ptr_array_set_free_func(messages, NULL);
+    return TRUE;
+}
+
+static gboolean
+flush(QmpClient *client, const Wait *w, GError **error)
+{
+    while (client->out_done < client->out->len) {
+        g_autoptr(GError) local = NULL;
+        gssize n = g_socket_send(client->socket, (const char *)client->out->data + client->out_done,
+                                 client->out->len - client->out_done, NULL, &local);
+
+        if (n < 0)
+            return g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ||
+                   lost(client, w, local, error);
+        client->out_done += n;
+    }
+    g_byte_array_set_size(client->out, 0);
+    client->out_done = 0;
+    return TRUE;
+}
+
+/* Wait until the socket is ready, then write what is pending and read what has arrived.
+ * Reading while writing keeps a long batch from deadlocking against a peer that answers
+ * before it has read everything. */
+static gboolean
+pump(QmpClient *client, const Wait *w, GError **error)
+{
+    GIOCondition cond = client->out->len > 0 ? G_IO_IN | G_IO_OUT : G_IO_IN;
+    gint64 left = w->deadline - g_get_monotonic_time();
+    g_autoptr(GError) local = NULL;
+
+    if (left <= 0)
+        return timed_out(w, error);
+    /* GIO waits in whole milliseconds, rounded down: round up, and let the caller look at
+     * the clock again rather than trusting the wait to have lasted long enough. */
+    left = (left + 999) / 1000 * 1000;
+    if (!g_socket_condition_timed_wait(client->socket, cond, left, NULL, &local))
+        return g_error_matches(local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+               lost(client, w, local, error);
+    /* Reading first reports a peer that went away as closed, not as a failed write. */
+    return receive(client, w, error) && flush(client, w, error);
+}
+
+/* The oldest message not yet looked at, reading until one is complete. */
+static json_object *
+next_message(QmpClient *client, const Wait *w, GError **error)
+{
+    while (g_queue_is_empty(&client->inbox)) {
+        if (!pump(client, w, error))
+            return NULL;
+    }
+    return g_queue_pop_head(&client->inbox);
+}
+
+static gboolean
+is_event(json_object *msg)
+{
+    return json_object_object_get_ex(msg, "event", NULL);
+}
+
+static void
+dispatch(QmpClient *client, json_object *event)
+{
+    if (!client->event_func)
+        return;
+    client->dispatching = TRUE;
+    client->event_func(json_object_get_string(json_object_object_get(event, "event")), event,
+                       client->event_data);
+    client->dispatching = FALSE;
+}
+
+static gboolean
+protocol_error(const char *problem, json_object *msg, GError **error)
+{
+    g_autofree char *text = quote(msg);
+
+    g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "%s: %s", problem, text);
+    return FALSE;
+}
+
+/* Which of the @n commands sent with ids from @first_id a reply answers. */
+static gboolean
+match_reply(json_object *msg, gint64 first_id, guint n, json_object *const *replies,
+            guint *slot, GError **error)
+{
+    json_object *id;
+    gint64 i;
+
+    if (!json_object_object_get_ex(msg, "return", NULL) &&
+        !json_object_object_get_ex(msg, "error", NULL))
+        return protocol_error("QEMU sent a message that is neither a reply nor an event", msg,
+                              error);
+    /* QEMU answers without an id when it could not parse a command at all. */
+    if (!json_object_object_get_ex(msg, "id", &id))
+        return protocol_error("QEMU sent a reply without an id", msg, error);
+    i = json_object_is_type(id, json_type_int) ? json_object_get_int64(id) - first_id : -1;
+    if (i < 0 || i >= n || replies[i])
+        return protocol_error("QEMU answered a command that was not sent", msg, error);
+    *slot = i;
+    return TRUE;
+}
+
+static const char *
+command_name(json_object *cmd)
+{
+    json_object *name;
+
+    if (json_object_object_get_ex(cmd, "execute", &name) &&
+        json_object_is_type(name, json_type_string))
+        return json_object_get_string(name);
+    return "(unnamed command)";
+}
+
+/* Wait for the replies to @n commands, dispatching the events that come between them. */
+static gboolean
+collect(QmpClient *client, json_object *const *cmds, guint n, gint64 first_id,
+        json_object **replies, GError **error)
+{
+    Wait w = wait_for(client->timeout_ms, NULL);
+    guint first = 0;
+
+    for (guint left = n; left > 0;) {
+        g_autoptr(json_object) msg = NULL;
+        guint slot;
+
+        while (replies[first])
+            first++;
+        w.command = command_name(cmds[first]);
+        if (!(msg = next_message(client, &w, error)))
+            return FALSE;
+        if (is_event(msg)) {
+            dispatch(client, msg);
+            continue;
+        }
+        if (!match_reply(msg, first_id, n, replies, &slot, error))
+            return FALSE;
+        replies[slot] = g_steal_pointer(&msg);
+        left--;
+    }
+    return TRUE;
+}
+
+/* Queue a copy of @cmd carrying the next id; the caller's object stays as it was. */
+static void
+queue_command(QmpClient *client, json_object *cmd)
+{
+    g_autoptr(json_object) copy = json_object_new_object();
+    const char *text;
+
+    json_object_object_foreach(cmd, key, value) {
+        if (strcmp(key, "id") != 0)
+            json_object_object_add(copy, key, json_object_get(value));
+    }
+    json_object_object_add(copy, "id", json_object_new_int64(client->next_id++));
+    text = json_object_to_json_string_ext(copy, JSON_C_TO_STRING_PLAIN |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+    g_byte_array_append(client->out, (const guint8 *)text, strlen(text));
+    g_byte_array_append(client->out, (const guint8 *)"\n", 1);
+}
+
+/* Fail fast once the connection is known to be unusable. */
+static gboolean
+usable(QmpClient *client, GError **error)
+{
+    if (!client->broken)
+        return TRUE;
+    g_set_error(error, QMP_ERROR, client->broken->code,
+                "the QMP connection is unusable after an earlier error: %s",
+                client->broken->message);
+    return FALSE;
+}
+
+/* A transport error: remember it, hang up (QEMU may still be answering) and report it. */
+static gboolean
+fail(QmpClient *client, GError *local, GError **error)
+{
+    client->broken = g_error_copy(local);
+    g_socket_close(client->socket, NULL);
+    g_propagate_error(error, local);
+    return FALSE;
+}
+
+gboolean
+qmp_client_execute_many(QmpClient *client, json_object *const *cmds, guint n,
+                        json_object **replies, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    gint64 first_id = client->next_id;
+
+    g_return_val_if_fail(!client->dispatching, FALSE);
+    for (guint i = 0; i < n; i++)
+        replies[i] = NULL;
+    for (guint i = 0; i < n; i++)
+        g_return_val_if_fail(json_object_is_type(cmds[i], json_type_object), FALSE);
+    if (!usable(client, error))
+        return FALSE;
+    for (guint i = 0; i < n; i++)
+        queue_command(client, cmds[i]);
+    if (!collect(client, cmds, n, first_id, replies, &local))
+        return fail(client, g_steal_pointer(&local), error);
+    return TRUE;
+}
+
+json_object *
+qmp_client_execute(QmpClient *client, json_object *cmd, GError **error)
+{
+    g_autoptr(json_object) reply = NULL;
+
+    if (!qmp_client_execute_many(client, &cmd, 1, &reply, error))
+        return NULL;
+    return qmp_reply_take_return(reply, error);
+}
+
+gboolean
+qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
+{
+    Wait w = { deadline, deadline - g_get_monotonic_time(), NULL, "a QMP event" };
+    g_autoptr(GError) local = NULL;
+    g_autoptr(json_object) msg = NULL;
+    guint slot;
+
+    g_return_val_if_fail(!client->dispatching, FALSE);
+    if (!usable(client, error))
+        return FALSE;
+    if (!(msg = next_message(client, &w, &local))) {
+        /* No event yet is an answer, not a broken connection. */
+        if (g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        return fail(client, g_steal_pointer(&local), error);
+    }
+    if (!is_event(msg)) {
+        /* Every command has been answered, so any reply is a stray one. */
+        match_reply(msg, 0, 0, NULL, &slot, &local);
+        return fail(client, g_steal_pointer(&local), error);
+    }
+    dispatch(client, msg);
+    return TRUE;
+}
+
+static GSocketConnectable *
+parse_host_port(const char *host_port, GError **error)
+{
+    g_autoptr(GSocketConnectable) target = g_network_address_parse(host_port, 0, error);
+
+    /* Without a port GIO would take 0, and the connection would be refused for no clear
+     * reason. */
+    if (target && g_network_address_get_port(G_NETWORK_ADDRESS(target)) == 0) {
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "a TCP address needs a port (HOST:PORT)");
+        return NULL;
+    }
+    return g_steal_pointer(&target);
+}
+
+static GSocketConnectable *
+parse_address(const char *address, GError **error)
+{
+    if (g_str_has_prefix(address, "unix:"))
+        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address + strlen("unix:")));
+    if (g_str_has_prefix(address, "tcp:"))
+        return parse_host_port(address + strlen("tcp:"), error);
+    if (strchr(address, '/') || !strchr(address, ':'))
+        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address));
+    return parse_host_port(address, error);
+}
+
+/* GIO nests prefixes that vary between versions ("Could not connect: No such file or
+ * directory"); the reason is the last part, and our message names the address already. */
+static const char *
+reason(const char *message)
+{
+    const char *last = g_strrstr(message, ": ");
+
+    return last ? last + 2 : message;
+}
+
+static gboolean
+open_socket(QmpClient *client, GError **error)
+{
+    g_autoptr(GSocketClient) connector = g_socket_client_new();
+    g_autoptr(GSocketConnectable) target = NULL;
+    g_autoptr(GError) local = NULL;
+
+    /* Bounds a TCP connect to an unresponsive host; GIO counts whole seconds. */
+    g_socket_client_set_timeout(connector, MAX((client->timeout_ms + 999) / 1000, 1));
+    /* A monitor is never reached through the desktop's HTTP or SOCKS proxy. */
+    g_socket_client_set_enable_proxy(connector, FALSE);
+    if (!(target = parse_address(client->address, &local))) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
+                    client->address, local->message);
+        return FALSE;
+    }
+    if (!(client->conn = g_socket_client_connect(connector, target, NULL, &local))) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
+                    client->address, reason(local->message));
+        return FALSE;
+    }
+    client->socket = g_socket_connection_get_socket(client->conn);
+    g_socket_set_timeout(client->socket, 0);
+    g_socket_set_blocking(client->socket, FALSE);
+    return TRUE;
+}
+
+/* Read the greeting and leave capabilities negotiation mode. */
+static gboolean
+handshake(QmpClient *client, GError **error)
+{
+    Wait w = wait_for(client->timeout_ms, "the QMP greeting");
+    g_autoptr(json_object) greeting = NULL;
+    g_autoptr(json_object) cmd = qmp_cmd_capabilities();
+    g_autoptr(json_object) reply = NULL;
+    g_autoptr(json_object) ret = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (!(greeting = next_message(client, &w, error)))
+        return FALSE;
+    if (!json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object))
+        return protocol_error("the peer is not a QMP monitor, it greeted with", greeting, error);
+    client->greeting = g_steal_pointer(&greeting);
+    if (!qmp_client_execute_many(client, &cmd, 1, &reply, error))
+        return FALSE;
+    if (!(ret = qmp_reply_take_return(reply, &local))) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "QEMU refused QMP capabilities negotiation: %s", local->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+QmpClient *
+qmp_client_connect(const char *address, guint timeout_ms, GError **error)
+{
+    g_autoptr(QmpClient) client = g_new0(QmpClient, 1);
+
+    client->address = g_strdup(address);
+    client->parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_queue_init(&client->inbox);
+    client->out = g_byte_array_new();
+    client->buf = g_malloc(READ_SIZE);
+    client->timeout_ms = timeout_ms;
+    client->next_id = 1;
+
+    if (!open_socket(client, error))
+        return NULL;
+    if (!handshake(client, error)) {
+        g_prefix_error(error, "QMP socket '%s': ", address);
+        return NULL;
+    }
+    return g_steal_pointer(&client);
+}
+
+void
+qmp_client_free(QmpClient *client)
+{
+    if (!client)
+        return;
+    g_clear_object(&client->conn);
+    qmp_parser_free(client->parser);
+    g_queue_clear_full(&client->inbox, qmp_json_free);
+    g_byte_array_unref(client->out);
+    g_free(client->buf);
+    json_object_put(client->greeting);
+    g_clear_error(&client->broken);
+    g_free(client->address);
+    g_free(client);
+}
+
+json_object *
+qmp_client_get_greeting(QmpClient *client)
+{
+    return client->greeting;
+}
+
+void
+qmp_client_set_timeout(QmpClient *client, guint timeout_ms)
+{
+    client->timeout_ms = timeout_ms;
+}
+
+void
+qmp_client_set_event_handler(QmpClient *client, QmpEventFunc func, gpointer user_data)
+{
+    client->event_func = func;
+    client->event_data = user_data;
+}
+
+json_object *
+qmp_reply_take_return(json_object *reply, GError **error)
+{
+    json_object *value;
+
+    if (json_object_object_get_ex(reply, "return", &value)) {
+        if (value)
+            return json_object_get(value);
+        g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "QEMU returned null");
+        return NULL;
+    }
+    if (json_object_object_get_ex(reply, "error", &value)) {
+        json_object *desc = json_object_object_get(value, "desc");
+
+        g_set_error_literal(error, QMP_ERROR, QMP_ERROR_COMMAND,
+                            desc ? json_object_get_string(desc)
+                                 : "QEMU reported an error without a description");
+        return NULL;
+    }
+    g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                        "a QMP reply has neither \"return\" nor \"error\"");
+    return NULL;
+}
+
+const char *
+qmp_reply_error_class(json_object *reply)
+{
+    json_object *err;
+    json_object *klass;
+
+    if (!json_object_object_get_ex(reply, "error", &err) ||
+        !json_object_object_get_ex(err, "class", &klass) ||
+        !json_object_is_type(klass, json_type_string))
+        return NULL;
+    return json_object_get_string(klass);
+}

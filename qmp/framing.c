@@ -1,0 +1,196 @@
+/* QMP framing: cut a byte stream into JSON objects with json-c's incremental tokener. */
+#include "config.h"
+
+#include <string.h>
+
+#include "qmp.h"
+
+G_DEFINE_QUARK(qmp-error-quark, qmp_error)
+
+/* QMP replies nest a few levels; the limit only stops a runaway peer, and is above json-c's
+ * default of 32 so that no deep but legitimate qom-get value is refused. */
+#define PARSER_DEPTH 64
+
+struct _QmpParser {
+    struct json_tokener *tok;
+    gsize max_message;
+    gboolean in_message;
+    gsize consumed;           /* bytes of the current message given to the tokener */
+    /* json-c rejects a UTF-8 sequence split across two parse calls when validating, so an
+     * incomplete sequence at the end of a feed waits here for the rest of its bytes. */
+    char carry[4];
+    gsize carry_len;
+};
+
+QmpParser *
+qmp_parser_new(gsize max_message)
+{
+    QmpParser *parser;
+
+    g_return_val_if_fail(max_message > 0, NULL);
+    parser = g_new0(QmpParser, 1);
+    parser->tok = json_tokener_new_ex(PARSER_DEPTH);
+    /* Strict, so that what QEMU would reject is not silently accepted; trailing characters
+     * are the next message. */
+    json_tokener_set_flags(parser->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+                                        JSON_TOKENER_VALIDATE_UTF8);
+    parser->max_message = max_message;
+    return parser;
+}
+
+void
+qmp_parser_free(QmpParser *parser)
+{
+    if (!parser)
+        return;
+    json_tokener_free(parser->tok);
+    g_free(parser);
+}
+
+gboolean
+qmp_parser_in_message(const QmpParser *parser)
+{
+    return parser->in_message || parser->carry_len > 0;
+}
+
+static void
+reset(QmpParser *parser)
+{
+    json_tokener_reset(parser->tok);
+    parser->in_message = FALSE;
+    parser->consumed = 0;
+    parser->carry_len = 0;
+}
+
+static gboolean
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Bytes in the UTF-8 sequence that @lead starts (1 for ASCII and stray bytes). */
+static gsize
+utf8_length(guchar lead)
+{
+    return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+}
+
+/* Length of a UTF-8 sequence cut off at the end of @data, 0 when the last one is whole. */
+static gsize
+incomplete_utf8_tail(const char *data, gsize len)
+{
+    for (gsize back = 1; back <= MIN(len, 3); back++) {
+        guchar c = data[len - back];
+
+        if ((c & 0xC0) != 0x80)
+            return utf8_length(c) > back ? back : 0;
+    }
+    return 0;
+}
+
+static gboolean
+too_big(QmpParser *parser, GError **error)
+{
+    g_set_error(error, QMP_ERROR, QMP_ERROR_TOO_BIG,
+                "a QMP message is larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                parser->max_message);
+    reset(parser);
+    return FALSE;
+}
+
+/* The tokener finished a value: keep it if it is an object. */
+static gboolean
+complete(QmpParser *parser, json_object *value, GPtrArray *messages, GError **error)
+{
+    if (!json_object_is_type(value, json_type_object)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "a QMP message must be a JSON object, not %s",
+                    json_type_to_name(json_object_get_type(value)));
+        json_object_put(value);
+        reset(parser);
+        return FALSE;
+    }
+    g_ptr_array_add(messages, value);
+    json_tokener_reset(parser->tok);
+    parser->in_message = FALSE;
+    parser->consumed = 0;
+    return TRUE;
+}
+
+/* Give up to @len bytes of one message to the tokener; *used says how many it took. */
+static gboolean
+tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
+         GPtrArray *messages, GError **error)
+{
+    gsize room = parser->max_message - parser->consumed;
+    json_object *value;
+    enum json_tokener_error jerr;
+
+    /* Never hand json-c more than the limit allows, so it never buffers more than that. */
+    value = json_tokener_parse_ex(parser->tok, data, (int)MIN(MIN(len, room), G_MAXINT));
+    jerr = json_tokener_get_error(parser->tok);
+    *used = json_tokener_get_parse_end(parser->tok);
+    parser->consumed += *used;
+
+    if (jerr == json_tokener_continue)
+        return parser->consumed < parser->max_message ? TRUE : too_big(parser, error);
+    if (jerr != json_tokener_success) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "malformed QMP message: %s",
+                    json_tokener_error_desc(jerr));
+        reset(parser);
+        return FALSE;
+    }
+    return complete(parser, value, messages, error);
+}
+
+/* Feed whole bytes (no incomplete UTF-8 sequence at the end) to the tokener. */
+static gboolean
+feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, GError **error)
+{
+    gsize pos = 0;
+
+    while (pos < len) {
+        gsize used;
+
+        if (!parser->in_message) {
+            if (is_space(data[pos])) {
+                pos++;
+                continue;
+            }
+            parser->in_message = TRUE;
+        }
+        if (!tokenize(parser, data + pos, len - pos, &used, messages, error))
+            return FALSE;
+        pos += used;
+    }
+    return TRUE;
+}
+
+gboolean
+qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
+                GPtrArray *messages, GError **error)
+{
+    gsize hold;
+
+    if (parser->carry_len > 0) {
+        gsize need = utf8_length(parser->carry[0]) - parser->carry_len;
+        gsize take = MIN(need, len);
+
+        memcpy(parser->carry + parser->carry_len, data, take);
+        parser->carry_len += take;
+        data += take;
+        len -= take;
+        if (take < need)
+            return TRUE;
+        if (!feed_whole(parser, parser->carry, parser->carry_len, messages, error))
+            return FALSE;
+        parser->carry_len = 0;
+    }
+
+    hold = incomplete_utf8_tail(data, len);
+    if (!feed_whole(parser, data, len - hold, messages, error))
+        return FALSE;
+    memcpy(parser->carry, data + len - hold, hold);
+    parser->carry_len = hold;
+    return TRUE;
+}

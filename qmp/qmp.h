@@ -1,0 +1,117 @@
+/* The QMP wire protocol: message framing, a synchronous client, typed command builders. */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-c/json.h>
+
+G_BEGIN_DECLS
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+
+/* json_object_put as a GDestroyNotify, for containers of json objects. */
+static inline void
+qmp_json_free(gpointer obj)
+{
+    json_object_put(obj);
+}
+
+#define QMP_ERROR qmp_error_quark()
+GQuark qmp_error_quark(void);
+
+typedef enum {
+    QMP_ERROR_CONNECT,        /* the monitor cannot be reached */
+    QMP_ERROR_PROTOCOL,       /* the peer broke the protocol: bad JSON, no greeting, stray id */
+    QMP_ERROR_TOO_BIG,        /* a message exceeded the size limit */
+    QMP_ERROR_CLOSED,         /* the peer closed the connection */
+    QMP_ERROR_TIMEOUT,        /* no answer before the deadline */
+    QMP_ERROR_COMMAND,        /* QEMU answered with an error; the message is its "desc" */
+} QmpErrorCode;
+
+/* Largest QMP message accepted; query-qmp-schema of QEMU 7.2 is about 200 KiB. */
+#define QMP_MAX_MESSAGE (16 * 1024 * 1024)
+
+/* ---- framing: bytes in, whole JSON objects out ----------------------- */
+
+typedef struct _QmpParser QmpParser;
+
+QmpParser *qmp_parser_new(gsize max_message);
+void qmp_parser_free(QmpParser *parser);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpParser, qmp_parser_free)
+
+/* Consume @len bytes.  Each complete message (a JSON object) is appended to @messages, which
+ * must free with json_object_put.  Bytes between messages may be any JSON whitespace (CRLF
+ * included).  On a malformed or oversized message FALSE is returned, the parser is reset and
+ * the rest of @data is dropped; messages completed before it are still appended. */
+gboolean qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
+                         GPtrArray *messages, GError **error);
+
+/* TRUE when part of a message has been consumed but not yet completed. */
+gboolean qmp_parser_in_message(const QmpParser *parser);
+
+/* ---- client --------------------------------------------------------- */
+
+typedef struct _QmpClient QmpClient;
+
+/* Called for every event; @event is the whole message (borrowed).  It must not call back
+ * into the client. */
+typedef void (*QmpEventFunc)(const char *name, json_object *event, gpointer user_data);
+
+/* @address: a unix socket path, "unix:PATH", or "HOST:PORT" / "tcp:HOST:PORT".  Reads the
+ * greeting and negotiates capabilities, each step bounded by @timeout_ms.  QMP_ERROR_CONNECT
+ * when the socket cannot be reached; QMP_ERROR_PROTOCOL when the peer does not greet like QMP
+ * or refuses the negotiation.  After any error but QMP_ERROR_COMMAND (and a wait_event
+ * timeout) the client is unusable: later calls fail at once with the same code. */
+QmpClient *qmp_client_connect(const char *address, guint timeout_ms, GError **error);
+void qmp_client_free(QmpClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_client_free)
+
+/* The whole greeting, {"QMP": {"version": …, "capabilities": …}} (borrowed). */
+json_object *qmp_client_get_greeting(QmpClient *client);
+void qmp_client_set_timeout(QmpClient *client, guint timeout_ms);
+void qmp_client_set_event_handler(QmpClient *client, QmpEventFunc func, gpointer user_data);
+
+/* Send one command (borrowed) and wait for its reply.  Returns the "return" member (a new
+ * reference; an empty object for {}), or NULL and QMP_ERROR_COMMAND with QEMU's "desc". */
+json_object *qmp_client_execute(QmpClient *client, json_object *cmd, GError **error);
+
+/* Send all @n commands (borrowed) at once, then collect their replies: replies[i] receives the
+ * whole reply ({"return":…} or {"error":…}, a new reference).  The client's timeout bounds the
+ * whole batch.  Events that arrive before the last reply are dispatched on the way; those
+ * after it are left for the next call.  FALSE when the connection failed or timed out;
+ * replies already received are kept, the others are NULL. */
+gboolean qmp_client_execute_many(QmpClient *client, json_object *const *cmds, guint n,
+                                 json_object **replies, GError **error);
+
+/* Dispatch the next event to the handler, waiting for it until the monotonic @deadline (µs,
+ * as g_get_monotonic_time); an event already received is dispatched at once.  FALSE with
+ * QMP_ERROR_TIMEOUT when the deadline passes (the client stays usable), or another error when
+ * the connection fails. */
+gboolean qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error);
+
+/* Turn a reply into its "return" value (new reference), or NULL and QMP_ERROR_COMMAND. */
+json_object *qmp_reply_take_return(json_object *reply, GError **error);
+/* The "class" of an error reply ("GenericError", "DeviceNotFound", …), or NULL. */
+const char *qmp_reply_error_class(json_object *reply);
+
+/* ---- command builders: the only place QMP commands are spelt -------- */
+
+json_object *qmp_cmd_capabilities(void);
+json_object *qmp_cmd_query_chardev(void);
+json_object *qmp_cmd_query_status(void);
+json_object *qmp_cmd_query_qmp_schema(void);
+json_object *qmp_cmd_qom_list(const char *path);
+json_object *qmp_cmd_qom_get(const char *path, const char *property);
+json_object *qmp_cmd_chardev_add_spicevmc(const char *id, const char *subtype);
+json_object *qmp_cmd_chardev_add_spiceport(const char *id, const char *fqdn);
+json_object *qmp_cmd_chardev_remove(const char *id);
+/* device_add; a NULL @bus lets QEMU choose. */
+json_object *qmp_cmd_device_add(const char *driver, const char *id, const char *bus);
+json_object *qmp_cmd_device_add_chardev(const char *driver, const char *id, const char *bus,
+                                        const char *chardev);
+json_object *qmp_cmd_device_add_virtio_port(const char *driver, const char *id, const char *bus,
+                                            guint nr, const char *chardev, const char *name);
+json_object *qmp_cmd_device_del(const char *id);
+/* A small object with no side effect, for leaving a mark in a QEMU process. */
+json_object *qmp_cmd_object_add_authz_simple(const char *id, const char *identity);
+
+G_END_DECLS

@@ -1,0 +1,43 @@
+/* A scripted QMP peer for tests: plays QEMU from a script, in a thread, on one connection.
+ * For the cases real QEMU cannot produce on demand; every command it is sent is checked
+ * against the schema of the real QEMU (query-qmp-schema), so the scripts cannot drift from
+ * what QEMU would accept. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qmp.h"
+
+#define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, " \
+                 "\"package\": \"Debian 1:7.2+dfsg-7\"}, \"capabilities\": [\"oob\"]}}\r\n"
+typedef struct _Peer Peer;
+typedef void (*Script)(Peer *peer);
+
+/* The scripted QEMU: one connection, served by a thread that runs the script. */
+struct _Peer {
+    char *dir;
+    char *address;            /* what the client connects to */
+    GSocket *listener;
+    GSocket *conn;            /* the accepted connection, blocking */
+    QmpParser *parser;
+    GQueue received;          /* commands read but not yet expected */
+    gint64 last_id;
+    Script script;
+    GThread *thread;
+};
+
+/* Ask the real QEMU for its schema once, before any peer starts. */
+void peer_load_schema(void);
+
+Peer *peer_start(Script script, gboolean tcp);
+void peer_free(Peer *peer);
+/* Send @len bytes; FALSE when the client has hung up. */
+gboolean peer_send_len(Peer *peer, const char *data, gsize len);
+void peer_send(Peer *peer, const char *text);
+/* The next command the client sent, which must be @name; returns its id. */
+gint64 peer_expect(Peer *peer, const char *name);
+char *reply_text(gint64 id, const char *value);
+void peer_reply(Peer *peer, gint64 id, const char *value);
+char *event_text(const char *name);
+/* Send the greeting and accept the capabilities negotiation. */
+void peer_greet(Peer *peer);

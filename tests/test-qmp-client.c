@@ -1,0 +1,735 @@
+/* Tests of the QMP client against a scripted peer.  Real QEMU cannot produce these cases on
+ * demand (a bad greeting, a reply that never comes, EOF in the middle of a reply, a stray id,
+ * replies cut at arbitrary bytes), so a thread plays QEMU from a script; the client against
+ * real QEMU is tested in test-qmp-qemu.c. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "qmp-peer.h"
+
+#define TIMEOUT_MS 5000       /* for tests that expect an answer: only a bug hits it */
+#define SHORT_TIMEOUT_MS 200  /* for tests that expect a timeout */
+
+typedef struct {
+    Peer *peer;
+    QmpClient *client;
+    GPtrArray *events;        /* names of the events dispatched, in order */
+    GError *error;
+} Fixture;
+
+/* ---- the fixture ------------------------------------------------------- */
+
+static void
+on_event(const char *name, json_object *event, gpointer user_data)
+{
+    Fixture *f = user_data;
+
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(event, "event")), ==, name);
+    g_ptr_array_add(f->events, g_strdup(name));
+}
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+    f->events = g_ptr_array_new_with_free_func(g_free);
+    if (data)
+        f->peer = peer_start((Script)data, FALSE);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+    /* Hanging up first lets the peer finish its script. */
+    g_clear_pointer(&f->client, qmp_client_free);
+    g_clear_pointer(&f->peer, peer_free);
+    g_ptr_array_unref(f->events);
+    g_clear_error(&f->error);
+}
+
+static void
+connect_client(Fixture *f)
+{
+    f->client = qmp_client_connect(f->peer->address, TIMEOUT_MS, &f->error);
+    g_assert_no_error(f->error);
+    g_assert_nonnull(f->client);
+    qmp_client_set_event_handler(f->client, on_event, f);
+}
+
+static void
+assert_events(Fixture *f, const char *const *names)
+{
+    g_assert_cmpuint(f->events->len, ==, g_strv_length((char **)names));
+    for (guint i = 0; names[i]; i++)
+        g_assert_cmpstr(f->events->pdata[i], ==, names[i]);
+}
+
+static void
+assert_status(json_object *ret, const char *status)
+{
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(ret, "status")), ==, status);
+}
+
+/* ---- connecting -------------------------------------------------------- */
+
+static void
+script_status(Peer *peer)
+{
+    peer_greet(peer);
+    peer_reply(peer, peer_expect(peer, "query-status"), "{\"status\": \"paused\"}");
+}
+
+static void
+test_connect(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+    g_autoptr(json_object) ret = NULL;
+    json_object *greeting;
+
+    connect_client(f);
+    greeting = qmp_client_get_greeting(f->client);
+    g_assert_true(json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object));
+    ret = qmp_client_execute(f->client, cmd, &f->error);
+    g_assert_no_error(f->error);
+    assert_status(ret, "paused");
+    /* The id went on a copy. */
+    g_assert_false(json_object_object_get_ex(cmd, "id", NULL));
+}
+
+static void
+test_connect_unix_prefix(Fixture *f, gconstpointer data)
+{
+    g_autofree char *address = g_strconcat("unix:", f->peer->address, NULL);
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+    g_autoptr(json_object) ret = NULL;
+
+    f->client = qmp_client_connect(address, TIMEOUT_MS, &f->error);
+    g_assert_no_error(f->error);
+    ret = qmp_client_execute(f->client, cmd, &f->error);
+    g_assert_no_error(f->error);
+}
+
+static void
+test_connect_missing(Fixture *f, gconstpointer data)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-qmp-client-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "qmp.sock", NULL);
+    g_autofree char *expected = g_strdup_printf(
+        "cannot connect to QMP socket '%s': No such file or directory", path);
+
+    g_assert_null(qmp_client_connect(path, TIMEOUT_MS, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_CONNECT);
+    g_assert_cmpstr(f->error->message, ==, expected);
+    g_rmdir(dir);
+}
+
+static void
+test_connect_bad_address(Fixture *f, gconstpointer data)
+{
+    const char *addresses[] = { "tcp:127.0.0.1:notaport", "tcp:127.0.0.1", "127.0.0.1:0" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
+        g_autofree char *quoted = g_strdup_printf("'%s'", addresses[i]);
+
+        g_assert_null(qmp_client_connect(addresses[i], TIMEOUT_MS, &f->error));
+        g_assert_error(f->error, QMP_ERROR, QMP_ERROR_CONNECT);
+        g_test_message("error: %s", f->error->message);
+        g_assert_nonnull(strstr(f->error->message, quoted));
+        g_clear_error(&f->error);
+    }
+}
+
+static void
+test_connect_tcp(Fixture *f, gconstpointer data)
+{
+    const char *prefixes[] = { "", "tcp:" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        g_autofree char *address = NULL;
+        g_autoptr(json_object) cmd = qmp_cmd_query_status();
+        g_autoptr(json_object) ret = NULL;
+
+        f->peer = peer_start(script_status, TRUE);
+        address = g_strconcat(prefixes[i], f->peer->address, NULL);
+        f->client = qmp_client_connect(address, TIMEOUT_MS, &f->error);
+        g_assert_no_error(f->error);
+        ret = qmp_client_execute(f->client, cmd, &f->error);
+        g_assert_no_error(f->error);
+        assert_status(ret, "paused");
+        g_clear_pointer(&f->client, qmp_client_free);
+        g_clear_pointer(&f->peer, peer_free);
+    }
+}
+
+static void
+script_bad_greeting(Peer *peer)
+{
+    peer_send(peer, "{\"hello\": {\"version\": 1}}\r\n");
+}
+
+static void
+script_hmp(Peer *peer)
+{
+    peer_send(peer, "QEMU 7.2.0 monitor - type 'help' for more information\r\n(qemu) ");
+}
+
+static void
+script_silent(Peer *peer)
+{
+}
+
+static void
+script_hang_up(Peer *peer)
+{
+    g_socket_close(peer->conn, NULL);
+}
+
+static void
+script_refuse(Peer *peer)
+{
+    g_autofree char *text = NULL;
+
+    peer_send(peer, GREETING);
+    text = g_strdup_printf("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command "
+                           "qmp_capabilities has not been found\"}, \"id\": %" G_GINT64_FORMAT
+                           "}\r\n", peer_expect(peer, "qmp_capabilities"));
+    peer_send(peer, text);
+}
+
+static void
+assert_connect_fails(Fixture *f, guint timeout_ms, int code, const char *part)
+{
+    g_assert_null(qmp_client_connect(f->peer->address, timeout_ms, &f->error));
+    g_assert_error(f->error, QMP_ERROR, code);
+    g_test_message("error: %s", f->error->message);
+    g_assert_nonnull(strstr(f->error->message, f->peer->address));
+    g_assert_nonnull(strstr(f->error->message, part));
+}
+
+static void
+test_bad_greeting(Fixture *f, gconstpointer data)
+{
+    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL, "not a QMP monitor");
+}
+
+static void
+test_not_qmp(Fixture *f, gconstpointer data)
+{
+    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL, "malformed");
+}
+
+static void
+test_greeting_timeout(Fixture *f, gconstpointer data)
+{
+    assert_connect_fails(f, SHORT_TIMEOUT_MS, QMP_ERROR_TIMEOUT,
+                         "timed out after 200 ms waiting for the QMP greeting");
+}
+
+static void
+test_greeting_eof(Fixture *f, gconstpointer data)
+{
+    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_CLOSED, "QEMU closed the monitor connection");
+}
+
+static void
+test_negotiation_refused(Fixture *f, gconstpointer data)
+{
+    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL,
+                         "The command qmp_capabilities has not been found");
+}
+
+/* ---- commands and events ----------------------------------------------- */
+
+static void
+script_command_error(Peer *peer)
+{
+    g_autofree char *text = NULL;
+
+    peer_greet(peer);
+    text = g_strdup_printf("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device "
+                           "'nope' not found\"}, \"id\": %" G_GINT64_FORMAT "}\r\n",
+                           peer_expect(peer, "device_del"));
+    peer_send(peer, text);
+    peer_reply(peer, peer_expect(peer, "query-status"), "{\"status\": \"running\"}");
+}
+
+static void
+test_command_error(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) del = qmp_cmd_device_del("nope");
+    g_autoptr(json_object) query = qmp_cmd_query_status();
+    g_autoptr(json_object) ret = NULL;
+
+    connect_client(f);
+    g_assert_null(qmp_client_execute(f->client, del, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_COMMAND);
+    g_assert_cmpstr(f->error->message, ==, "Device 'nope' not found");
+    g_clear_error(&f->error);
+
+    /* QEMU refusing a command leaves the connection usable. */
+    ret = qmp_client_execute(f->client, query, &f->error);
+    g_assert_no_error(f->error);
+    assert_status(ret, "running");
+}
+
+static void
+script_events_while_waiting(Peer *peer)
+{
+    g_autofree char *stop = event_text("STOP");
+    g_autofree char *deleted = event_text("DEVICE_DELETED");
+    gint64 id;
+
+    peer_greet(peer);
+    id = peer_expect(peer, "device_del");
+    peer_send(peer, stop);
+    peer_send(peer, deleted);
+    peer_reply(peer, id, "{}");
+}
+
+static void
+test_events_while_waiting(Fixture *f, gconstpointer data)
+{
+    const char *expected[] = { "STOP", "DEVICE_DELETED", NULL };
+    g_autoptr(json_object) del = qmp_cmd_device_del("channel0");
+    g_autoptr(json_object) ret = NULL;
+
+    connect_client(f);
+    ret = qmp_client_execute(f->client, del, &f->error);
+    g_assert_no_error(f->error);
+    g_assert_cmpint(json_object_object_length(ret), ==, 0);
+    assert_events(f, expected);
+}
+
+/* Answer @n query-status commands, each with {"n": its index}, in the order of @order,
+ * with an event before each reply, all in one write. */
+static void
+peer_answer_batch(Peer *peer, guint n, const guint *order, gsize chunk_max)
+{
+    g_autofree gint64 *ids = g_new(gint64, n);
+    g_autoptr(GString) text = g_string_new(NULL);
+
+    for (guint i = 0; i < n; i++)
+        ids[i] = peer_expect(peer, "query-status");
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *event = g_strdup_printf("EVENT_%u", i);
+        g_autofree char *event_msg = event_text(event);
+        g_autofree char *value = g_strdup_printf("{\"n\": %u}", order[i]);
+        g_autofree char *reply = reply_text(ids[order[i]], value);
+
+        g_string_append(text, event_msg);
+        g_string_append(text, reply);
+    }
+    /* Cut the stream at random places so that the client sees partial messages. */
+    for (gsize pos = 0; pos < text->len;) {
+        gsize len = g_test_rand_int_range(1, chunk_max + 1);
+
+        len = MIN(len, text->len - pos);
+
+        g_assert_true(peer_send_len(peer, text->str + pos, len));
+        pos += len;
+    }
+}
+
+static void
+script_interleaved(Peer *peer)
+{
+    const guint order[] = { 3, 1, 0, 4, 2 };
+
+    peer_greet(peer);
+    peer_answer_batch(peer, G_N_ELEMENTS(order), order, 4096);
+}
+
+static void
+script_split_merged(Peer *peer)
+{
+    guint order[50];
+
+    for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+        order[i] = i;
+    peer_greet(peer);
+    peer_answer_batch(peer, G_N_ELEMENTS(order), order, 100);
+}
+
+/* Send @n query-status at once; replies[i] must be the answer to command i. */
+static void
+assert_batch(Fixture *f, guint n)
+{
+    g_autofree json_object **cmds = g_new(json_object *, n);
+    g_autofree json_object **replies = g_new(json_object *, n);
+
+    for (guint i = 0; i < n; i++)
+        cmds[i] = qmp_cmd_query_status();
+    g_assert_true(qmp_client_execute_many(f->client, cmds, n, replies, &f->error));
+    g_assert_no_error(f->error);
+    for (guint i = 0; i < n; i++) {
+        g_autoptr(json_object) ret = qmp_reply_take_return(replies[i], &f->error);
+
+        g_assert_no_error(f->error);
+        g_assert_cmpint(json_object_get_int(json_object_object_get(ret, "n")), ==, i);
+        json_object_put(replies[i]);
+        json_object_put(cmds[i]);
+    }
+    g_assert_cmpuint(f->events->len, ==, n);
+}
+
+static void
+test_interleaved(Fixture *f, gconstpointer data)
+{
+    connect_client(f);
+    assert_batch(f, 5);
+    for (guint i = 0; i < 5; i++) {
+        g_autofree char *name = g_strdup_printf("EVENT_%u", i);
+
+        g_assert_cmpstr(f->events->pdata[i], ==, name);
+    }
+}
+
+static void
+test_split_merged(Fixture *f, gconstpointer data)
+{
+    /* The peer reads all 50 commands before it answers: this passes only if they were
+     * all sent before the client waited for the first reply. */
+    connect_client(f);
+    assert_batch(f, 50);
+}
+
+#define BIG_BATCH 2000
+#define LONG_PATH_LEN 400
+
+static void
+script_big_batch(Peer *peer)
+{
+    g_autofree char *padding = g_strnfill(LONG_PATH_LEN, 'x');
+    g_autofree char *value = g_strdup_printf("\"%s\"", padding);
+
+    peer_greet(peer);
+    /* Answer each command as soon as it is read: the replies fill the client's socket
+     * while it is still writing, which deadlocks a client that does not read meanwhile. */
+    for (guint i = 0; i < BIG_BATCH; i++)
+        peer_reply(peer, peer_expect(peer, "qom-get"), value);
+}
+
+static json_object **
+long_commands(guint n)
+{
+    g_autofree char *path = g_strnfill(LONG_PATH_LEN, 'p');
+    json_object **cmds = g_new(json_object *, n);
+
+    for (guint i = 0; i < n; i++)
+        cmds[i] = qmp_cmd_qom_get(path, "type");
+    return cmds;
+}
+
+static void
+free_commands(json_object **cmds, guint n)
+{
+    for (guint i = 0; i < n; i++)
+        json_object_put(cmds[i]);
+    g_free(cmds);
+}
+
+static void
+test_big_batch(Fixture *f, gconstpointer data)
+{
+    json_object **cmds = long_commands(BIG_BATCH);
+    g_autofree json_object **replies = g_new(json_object *, BIG_BATCH);
+
+    connect_client(f);
+    g_assert_true(qmp_client_execute_many(f->client, cmds, BIG_BATCH, replies, &f->error));
+    g_assert_no_error(f->error);
+    for (guint i = 0; i < BIG_BATCH; i++) {
+        g_assert_cmpuint(strlen(json_object_get_string(json_object_object_get(replies[i],
+                                                                              "return"))), ==,
+                         LONG_PATH_LEN);
+        json_object_put(replies[i]);
+    }
+    free_commands(cmds, BIG_BATCH);
+}
+
+static void
+script_events_later(Peer *peer)
+{
+    g_autofree char *stop = event_text("STOP");
+    g_autofree char *resume = event_text("RESUME");
+    g_autofree char *reply = NULL;
+
+    peer_greet(peer);
+    reply = reply_text(peer_expect(peer, "query-status"), "{\"status\": \"paused\"}");
+    peer_send(peer, reply);
+    peer_send(peer, stop);
+    peer_send(peer, resume);
+}
+
+static void
+test_wait_event(Fixture *f, gconstpointer data)
+{
+    const char *expected[] = { "STOP", "RESUME", NULL };
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+    g_autoptr(json_object) ret = NULL;
+    gint64 deadline;
+
+    connect_client(f);
+    ret = qmp_client_execute(f->client, cmd, &f->error);
+    g_assert_no_error(f->error);
+    /* Events after the reply are left for the next call, so waiting for one just after a
+     * command cannot miss it. */
+    g_assert_cmpuint(f->events->len, ==, 0);
+    deadline = g_get_monotonic_time() + TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+    g_assert_true(qmp_client_wait_event(f->client, deadline, &f->error));
+    g_assert_no_error(f->error);
+    g_assert_true(qmp_client_wait_event(f->client, deadline, &f->error));
+    g_assert_no_error(f->error);
+    assert_events(f, expected);
+}
+
+static void
+test_wait_event_timeout(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+    g_autoptr(json_object) ret = NULL;
+    gint64 deadline = g_get_monotonic_time() + SHORT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+
+    connect_client(f);
+    g_assert_false(qmp_client_wait_event(f->client, deadline, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_TIMEOUT);
+    g_assert_cmpint(g_get_monotonic_time(), >=, deadline);
+    g_clear_error(&f->error);
+
+    /* No event is not a broken connection. */
+    ret = qmp_client_execute(f->client, cmd, &f->error);
+    g_assert_no_error(f->error);
+    assert_status(ret, "paused");
+}
+
+/* ---- a peer that breaks the protocol ------------------------------------ */
+
+static void
+script_no_reply(Peer *peer)
+{
+    peer_greet(peer);
+    peer_expect(peer, "device_add");
+}
+
+/* Run one command that must fail with @code and a message containing @part. */
+static void
+assert_execute_fails(Fixture *f, json_object *cmd, int code, const char *part)
+{
+    g_assert_null(qmp_client_execute(f->client, cmd, &f->error));
+    g_assert_error(f->error, QMP_ERROR, code);
+    g_test_message("error: %s", f->error->message);
+    g_assert_nonnull(strstr(f->error->message, part));
+    g_clear_error(&f->error);
+
+    /* The connection is broken now: the next call fails at once, the same way. */
+    g_assert_null(qmp_client_execute(f->client, cmd, &f->error));
+    g_assert_error(f->error, QMP_ERROR, code);
+    g_clear_error(&f->error);
+    g_assert_false(qmp_client_wait_event(f->client, G_MAXINT64, &f->error));
+    g_assert_error(f->error, QMP_ERROR, code);
+}
+
+static void
+test_timeout(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_device_add("virtserialport", "channel0", NULL);
+
+    connect_client(f);
+    qmp_client_set_timeout(f->client, SHORT_TIMEOUT_MS);
+    assert_execute_fails(f, cmd, QMP_ERROR_TIMEOUT,
+                         "timed out after 200 ms waiting for QEMU to answer 'device_add'");
+}
+
+static void
+script_never_read(Peer *peer)
+{
+    peer_greet(peer);
+    /* Wait for the hang-up without reading, so that the client's writes fill the socket. */
+    g_socket_condition_wait(peer->conn, G_IO_HUP, NULL, NULL);
+}
+
+static void
+test_write_timeout(Fixture *f, gconstpointer data)
+{
+    const guint n = 20000;        /* about 8 MiB, more than any socket buffer */
+    json_object **cmds = long_commands(n);
+    g_autofree json_object **replies = g_new(json_object *, n);
+
+    connect_client(f);
+    qmp_client_set_timeout(f->client, SHORT_TIMEOUT_MS);
+    g_assert_false(qmp_client_execute_many(f->client, cmds, n, replies, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_TIMEOUT);
+    g_assert_nonnull(strstr(f->error->message, "'qom-get'"));
+    for (guint i = 0; i < n; i++)
+        g_assert_null(replies[i]);
+    free_commands(cmds, n);
+}
+
+static void
+script_eof_mid_reply(Peer *peer)
+{
+    peer_greet(peer);
+    peer_expect(peer, "query-status");
+    peer_send(peer, "{\"return\": {\"status\": \"paused\", \"running\": fa");
+    g_socket_close(peer->conn, NULL);
+}
+
+static void
+test_eof_mid_reply(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_CLOSED,
+                         "QEMU closed the monitor connection in the middle of a message "
+                         "while waiting for QEMU to answer 'query-status'");
+}
+
+static void
+script_eof_waiting(Peer *peer)
+{
+    peer_greet(peer);
+    peer_expect(peer, "query-status");
+    g_socket_close(peer->conn, NULL);
+}
+
+static void
+test_eof_waiting(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_CLOSED,
+                         "QEMU closed the monitor connection while waiting for QEMU to answer "
+                         "'query-status'");
+}
+
+static void
+script_malformed_reply(Peer *peer)
+{
+    g_autofree char *text = NULL;
+
+    peer_greet(peer);
+    text = g_strdup_printf("{\"return\": {]}, \"id\": %" G_GINT64_FORMAT "}\r\n",
+                           peer_expect(peer, "query-status"));
+    peer_send(peer, text);
+}
+
+static void
+test_malformed_reply(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "malformed");
+}
+
+static void
+script_unknown_id(Peer *peer)
+{
+    peer_greet(peer);
+    peer_reply(peer, peer_expect(peer, "query-status") + 100, "{\"status\": \"paused\"}");
+}
+
+static void
+test_unknown_id(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "not sent");
+}
+
+static void
+script_reply_without_id(Peer *peer)
+{
+    peer_greet(peer);
+    peer_expect(peer, "query-status");
+    peer_send(peer, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, "
+                    "expecting value\"}}\r\n");
+}
+
+static void
+test_reply_without_id(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "JSON parse error, expecting value");
+}
+
+static void
+script_stray_reply(Peer *peer)
+{
+    peer_greet(peer);
+    peer_send(peer, "{\"return\": {}, \"id\": 2}\r\n");
+}
+
+static void
+test_stray_reply(Fixture *f, gconstpointer data)
+{
+    connect_client(f);
+    g_assert_false(qmp_client_wait_event(f->client, G_MAXINT64, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+}
+
+static void
+script_too_big(Peer *peer)
+{
+    const gsize chunk = 64 * 1024;
+    g_autofree char *filler = g_strnfill(chunk, 'x');
+
+    peer_greet(peer);
+    peer_expect(peer, "query-status");
+    peer_send(peer, "{\"return\": \"");
+    /* Until the client hangs up; twice the limit would be a client that does not stop. */
+    for (gsize sent = 0; peer_send_len(peer, filler, chunk); sent += chunk)
+        g_assert_cmpuint(sent, <, 2 * QMP_MAX_MESSAGE);
+}
+
+static void
+test_too_big(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) cmd = qmp_cmd_query_status();
+
+    connect_client(f);
+    assert_execute_fails(f, cmd, QMP_ERROR_TOO_BIG, "larger than");
+}
+
+#define ADD(path, script, test) \
+    g_test_add(path, Fixture, (gconstpointer)(script), setup, test, teardown)
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    peer_load_schema();
+    ADD("/qmp/client/connect", script_status, test_connect);
+    ADD("/qmp/client/connect-unix-prefix", script_status, test_connect_unix_prefix);
+    ADD("/qmp/client/connect-missing", NULL, test_connect_missing);
+    ADD("/qmp/client/connect-bad-address", NULL, test_connect_bad_address);
+    ADD("/qmp/client/connect-tcp", NULL, test_connect_tcp);
+    ADD("/qmp/client/bad-greeting", script_bad_greeting, test_bad_greeting);
+    ADD("/qmp/client/not-qmp", script_hmp, test_not_qmp);
+    ADD("/qmp/client/greeting-timeout", script_silent, test_greeting_timeout);
+    ADD("/qmp/client/greeting-eof", script_hang_up, test_greeting_eof);
+    ADD("/qmp/client/negotiation-refused", script_refuse, test_negotiation_refused);
+    ADD("/qmp/client/command-error", script_command_error, test_command_error);
+    ADD("/qmp/client/events-while-waiting", script_events_while_waiting,
+        test_events_while_waiting);
+    ADD("/qmp/client/interleaved", script_interleaved, test_interleaved);
+    ADD("/qmp/client/split-merged", script_split_merged, test_split_merged);
+    ADD("/qmp/client/big-batch", script_big_batch, test_big_batch);
+    ADD("/qmp/client/wait-event", script_events_later, test_wait_event);
+    ADD("/qmp/client/wait-event-timeout", script_status, test_wait_event_timeout);
+    ADD("/qmp/client/timeout", script_no_reply, test_timeout);
+    ADD("/qmp/client/write-timeout", script_never_read, test_write_timeout);
+    ADD("/qmp/client/eof-mid-reply", script_eof_mid_reply, test_eof_mid_reply);
+    ADD("/qmp/client/eof-waiting", script_eof_waiting, test_eof_waiting);
+    ADD("/qmp/client/malformed-reply", script_malformed_reply, test_malformed_reply);
+    ADD("/qmp/client/unknown-id", script_unknown_id, test_unknown_id);
+    ADD("/qmp/client/reply-without-id", script_reply_without_id, test_reply_without_id);
+    ADD("/qmp/client/stray-reply", script_stray_reply, test_stray_reply);
+    ADD("/qmp/client/too-big", script_too_big, test_too_big);
+    return g_test_run();
+}

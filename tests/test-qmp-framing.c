@@ -1,0 +1,303 @@
+/* Tests of QMP framing: QEMU-like traffic cut, merged and broken in every way a socket can. */
+#include "config.h"
+
+#include <string.h>
+
+#include "qmp.h"
+
+/* What QEMU 7.2 sends on a fresh monitor: greeting, replies and an event, each line ended by
+ * CRLF. */
+static const char traffic[] =
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, "
+    "\"package\": \"Debian 1:7.2+dfsg-7\"}, \"capabilities\": [\"oob\"]}}\r\n"
+    "{\"return\": {}, \"id\": 1}\r\n"
+    "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 123456}, "
+    "\"event\": \"DEVICE_DELETED\", "
+    "\"data\": {\"path\": \"/machine/peripheral/channel0/virtio-backend\"}}\r\n"
+    "{\"return\": {\"status\": \"paused\", \"singlestep\": false, \"running\": false}, "
+    "\"id\": 2}\r\n"
+    "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'nope' not found\"}, "
+    "\"id\": 3}\r\n";
+
+static GPtrArray *
+new_messages(void)
+{
+    return g_ptr_array_new_with_free_func(qmp_json_free);
+}
+
+static const char *
+member_string(json_object *obj, const char *path0, const char *path1)
+{
+    json_object *value = json_object_object_get(obj, path0);
+
+    if (path1)
+        value = json_object_object_get(value, path1);
+    return json_object_get_string(value);
+}
+
+/* Feed @len bytes of @data in pieces of @chunk bytes, asserting that none fails. */
+static void
+feed_in_chunks(QmpParser *parser, const char *data, gsize len, gsize chunk, GPtrArray *messages)
+{
+    for (gsize pos = 0; pos < len; pos += chunk) {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(qmp_parser_feed(parser, data + pos, MIN(chunk, len - pos), messages,
+                                      &error));
+        g_assert_no_error(error);
+    }
+}
+
+static void
+assert_traffic(GPtrArray *messages)
+{
+    g_assert_cmpuint(messages->len, ==, 5);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(json_object_object_get(
+        json_object_object_get(json_object_object_get(messages->pdata[0], "QMP"), "version"),
+        "qemu"), "major")), ==, 7);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(messages->pdata[1], "id")), ==, 1);
+    g_assert_cmpstr(member_string(messages->pdata[2], "event", NULL), ==, "DEVICE_DELETED");
+    g_assert_cmpstr(member_string(messages->pdata[2], "data", "path"), ==,
+                    "/machine/peripheral/channel0/virtio-backend");
+    g_assert_cmpstr(member_string(messages->pdata[3], "return", "status"), ==, "paused");
+    g_assert_cmpstr(member_string(messages->pdata[4], "error", "desc"), ==,
+                    "Device 'nope' not found");
+}
+
+static void
+test_whole(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+
+    feed_in_chunks(parser, traffic, strlen(traffic), strlen(traffic), messages);
+    assert_traffic(messages);
+    g_assert_false(qmp_parser_in_message(parser));
+}
+
+static void
+test_byte_by_byte(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+
+    feed_in_chunks(parser, traffic, strlen(traffic), 1, messages);
+    assert_traffic(messages);
+    g_assert_false(qmp_parser_in_message(parser));
+}
+
+static void
+test_any_chunk_size(void)
+{
+    for (gsize chunk = 2; chunk <= strlen(traffic); chunk++) {
+        g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+        g_autoptr(GPtrArray) messages = new_messages();
+
+        feed_in_chunks(parser, traffic, strlen(traffic), chunk, messages);
+        assert_traffic(messages);
+    }
+}
+
+static void
+test_merged(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    const char *data = "{\"return\": {}, \"id\": 7}{\"event\": \"RESUME\"}{\"return\": [], \"id\": 8}"
+                       "{\"return\": 1";
+
+    feed_in_chunks(parser, data, strlen(data), strlen(data), messages);
+    g_assert_cmpuint(messages->len, ==, 3);
+    g_assert_cmpstr(member_string(messages->pdata[1], "event", NULL), ==, "RESUME");
+    g_assert_true(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, "2, \"id\": 9}", 11, 11, messages);
+    g_assert_cmpuint(messages->len, ==, 4);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(messages->pdata[3], "return")),
+                    ==, 12);
+}
+
+static void
+test_crlf(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    const char *data = "\r\n  {\"return\": {}, \"id\": 1}\r\n\r\n\t{\"event\": \"STOP\"}\n \r\n";
+
+    feed_in_chunks(parser, data, strlen(data), strlen(data), messages);
+    g_assert_cmpuint(messages->len, ==, 2);
+    g_assert_false(qmp_parser_in_message(parser));
+
+    /* Whitespace alone is no message, wherever it is cut. */
+    feed_in_chunks(parser, "\r", 1, 1, messages);
+    feed_in_chunks(parser, "\n", 1, 1, messages);
+    g_assert_false(qmp_parser_in_message(parser));
+    g_assert_cmpuint(messages->len, ==, 2);
+}
+
+static void
+test_split_utf8(void)
+{
+    /* Two, three and four byte sequences: é, €, 😀. */
+    const char *desc = "Device 'caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80' not found";
+    g_autofree char *data = g_strdup_printf("{\"error\": {\"class\": \"DeviceNotFound\", "
+                                            "\"desc\": \"%s\"}, \"id\": 3}\r\n", desc);
+
+    /* Cut at every byte, in particular inside each multi-byte sequence. */
+    for (gsize cut = 1; cut < strlen(data); cut++) {
+        g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+        g_autoptr(GPtrArray) messages = new_messages();
+
+        feed_in_chunks(parser, data, cut, 1, messages);
+        feed_in_chunks(parser, data + cut, strlen(data) - cut, strlen(data), messages);
+        g_assert_cmpuint(messages->len, ==, 1);
+        g_assert_cmpstr(member_string(messages->pdata[0], "error", "desc"), ==, desc);
+    }
+}
+
+static void
+assert_rejected(gsize max_message, const char *data, gsize len, int code)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(max_message);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GError) error = NULL;
+    const char *good = "{\"return\": {}, \"id\": 5}";
+    g_autofree char *escaped = g_strescape(data, NULL);
+
+    g_test_message("feeding %s", escaped);
+    g_assert_false(qmp_parser_feed(parser, data, len, messages, &error));
+    g_assert_error(error, QMP_ERROR, code);
+    g_assert_false(qmp_parser_in_message(parser));
+
+    /* The parser was reset: the next message is read as if nothing had happened. */
+    g_ptr_array_set_size(messages, 0);
+    feed_in_chunks(parser, good, strlen(good), strlen(good), messages);
+    g_assert_cmpuint(messages->len, ==, 1);
+}
+
+static void
+test_not_object(void)
+{
+    const char *values[] = { "[{\"return\": {}}]", "\"QMP\"", "42\r\n", "null\n", "true " };
+
+    for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+        assert_rejected(QMP_MAX_MESSAGE, values[i], strlen(values[i]), QMP_ERROR_PROTOCOL);
+}
+
+static void
+test_malformed(void)
+{
+    const char *values[] = {
+        "{\"return\": }",
+        "{\"return\" {}}",
+        "{\"return\": {},}",
+        "{\"return\": {}, \"id\": 1]",
+        "QEMU 7.2.0 monitor - type 'help' for more information\r\n",
+        "{\"error\": {\"desc\": \"caf\xc3\"}}",             /* a UTF-8 sequence cut short */
+        "{\"return\": {}, \"id\": 1}\r\n}",
+    };
+    const char nul[] = "{\"return\": \"a\0b\"}";
+
+    for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+        assert_rejected(QMP_MAX_MESSAGE, values[i], strlen(values[i]), QMP_ERROR_PROTOCOL);
+    assert_rejected(QMP_MAX_MESSAGE, nul, sizeof(nul) - 1, QMP_ERROR_PROTOCOL);
+}
+
+static void
+test_malformed_keeps_earlier(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GError) error = NULL;
+    const char *data = "{\"event\": \"STOP\"}\r\n{\"return\": ]}\r\n{\"event\": \"RESUME\"}\r\n";
+
+    g_assert_false(qmp_parser_feed(parser, data, strlen(data), messages, &error));
+    g_assert_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    g_assert_cmpuint(messages->len, ==, 1);
+    g_assert_cmpstr(member_string(messages->pdata[0], "event", NULL), ==, "STOP");
+}
+
+static void
+test_too_big(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(32);
+    g_autoptr(GPtrArray) messages = new_messages();
+    const char *fits = "{\"return\": \"0123456789abcdefgh\"}";           /* exactly 32 bytes */
+    g_autofree char *padded = g_strdup_printf("\r\n%*s%s\r\n", 100, "", fits);
+    const char *over = "{\"return\": \"0123456789abcdefghi\"}";
+
+    g_assert_cmpuint(strlen(fits), ==, 32);
+    /* Whitespace around a message does not count. */
+    feed_in_chunks(parser, padded, strlen(padded), 1, messages);
+    feed_in_chunks(parser, padded, strlen(padded), strlen(padded), messages);
+    g_assert_cmpuint(messages->len, ==, 2);
+    assert_rejected(32, over, strlen(over), QMP_ERROR_TOO_BIG);
+}
+
+static void
+test_too_big_streamed(void)
+{
+    const gsize max = 64 * 1024, chunk = 1000;
+    g_autoptr(QmpParser) parser = qmp_parser_new(max);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *filler = g_malloc(chunk);
+    gsize fed = 0;
+
+    memset(filler, 'x', chunk);
+    g_assert_true(qmp_parser_feed(parser, "{\"return\": \"", 12, messages, &error));
+    fed += 12;
+    /* A message that never ends must fail as soon as it passes the limit. */
+    while (qmp_parser_feed(parser, filler, chunk, messages, &error)) {
+        fed += chunk;
+        g_assert_cmpuint(fed, <=, max);
+    }
+    g_assert_error(error, QMP_ERROR, QMP_ERROR_TOO_BIG);
+    g_assert_cmpuint(fed + chunk, >, max);
+    g_assert_cmpuint(messages->len, ==, 0);
+}
+
+static void
+test_in_message(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, " \r\n", 3, 3, messages);
+    g_assert_false(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, "{\"ret", 5, 5, messages);
+    g_assert_true(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, "urn\": {}}\r\n{", 12, 12, messages);
+    g_assert_cmpuint(messages->len, ==, 1);
+    g_assert_true(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, "\"event\": \"\xc3", 11, 11, messages);
+    g_assert_true(qmp_parser_in_message(parser));
+    feed_in_chunks(parser, "\xa9\"}", 3, 3, messages);
+    g_assert_false(qmp_parser_in_message(parser));
+    g_assert_cmpuint(messages->len, ==, 2);
+
+    /* An error drops the partial message. */
+    feed_in_chunks(parser, "{\"return\": ", 11, 11, messages);
+    g_assert_false(qmp_parser_feed(parser, "}", 1, messages, &error));
+    g_assert_false(qmp_parser_in_message(parser));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/qmp/framing/whole", test_whole);
+    g_test_add_func("/qmp/framing/byte-by-byte", test_byte_by_byte);
+    g_test_add_func("/qmp/framing/any-chunk-size", test_any_chunk_size);
+    g_test_add_func("/qmp/framing/merged", test_merged);
+    g_test_add_func("/qmp/framing/crlf", test_crlf);
+    g_test_add_func("/qmp/framing/split-utf8", test_split_utf8);
+    g_test_add_func("/qmp/framing/not-object", test_not_object);
+    g_test_add_func("/qmp/framing/malformed", test_malformed);
+    g_test_add_func("/qmp/framing/malformed-keeps-earlier", test_malformed_keeps_earlier);
+    g_test_add_func("/qmp/framing/too-big", test_too_big);
+    g_test_add_func("/qmp/framing/too-big-streamed", test_too_big_streamed);
+    g_test_add_func("/qmp/framing/in-message", test_in_message);
+    return g_test_run();
+}

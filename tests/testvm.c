@@ -1,0 +1,237 @@
+/* Test fixtures: a throwaway QEMU in a private temp dir, always killed. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "testvm.h"
+
+/* A listening unix socket QEMU inherits: clients can connect before QEMU is up (the kernel
+ * queues them), so nothing has to poll for the socket file to appear. */
+static GSocket *
+listen_unix(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_DEFAULT, &error);
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+
+    g_assert_no_error(error);
+    g_assert_true(g_socket_bind(sock, addr, FALSE, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_socket_listen(sock, &error));
+    g_assert_no_error(error);
+    return g_steal_pointer(&sock);
+}
+
+static void
+child_setup(gpointer data)
+{
+    /* QEMU must not outlive a test that crashes or is killed. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static TestVm *
+start(gboolean controllers, guint max_ports, const char *const *extra)
+{
+    g_autoptr(GError) error = NULL;
+    TestVm *vm = g_new0(TestVm, 1);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GSocket) qmp = NULL;
+    g_autoptr(GSocket) inspect = NULL;
+    g_autofree char *inspect_path = NULL;
+    g_autofree char *log_path = NULL;
+    int log_fd;
+
+    vm->dir = g_dir_make_tmp("spicevmc-test-XXXXXX", &error);
+    g_assert_no_error(error);
+    vm->qmp_path = g_build_filename(vm->dir, "qmp.sock", NULL);
+    vm->spice_path = g_build_filename(vm->dir, "spice.sock", NULL);
+    inspect_path = g_build_filename(vm->dir, "inspect.sock", NULL);
+    log_path = g_build_filename(vm->dir, "qemu.log", NULL);
+    qmp = listen_unix(vm->qmp_path);
+    inspect = listen_unix(inspect_path);
+    log_fd = g_open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    g_assert_cmpint(log_fd, >=, 0);
+
+    g_ptr_array_add(argv, g_strdup(QEMU_BINARY));
+    g_ptr_array_add(argv, g_strdup("-machine"));
+    g_ptr_array_add(argv, g_strdup("q35,accel=tcg"));
+    g_ptr_array_add(argv, g_strdup("-S"));
+    g_ptr_array_add(argv, g_strdup("-nodefaults"));
+    g_ptr_array_add(argv, g_strdup("-display"));
+    g_ptr_array_add(argv, g_strdup("none"));
+    g_ptr_array_add(argv, g_strdup("-spice"));
+    g_ptr_array_add(argv, g_strdup_printf("unix=on,addr=%s,disable-ticketing=on", vm->spice_path));
+    if (controllers) {
+        g_ptr_array_add(argv, g_strdup("-device"));
+        g_ptr_array_add(argv, max_ports ? g_strdup_printf("virtio-serial-pci,id=vs0,max_ports=%u",
+                                                          max_ports)
+                                        : g_strdup("virtio-serial-pci,id=vs0"));
+        g_ptr_array_add(argv, g_strdup("-device"));
+        g_ptr_array_add(argv, g_strdup("qemu-xhci,id=xhci0"));
+    }
+    /* Two monitors: one for the code under test, one for the test to inspect QEMU with
+     * (a QMP socket serves one client at a time). */
+    g_ptr_array_add(argv, g_strdup("-chardev"));
+    g_ptr_array_add(argv, g_strdup("socket,id=qmp,fd=3,server=on,wait=off"));
+    g_ptr_array_add(argv, g_strdup("-mon"));
+    g_ptr_array_add(argv, g_strdup("chardev=qmp,mode=control"));
+    g_ptr_array_add(argv, g_strdup("-chardev"));
+    g_ptr_array_add(argv, g_strdup("socket,id=inspect,fd=4,server=on,wait=off"));
+    g_ptr_array_add(argv, g_strdup("-mon"));
+    g_ptr_array_add(argv, g_strdup("chardev=inspect,mode=control"));
+    for (guint i = 0; extra && extra[i]; i++)
+        g_ptr_array_add(argv, g_strdup(extra[i]));
+    g_ptr_array_add(argv, NULL);
+
+    {
+        int source_fds[] = { g_socket_get_fd(qmp), g_socket_get_fd(inspect) };
+        int target_fds[] = { 3, 4 };
+
+        g_spawn_async_with_pipes_and_fds(vm->dir, (const char *const *)argv->pdata, NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
+                                         -1, log_fd, log_fd, source_fds, target_fds, 2,
+                                         &vm->pid, NULL, NULL, NULL, &error);
+    }
+    g_assert_no_error(error);
+    close(log_fd);
+    return vm;
+}
+
+TestVm *
+testvm_start(guint max_ports, const char *const *extra)
+{
+    return start(TRUE, max_ports, extra);
+}
+
+TestVm *
+testvm_start_bare(const char *const *extra)
+{
+    return start(FALSE, 0, extra);
+}
+
+void
+testvm_kill(TestVm *vm)
+{
+    int status;
+
+    if (vm->pid <= 0)
+        return;
+    kill(vm->pid, SIGKILL);
+    while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    g_spawn_close_pid(vm->pid);
+    vm->pid = 0;
+}
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_unlink(path);
+    }
+    g_rmdir(dir);
+}
+
+void
+testvm_free(TestVm *vm)
+{
+    if (!vm)
+        return;
+    testvm_kill(vm);
+    remove_tree(vm->dir);
+    g_free(vm->dir);
+    g_free(vm->qmp_path);
+    g_free(vm->spice_path);
+    g_free(vm);
+}
+
+QmpClient *
+testvm_qmp(TestVm *vm)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_build_filename(vm->dir, "inspect.sock", NULL);
+    QmpClient *client = qmp_client_connect(path, 30000, &error);
+
+    g_assert_no_error(error);
+    return client;
+}
+
+json_object *
+testvm_exec(QmpClient *client, json_object *cmd)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) owned = cmd;
+    json_object *ret = qmp_client_execute(client, owned, &error);
+
+    g_assert_no_error(error);
+    return ret;
+}
+
+static gboolean
+is_spice_backend(const char *filename)
+{
+    return g_strcmp0(filename, "spicevmc") == 0 || g_strcmp0(filename, "spiceport") == 0;
+}
+
+guint
+testvm_count_spice_chardevs(QmpClient *client)
+{
+    g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_query_chardev());
+    guint n = 0;
+
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *info = json_object_array_get_idx(list, i);
+        json_object *filename = json_object_object_get(info, "filename");
+
+        if (is_spice_backend(json_object_get_string(filename)))
+            n++;
+    }
+    return n;
+}
+
+gboolean
+testvm_has_chardev(QmpClient *client, const char *label)
+{
+    g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_query_chardev());
+
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *info = json_object_array_get_idx(list, i);
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(info, "label")), label) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+testvm_has_device(QmpClient *client, const char *id)
+{
+    g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_qom_list("/machine/peripheral"));
+
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *prop = json_object_array_get_idx(list, i);
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(prop, "name")), id) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+const char *
+testvm_cli_path(void)
+{
+    return VIRT_SPICEVMC;
+}

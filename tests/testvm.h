@@ -1,0 +1,39 @@
+/* Test fixtures: a throwaway QEMU in a private temp dir, always killed. */
+#pragma once
+
+#include <glib.h>
+#include "qmp.h"
+
+typedef struct {
+    char *dir;                /* private temp dir, removed by testvm_free() */
+    char *qmp_path;           /* QMP unix socket */
+    char *spice_path;         /* SPICE unix socket */
+    GPid pid;
+} TestVm;
+
+/* Start QEMU (TCG, paused, -nodefaults) with spice on a unix socket, a virtio-serial-pci
+ * "vs0" (max_ports @max_ports, 0 for QEMU's default) and a qemu-xhci "xhci0", plus @extra
+ * (NULL-terminated QEMU arguments, may be NULL).  The QMP socket is listening when this
+ * returns; QEMU is killed with the test process. */
+TestVm *testvm_start(guint max_ports, const char *const *extra);
+/* The same without the virtio-serial and USB controllers. */
+TestVm *testvm_start_bare(const char *const *extra);
+/* Kill QEMU (if still running), wait for it and remove the temp dir. */
+void testvm_free(TestVm *vm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestVm, testvm_free)
+
+/* Kill QEMU now and reap it (for tests of a VM that dies). */
+void testvm_kill(TestVm *vm);
+
+/* A negotiated QMP connection of the test's own, to ask QEMU what it has. */
+QmpClient *testvm_qmp(TestVm *vm);
+/* Run @cmd on @client, assert success, return its "return" value. */
+json_object *testvm_exec(QmpClient *client, json_object *cmd);
+/* How many chardevs QEMU reports whose backend is spicevmc or spiceport. */
+guint testvm_count_spice_chardevs(QmpClient *client);
+/* TRUE when QEMU has a chardev labelled @label / a device with id @id. */
+gboolean testvm_has_chardev(QmpClient *client, const char *label);
+gboolean testvm_has_device(QmpClient *client, const char *id);
+
+/* Path of the virt-spicevmc binary under test. */
+const char *testvm_cli_path(void);
