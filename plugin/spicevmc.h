@@ -1,0 +1,165 @@
+/* libspicevmc: add, list and remove SPICE channels on a running QEMU. */
+#pragma once
+
+#include <glib.h>
+#include "qmp.h"
+
+G_BEGIN_DECLS
+
+#define SVC_ERROR svc_error_quark()
+GQuark svc_error_quark(void);
+
+typedef enum {
+    SVC_ERROR_INVALID,        /* a name, number or option is malformed */
+    SVC_ERROR_UNKNOWN_KIND,   /* no such channel kind in the catalogue */
+    SVC_ERROR_NAME_IN_USE,    /* id, guest port name or SPICE name already taken */
+    SVC_ERROR_CAPACITY,       /* a limit of QEMU or spice-server would be exceeded */
+    SVC_ERROR_NO_BUS,         /* no (or no such) bus to put the frontend on */
+    SVC_ERROR_NOT_FOUND,      /* no such channel */
+    SVC_ERROR_NOT_OURS,       /* the channel was not created by spicevmc */
+    SVC_ERROR_QEMU,           /* QEMU refused a command */
+    SVC_ERROR_TIMEOUT,        /* QEMU did not confirm a removal in time */
+    SVC_ERROR_TRANSPORT,      /* the connection to QEMU failed */
+} SvcErrorCode;
+
+/* ---- catalogue ------------------------------------------------------- */
+
+typedef enum {
+    SVC_BACKEND_SPICEVMC,     /* chardev backend "spicevmc", subtype = SPICE name */
+    SVC_BACKEND_SPICEPORT,    /* chardev backend "spiceport", fqdn = SPICE name */
+} SvcBackend;
+
+typedef enum {
+    SVC_FRONT_SERIALPORT,     /* virtserialport on a virtio-serial bus */
+    SVC_FRONT_CONSOLE,        /* virtconsole on a virtio-serial bus */
+    SVC_FRONT_USB_REDIR,      /* usb-redir on a USB bus */
+    SVC_FRONT_CCID_CARD,      /* ccid-card-passthru on a usb-ccid's bus */
+} SvcFrontend;
+
+/* The spice-server channel type a chardev becomes; limits are per class. */
+typedef enum {
+    SVC_CLASS_AGENT,
+    SVC_CLASS_USBREDIR,
+    SVC_CLASS_SMARTCARD,
+    SVC_CLASS_WEBDAV,
+    SVC_CLASS_STREAM,
+    SVC_CLASS_PORT,
+    SVC_CLASS_LAST,
+} SvcClass;
+
+typedef struct {
+    const char *name;         /* the kind users type: "webdav" */
+    SvcBackend backend;
+    const char *spice_name;   /* subtype or fqdn; a prefix when numbered; NULL: user-given */
+    gboolean numbered;        /* spice_name is a prefix, the lowest free number follows */
+    SvcFrontend frontend;
+    const char *port_name;    /* default guest port name; NULL: the SPICE name (or none) */
+    SvcClass spice_class;
+    guint max;                /* channels of this kind per VM; 0: only the class limit */
+    const char *summary;
+} SvcKind;
+
+const SvcKind *svc_kind_lookup(const char *name);
+const SvcKind *svc_kinds(guint *n_kinds);
+const char *svc_frontend_driver(SvcFrontend frontend);
+gboolean svc_frontend_is_virtio_serial(SvcFrontend frontend);
+guint svc_class_limit(SvcClass spice_class);
+const char *svc_class_name(SvcClass spice_class);
+
+/* ---- names ----------------------------------------------------------- */
+
+gboolean svc_check_id(const char *what, const char *id, GError **error);
+gboolean svc_check_port_name(const char *what, const char *name, GError **error);
+
+/* ---- what the user asks for ------------------------------------------ */
+
+typedef struct {
+    const SvcKind *kind;
+    char *id;                 /* frontend device id; NULL: pick one */
+    char *fqdn;               /* SPICE port name (spiceport kinds); NULL: the kind's */
+    char *port_name;          /* guest port name (virtio-serial kinds); NULL: default */
+    char *bus;                /* bus for the frontend; NULL: pick one */
+    guint nr;                 /* virtio-serial port number; 0: pick one */
+} SvcSpec;
+
+SvcSpec *svc_spec_new(const char *kind, GError **error);
+void svc_spec_free(SvcSpec *spec);
+gboolean svc_spec_set(SvcSpec *spec, const char *key, const char *value, GError **error);
+SvcSpec *svc_spec_parse(const char *text, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcSpec, svc_spec_free)
+
+/* ---- one channel as found on the VM ---------------------------------- */
+
+typedef enum {
+    SVC_STATE_OK,
+    SVC_STATE_NO_DEVICE,      /* the chardev is there, its frontend is not (a removal that
+                                 timed out, or a device_del done by hand) */
+} SvcState;
+
+typedef struct {
+    char *id;                 /* frontend device id or QOM path; chardev id when no device */
+    char *chardev;
+    const SvcKind *kind;      /* NULL when it could not be inferred */
+    char *spice_name;         /* NULL when unknown */
+    char *driver;             /* frontend QOM type; NULL without device */
+    char *bus;
+    guint nr;                 /* virtio-serial port number, 0 otherwise */
+    char *port_name;          /* guest port name, virtio-serial only */
+    char *controller;         /* a usb-ccid that goes with this smartcard */
+    gboolean guest_open;      /* QEMU's frontend-open for the chardev */
+    gboolean ours;            /* created by spicevmc: the identity is exact */
+    SvcState state;
+} SvcChannel;
+
+void svc_channel_free(SvcChannel *ch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcChannel, svc_channel_free)
+json_object *svc_channel_to_json(const SvcChannel *ch);
+
+/* ---- transport: the only way the library talks to QEMU --------------- */
+
+typedef struct {
+    json_object *ret;         /* the "return" member, NULL on error */
+    GError *error;            /* QEMU's error, SVC_ERROR_QEMU */
+} SvcReply;
+
+typedef struct {
+    /* Execute @n QMP commands ({"execute":…,"arguments":…}) in order, pipelined where the
+     * transport can.  FALSE only when the transport failed; QEMU's own errors are reported in
+     * replies[i].error.  Events received from here on are what wait_deleted() considers. */
+    gboolean (*run)(gpointer impl, json_object *const *cmds, guint n, SvcReply *replies,
+                    GError **error);
+    /* Remove from @pending (a set of device ids) each device QEMU reports as deleted since the
+     * last run(), waiting for more until @pending is empty or the monotonic @deadline passes.
+     * FALSE only when the transport failed. */
+    gboolean (*wait_deleted)(gpointer impl, GHashTable *pending, gint64 deadline,
+                             GError **error);
+    /* Bound every later wait for QEMU by @timeout_ms (optional). */
+    void (*set_timeout)(gpointer impl, guint timeout_ms);
+    void (*free)(gpointer impl);
+} SvcTransportOps;
+
+typedef struct _SvcVm SvcVm;
+
+SvcVm *svc_vm_new(const SvcTransportOps *ops, gpointer impl);
+SvcVm *svc_vm_connect_qmp(const char *address, guint timeout_ms, GError **error);
+void svc_vm_free(SvcVm *vm);
+void svc_vm_set_timeout(SvcVm *vm, guint timeout_ms);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcVm, svc_vm_free)
+
+/* ---- operations ------------------------------------------------------ */
+
+/* The SPICE channels on the VM, ours and others, in a stable order. */
+GPtrArray *svc_list(SvcVm *vm, GError **error);
+
+/* Add every channel in @specs, or none: on failure the VM is left as it was.  On success
+ * @added (if not NULL) receives the new channels, in the order of @specs. */
+gboolean svc_add(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **added, GError **error);
+
+/* Remove the channels with these ids (NULL-terminated), or every channel spicevmc created when
+ * @ids is NULL.  Nothing is touched unless every id names a channel of ours.  The devices are
+ * deleted at once and their DEVICE_DELETED awaited, then their chardevs removed.  Channels QEMU
+ * does not confirm in time are named in a SVC_ERROR_TIMEOUT error (a later removal of them
+ * finishes the job); @removed (if not NULL) receives the ids of the channels that are gone. */
+gboolean svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error);
+
+G_END_DECLS

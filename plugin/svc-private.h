@@ -1,0 +1,114 @@
+/* libspicevmc internals shared between catalogue, inventory, planner and executor. */
+#pragma once
+
+#include "spicevmc.h"
+#include "qmp.h"
+
+G_BEGIN_DECLS
+
+/* ---- catalogue (catalogue.c) ----------------------------------------- */
+
+/* The kind a channel not created by spicevmc most likely is, from what QEMU shows of it. */
+const SvcKind *svc_kind_infer(const char *backend, const char *driver, const char *port_name);
+/* The guest port name a channel of @kind gets when none is given (NULL: not virtio-serial). */
+const char *svc_kind_default_port_name(const SvcKind *kind, const char *spice_name);
+
+/* ---- names (names.c) ------------------------------------------------- */
+
+/* spicevmc's chardev ids carry the channel's whole identity, because query-chardev shows
+ * neither the spicevmc subtype nor the spiceport fqdn and reading device properties one
+ * qom-get at a time is far too slow for a VM with hundreds of channels. */
+char *svc_chardev_id_encode(const SvcChannel *ch);
+/* A channel with ours = TRUE, or NULL when @label is not one of spicevmc's chardev ids. */
+SvcChannel *svc_chardev_id_decode(const char *label);
+
+/* ---- address allocation (alloc.c): pure, unit tested without QEMU ---- */
+
+typedef struct {
+    char *name;               /* bus name, "vs0.0" */
+    guint max_ports;          /* valid port numbers are 1 .. max_ports - 1 */
+    guint8 *used;             /* one byte per port number */
+} SvcPortMap;
+
+SvcPortMap *svc_port_map_new(const char *name, guint max_ports);
+void svc_port_map_free(SvcPortMap *map);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcPortMap, svc_port_map_free)
+gboolean svc_port_map_valid(const SvcPortMap *map, guint nr);
+gboolean svc_port_map_is_free(const SvcPortMap *map, guint nr);
+void svc_port_map_take(SvcPortMap *map, guint nr);
+/* The lowest free port number >= 1, or 0 when the bus is full. */
+guint svc_port_map_first_free(const SvcPortMap *map);
+guint svc_port_map_count_used(const SvcPortMap *map);
+
+/* "@prefix@N" for the lowest N >= @start not in @taken. */
+char *svc_first_free_name(GHashTable *taken, const char *prefix, guint start);
+
+/* ---- inventory (inventory.c): what the VM has ------------------------ */
+
+typedef struct {
+    char *id;                 /* usb-ccid device id */
+    char *bus;                /* its ccid bus */
+    gboolean has_card;
+} SvcCcid;
+
+typedef struct {
+    GPtrArray *channels;      /* SvcChannel, every SPICE chardev */
+    GPtrArray *serial_buses;  /* SvcPortMap, virtio-serial buses in discovery order */
+    GPtrArray *usb_buses;     /* char *, USB bus names */
+    GPtrArray *ccids;         /* SvcCcid */
+    GHashTable *device_ids;   /* id -> QOM type, every device under /machine/peripheral */
+    GHashTable *chardev_ids;  /* every chardev label */
+    GHashTable *port_names;   /* guest port name -> device id, every virtio-serial port */
+    GHashTable *spice_names;  /* SPICE port name -> channel id, every spiceport known */
+    gboolean smartcard_used;  /* this QEMU process has had a smartcard reader */
+    guint kind_count[16];     /* channels per catalogue kind (index in svc_kinds()) */
+    guint class_count[SVC_CLASS_LAST];
+} SvcInventory;
+
+/* An empty inventory, for building one by hand in tests. */
+SvcInventory *svc_inventory_new(void);
+/* @need_buses: also find the buses new frontends could go on (costs a second round trip). */
+SvcInventory *svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error);
+void svc_inventory_free(SvcInventory *inv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcInventory, svc_inventory_free)
+SvcPortMap *svc_inventory_find_serial_bus(SvcInventory *inv, const char *name);
+SvcCcid *svc_inventory_find_ccid(SvcInventory *inv, const char *bus);
+SvcChannel *svc_inventory_find_channel(SvcInventory *inv, const char *id);
+/* Record a channel about to be added so later plans see its names and addresses. */
+void svc_inventory_claim(SvcInventory *inv, const SvcChannel *ch);
+
+/* ---- planning (plan.c): pure, from an inventory and a spec ----------- */
+
+/* A channel to create, with the usb-ccid to create first when @new_ccid. */
+typedef struct {
+    SvcChannel *channel;
+    gboolean new_ccid;        /* channel->controller is a usb-ccid to add first */
+    char *ccid_usb_bus;       /* the USB bus for it */
+    gboolean mark_smartcard;  /* add SVC_SMARTCARD_MARKER before the card */
+} SvcPlanned;
+
+void svc_planned_free(SvcPlanned *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcPlanned, svc_planned_free)
+/* Decide names and addresses for @spec against @inv (and claim them in it). */
+SvcPlanned *svc_plan_add(SvcInventory *inv, const SvcSpec *spec, GError **error);
+
+/* spice-server 0.15 aborts QEMU when a second smartcard reader registers in the life of the
+ * process (smartcard_init's assertion), even after the first was removed; QEMU cannot tell,
+ * so spicevmc leaves this object behind once it has added a smartcard. */
+#define SVC_SMARTCARD_MARKER "spicevmc-smartcard-used"
+
+/* ---- QMP commands for a channel (plan.c) ----------------------------- */
+
+json_object *svc_cmd_chardev_add(const SvcChannel *ch);
+json_object *svc_cmd_frontend_add(const SvcChannel *ch);
+
+/* ---- talking to QEMU (vm.c) ------------------------------------------ */
+
+/* Run @cmds (owned by the array) through the transport.  @replies gets one SvcReply per
+ * command; free it with svc_replies_free(). */
+gboolean svc_vm_run(SvcVm *vm, GPtrArray *cmds, SvcReply **replies, GError **error);
+void svc_replies_free(SvcReply *replies, guint n);
+gboolean svc_vm_wait_deleted(SvcVm *vm, GHashTable *pending, gint64 deadline, GError **error);
+guint svc_vm_get_timeout(SvcVm *vm);
+
+G_END_DECLS

@@ -1,0 +1,141 @@
+/* The transport over a QMP socket of QEMU's own, through the qmp/ client. */
+#include "config.h"
+
+#include "svc-private.h"
+
+typedef struct {
+    QmpClient *client;
+    GHashTable *deleted;      /* device ids QEMU reported deleted since the last run() */
+} QmpTransport;
+
+static void
+on_event(const char *name, json_object *event, gpointer user_data)
+{
+    QmpTransport *t = user_data;
+    json_object *data, *device;
+
+    if (g_strcmp0(name, "DEVICE_DELETED") != 0)
+        return;
+    /* Anonymous devices and a device's internal parts come with a path only. */
+    if (json_object_object_get_ex(event, "data", &data) &&
+        json_object_object_get_ex(data, "device", &device))
+        g_hash_table_add(t->deleted, g_strdup(json_object_get_string(device)));
+}
+
+static void
+transport_error(GError *qmp_error, GError **error)
+{
+    g_set_error_literal(error, SVC_ERROR,
+                        qmp_error->code == QMP_ERROR_TIMEOUT ? SVC_ERROR_TIMEOUT
+                                                             : SVC_ERROR_TRANSPORT,
+                        qmp_error->message);
+}
+
+/* The one class callers act on: a device or chardev that is already gone. */
+static SvcErrorCode
+error_code(json_object *reply)
+{
+    return g_strcmp0(qmp_reply_error_class(reply), "DeviceNotFound") == 0 ? SVC_ERROR_NOT_FOUND
+                                                                            : SVC_ERROR_QEMU;
+}
+
+static gboolean
+transport_run(gpointer impl, json_object *const *cmds, guint n, SvcReply *replies,
+              GError **error)
+{
+    QmpTransport *t = impl;
+    g_autofree json_object **raw = g_new0(json_object *, MAX(n, 1));
+    g_autoptr(GError) local = NULL;
+    gboolean ok;
+
+    g_hash_table_remove_all(t->deleted);
+    ok = qmp_client_execute_many(t->client, cmds, n, raw, &local);
+    for (guint i = 0; i < n; i++) {
+        if (!raw[i])
+            continue;
+        if (ok) {
+            g_autoptr(GError) qerr = NULL;
+
+            replies[i].ret = qmp_reply_take_return(raw[i], &qerr);
+            if (qerr)
+                replies[i].error = g_error_new_literal(SVC_ERROR, error_code(raw[i]),
+                                                       qerr->message);
+        }
+        json_object_put(raw[i]);
+    }
+    if (!ok)
+        transport_error(local, error);
+    return ok;
+}
+
+static gboolean
+transport_wait_deleted(gpointer impl, GHashTable *pending, gint64 deadline, GError **error)
+{
+    QmpTransport *t = impl;
+
+    for (;;) {
+        g_autoptr(GError) local = NULL;
+        GHashTableIter iter;
+        gpointer id;
+
+        g_hash_table_iter_init(&iter, pending);
+        while (g_hash_table_iter_next(&iter, &id, NULL)) {
+            if (g_hash_table_contains(t->deleted, id))
+                g_hash_table_iter_remove(&iter);
+        }
+        if (g_hash_table_size(pending) == 0)
+            return TRUE;
+        if (!qmp_client_wait_event(t->client, deadline, &local)) {
+            if (g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT))
+                return TRUE;
+            transport_error(local, error);
+            return FALSE;
+        }
+    }
+}
+
+static void
+transport_set_timeout(gpointer impl, guint timeout_ms)
+{
+    QmpTransport *t = impl;
+
+    qmp_client_set_timeout(t->client, timeout_ms);
+}
+
+static void
+transport_free(gpointer impl)
+{
+    QmpTransport *t = impl;
+
+    qmp_client_free(t->client);
+    g_hash_table_unref(t->deleted);
+    g_free(t);
+}
+
+static const SvcTransportOps qmp_transport_ops = {
+    .run = transport_run,
+    .wait_deleted = transport_wait_deleted,
+    .set_timeout = transport_set_timeout,
+    .free = transport_free,
+};
+
+SvcVm *
+svc_vm_connect_qmp(const char *address, guint timeout_ms, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    QmpClient *client = qmp_client_connect(address, timeout_ms, &local);
+    QmpTransport *t;
+    SvcVm *vm;
+
+    if (!client) {
+        transport_error(local, error);
+        return NULL;
+    }
+    t = g_new0(QmpTransport, 1);
+    t->client = client;
+    t->deleted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    qmp_client_set_event_handler(client, on_event, t);
+    vm = svc_vm_new(&qmp_transport_ops, t);
+    svc_vm_set_timeout(vm, timeout_ms);
+    return vm;
+}

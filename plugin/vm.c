@@ -1,0 +1,81 @@
+/* A VM as libspicevmc sees it: a transport to its QMP monitor and a timeout. */
+#include "config.h"
+
+#include "svc-private.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+
+struct _SvcVm {
+    const SvcTransportOps *ops;
+    gpointer impl;
+    guint timeout_ms;
+};
+
+G_DEFINE_QUARK(svc-error-quark, svc_error)
+
+SvcVm *
+svc_vm_new(const SvcTransportOps *ops, gpointer impl)
+{
+    SvcVm *vm = g_new0(SvcVm, 1);
+
+    vm->ops = ops;
+    vm->impl = impl;
+    vm->timeout_ms = DEFAULT_TIMEOUT_MS;
+    return vm;
+}
+
+void
+svc_vm_free(SvcVm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->ops->free)
+        vm->ops->free(vm->impl);
+    g_free(vm);
+}
+
+void
+svc_vm_set_timeout(SvcVm *vm, guint timeout_ms)
+{
+    vm->timeout_ms = timeout_ms;
+    if (vm->ops->set_timeout)
+        vm->ops->set_timeout(vm->impl, timeout_ms);
+}
+
+guint
+svc_vm_get_timeout(SvcVm *vm)
+{
+    return vm->timeout_ms;
+}
+
+void
+svc_replies_free(SvcReply *replies, guint n)
+{
+    if (!replies)
+        return;
+    for (guint i = 0; i < n; i++) {
+        if (replies[i].ret)
+            json_object_put(replies[i].ret);
+        g_clear_error(&replies[i].error);
+    }
+    g_free(replies);
+}
+
+gboolean
+svc_vm_run(SvcVm *vm, GPtrArray *cmds, SvcReply **replies, GError **error)
+{
+    SvcReply *out = g_new0(SvcReply, MAX(cmds->len, 1));
+
+    if (!vm->ops->run(vm->impl, (json_object *const *)cmds->pdata, cmds->len, out, error)) {
+        svc_replies_free(out, cmds->len);
+        return FALSE;
+    }
+    *replies = out;
+    return TRUE;
+}
+
+gboolean
+svc_vm_wait_deleted(SvcVm *vm, GHashTable *pending, gint64 deadline, GError **error)
+{
+    return vm->ops->wait_deleted(vm->impl, pending, deadline, error);
+}

@@ -1,0 +1,90 @@
+/* Shared helpers for the tests that drive libspicevmc against a real QEMU. */
+#include "config.h"
+
+#include <string.h>
+
+#include "channels-common.h"
+
+void
+fixture_start(Fixture *f, guint max_ports, const char *const *extra)
+{
+    g_autoptr(GError) error = NULL;
+
+    f->vm = testvm_start(max_ports, extra);
+    f->inspect = testvm_qmp(f->vm);
+    f->svc = svc_vm_connect_qmp(f->vm->qmp_path, 10000, &error);
+    g_assert_no_error(error);
+}
+
+void
+fixture_stop(Fixture *f)
+{
+    g_clear_pointer(&f->svc, svc_vm_free);
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    g_clear_pointer(&f->vm, testvm_free);
+}
+
+gboolean
+add_specs(SvcVm *svc, const char *const *texts, GPtrArray **added, GError **error)
+{
+    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+
+    for (guint i = 0; texts[i]; i++) {
+        SvcSpec *spec = svc_spec_parse(texts[i], error);
+
+        if (!spec)
+            return FALSE;
+        g_ptr_array_add(specs, spec);
+    }
+    return svc_add(svc, (SvcSpec *const *)specs->pdata, specs->len, added, error);
+}
+
+static void
+collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *item = json_object_array_get_idx(list, i);
+        json_object *a = json_object_object_get(item, key);
+        json_object *b = key2 ? json_object_object_get(item, key2) : NULL;
+
+        g_ptr_array_add(out, g_strdup_printf("%s %s %s", prefix, json_object_get_string(a),
+                                             b ? json_object_get_string(b) : ""));
+    }
+}
+
+static int
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+vm_snapshot(QmpClient *inspect)
+{
+    g_autoptr(json_object) chardevs = testvm_exec(inspect, qmp_cmd_query_chardev());
+    g_autoptr(json_object) devices = testvm_exec(inspect, qmp_cmd_qom_list("/machine/peripheral"));
+    g_autoptr(json_object) objects = testvm_exec(inspect, qmp_cmd_qom_list("/objects"));
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+    collect(lines, "chardev", chardevs, "label", "filename");
+    collect(lines, "device", devices, "name", "type");
+    collect(lines, "object", objects, "name", "type");
+    g_ptr_array_sort(lines, compare_strings);
+    g_ptr_array_add(lines, NULL);
+    return g_strjoinv("\n", (char **)lines->pdata);
+}
+
+char *
+device_type(QmpClient *inspect, const char *id)
+{
+    g_autoptr(json_object) devices = testvm_exec(inspect, qmp_cmd_qom_list("/machine/peripheral"));
+
+    for (size_t i = 0; i < json_object_array_length(devices); i++) {
+        json_object *item = json_object_array_get_idx(devices, i);
+        const char *type = json_object_get_string(json_object_object_get(item, "type"));
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(item, "name")), id) == 0)
+            return g_strndup(type + 6, strlen(type) - 7);
+    }
+    return NULL;
+}
