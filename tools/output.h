@@ -1,0 +1,13 @@
+/* Text output for virt-spicevmc: virsh-style tables. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct _Table Table;
+
+Table *table_new(const char *const *headers);
+void table_free(Table *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
+/* Add a row of as many cells as there are headers; a NULL cell prints as "-". */
+void table_add(Table *table, const char *const *cells);
+void table_print(Table *table, FILE *out);
