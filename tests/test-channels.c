@@ -225,6 +225,7 @@ test_capacity_smartcard(Fixture *f, gconstpointer data)
     const char *card[] = { "smartcard", NULL };
     const char *two[] = { "smartcard", "smartcard", NULL };
     g_autoptr(GError) error = NULL;
+    g_autofree char *after = NULL;
 
     assert_add_refused(f, two, SVC_ERROR_CAPACITY);
     add_ok(f, card);
@@ -233,7 +234,8 @@ test_capacity_smartcard(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
     /* spice-server would abort QEMU on this one. */
     assert_add_refused(f, card, SVC_ERROR_CAPACITY);
-    g_assert_nonnull(strstr(vm_snapshot(f->inspect), SVC_SMARTCARD_MARKER));
+    after = vm_snapshot(f->inspect);
+    g_assert_nonnull(strstr(after, SVC_SMARTCARD_MARKER));
 }
 
 static void

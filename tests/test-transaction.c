@@ -323,6 +323,7 @@ test_foreign(Fixture *f, gconstpointer data)
     const char *theirs[] = { "channel0", NULL };
     const SvcChannel *ch;
     g_autofree char *before = NULL;
+    g_autofree char *unchanged = NULL;
 
     g_assert_no_error(error);
     g_assert_cmpuint(listed->len, ==, 3);
@@ -348,7 +349,8 @@ test_foreign(Fixture *f, gconstpointer data)
     g_assert_false(svc_remove(f->svc, theirs, NULL, &error));
     g_assert_error(error, SVC_ERROR, SVC_ERROR_NOT_OURS);
     g_clear_error(&error);
-    g_assert_cmpstr(vm_snapshot(f->inspect), ==, before);
+    unchanged = vm_snapshot(f->inspect);
+    g_assert_cmpstr(unchanged, ==, before);
 
     g_assert_true(add_specs(f->svc, serial, &added, &error));
     g_assert_cmpuint(((SvcChannel *)added->pdata[0])->nr, ==, 4);
