@@ -246,7 +246,9 @@ command_name(json_object *cmd)
     return "(unnamed command)";
 }
 
-/* Wait for the replies to @n commands, dispatching the events that come between them. */
+/* Wait for the replies to @n commands, dispatching the events that come between them.  The
+ * timeout bounds the wait for each reply, not the batch: QEMU takes ~40 ms per usb-redir, so
+ * a large batch may rightly take longer than any one answer should. */
 static gboolean
 collect(QmpClient *client, json_object *const *cmds, guint n, gint64 first_id,
         json_object **replies, GError **error)
@@ -271,6 +273,7 @@ collect(QmpClient *client, json_object *const *cmds, guint n, gint64 first_id,
             return FALSE;
         replies[slot] = g_steal_pointer(&msg);
         left--;
+        w = wait_for(client->timeout_ms, NULL);
     }
     return TRUE;
 }

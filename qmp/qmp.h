@@ -76,7 +76,7 @@ json_object *qmp_client_execute(QmpClient *client, json_object *cmd, GError **er
 
 /* Send all @n commands (borrowed) at once, then collect their replies: replies[i] receives the
  * whole reply ({"return":…} or {"error":…}, a new reference).  The client's timeout bounds the
- * whole batch.  Events that arrive before the last reply are dispatched on the way; those
+ * wait for each reply in turn.  Events that arrive before the last reply are dispatched on the way; those
  * after it are left for the next call.  FALSE when the connection failed or timed out;
  * replies already received are kept, the others are NULL. */
 gboolean qmp_client_execute_many(QmpClient *client, json_object *const *cmds, guint n,
