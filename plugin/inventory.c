@@ -96,6 +96,7 @@ svc_inventory_free(SvcInventory *inv)
     g_ptr_array_unref(inv->usb_buses);
     g_ptr_array_unref(inv->ccids);
     g_hash_table_unref(inv->device_ids);
+    g_hash_table_unref(inv->taken_ids);
     g_hash_table_unref(inv->chardev_ids);
     g_hash_table_unref(inv->port_names);
     g_hash_table_unref(inv->spice_names);
@@ -120,6 +121,7 @@ svc_inventory_new(void)
     inv->usb_buses = g_ptr_array_new_with_free_func(g_free);
     inv->ccids = g_ptr_array_new_with_free_func((GDestroyNotify)ccid_free);
     inv->device_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    inv->taken_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     inv->chardev_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     inv->port_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     inv->spice_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -170,8 +172,10 @@ add_devices(Scan *s, SvcInventory *inv, json_object *list, const char *container
         d->path = g_strdup_printf("%s/%s", container, name);
         d->id = named ? g_strdup(name) : NULL;
         d->type = g_strndup(type + 6, strlen(type) - 7);
-        if (named)
+        if (named) {
             g_hash_table_insert(inv->device_ids, g_strdup(name), g_strdup(d->type));
+            g_hash_table_add(inv->taken_ids, g_strdup(name));
+        }
         g_ptr_array_add(s->devices, d);
     }
 }
@@ -455,6 +459,9 @@ claim_all(SvcInventory *inv, Scan *s)
     for (guint i = 0; i < inv->channels->len; i++) {
         SvcChannel *ch = inv->channels->pdata[i];
 
+        /* A channel whose device is gone still holds its id: its chardev id carries it, and
+         * remove finds it by it. */
+        g_hash_table_add(inv->taken_ids, g_strdup(ch->id));
         if (ch->spice_name && ch->kind && ch->kind->backend == SVC_BACKEND_SPICEPORT)
             g_hash_table_insert(inv->spice_names, g_strdup(ch->spice_name), g_strdup(ch->id));
         if (ch->state == SVC_STATE_OK)

@@ -136,7 +136,7 @@ place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error
     if (!(usb_bus = find_usb_bus(inv, spec->bus, "usb-ccid", error)))
         return FALSE;
     ch->controller = g_strdup_printf("%s-ccid", ch->id);
-    if (g_hash_table_contains(inv->device_ids, ch->controller)) {
+    if (g_hash_table_contains(inv->taken_ids, ch->controller)) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
                     "device id '%s' (for the usb-ccid) is already in use", ch->controller);
         return FALSE;
@@ -149,6 +149,7 @@ place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error
     ccid->bus = g_strdup(ch->bus);
     g_ptr_array_add(inv->ccids, ccid);
     g_hash_table_insert(inv->device_ids, g_strdup(ch->controller), g_strdup("usb-ccid"));
+    g_hash_table_add(inv->taken_ids, g_strdup(ch->controller));
     return TRUE;
 }
 
@@ -248,10 +249,10 @@ static gboolean
 choose_id(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError **error)
 {
     if (!spec->id) {
-        ch->id = svc_first_free_name(inv->device_ids, spec->kind->name, 0);
+        ch->id = svc_first_free_name(inv->taken_ids, spec->kind->name, 0);
         return TRUE;
     }
-    if (g_hash_table_contains(inv->device_ids, spec->id)) {
+    if (g_hash_table_contains(inv->taken_ids, spec->id)) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
                     "device id '%s' is already in use", spec->id);
         return FALSE;
@@ -270,6 +271,7 @@ claim(SvcInventory *inv, SvcPlanned *p)
     SvcChannel *ch = p->channel;
 
     g_hash_table_insert(inv->device_ids, g_strdup(ch->id), g_strdup(ch->driver));
+    g_hash_table_add(inv->taken_ids, g_strdup(ch->id));
     g_hash_table_add(inv->chardev_ids, g_strdup(ch->chardev));
     if (ch->kind->backend == SVC_BACKEND_SPICEPORT)
         g_hash_table_insert(inv->spice_names, g_strdup(ch->spice_name), g_strdup(ch->id));

@@ -57,6 +57,7 @@ typedef struct {
     GPtrArray *usb_buses;     /* char *, USB bus names */
     GPtrArray *ccids;         /* SvcCcid */
     GHashTable *device_ids;   /* id -> QOM type, every device under /machine/peripheral */
+    GHashTable *taken_ids;    /* ids a new device must not get: devices and channels */
     GHashTable *chardev_ids;  /* every chardev label */
     GHashTable *port_names;   /* guest port name -> device id, every virtio-serial port */
     GHashTable *spice_names;  /* SPICE port name -> channel id, every spiceport known */

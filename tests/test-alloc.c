@@ -50,6 +50,8 @@ make_inventory(guint max_ports)
     g_ptr_array_add(inv->usb_buses, g_strdup("xhci0.0"));
     g_hash_table_insert(inv->device_ids, g_strdup("vs0"), g_strdup("virtio-serial-pci"));
     g_hash_table_insert(inv->device_ids, g_strdup("xhci0"), g_strdup("qemu-xhci"));
+    g_hash_table_add(inv->taken_ids, g_strdup("vs0"));
+    g_hash_table_add(inv->taken_ids, g_strdup("xhci0"));
     return inv;
 }
 
