@@ -193,6 +193,40 @@ test_rollback_controllers(Fixture *f, gconstpointer data)
     g_assert_cmpstr(after_without, ==, before);
 }
 
+/* QEMU chains hubs onto a full USB bus, up to a depth: with one root port, 36 devices fit.
+ * Filled to 35 here, so the second usb-redir of a batch is refused by QEMU itself. */
+static char **
+nearly_full_usb(void)
+{
+    GPtrArray *args = g_ptr_array_new();
+
+    g_ptr_array_add(args, g_strdup("-device"));
+    g_ptr_array_add(args, g_strdup("qemu-xhci,id=xhci1,p2=1,p3=0"));
+    for (guint i = 0; i < 35; i++) {
+        g_ptr_array_add(args, g_strdup("-device"));
+        g_ptr_array_add(args, g_strdup("usb-kbd,bus=xhci1.0"));
+    }
+    g_ptr_array_add(args, NULL);
+    return (char **)g_ptr_array_free(args, FALSE);
+}
+
+static void
+test_rollback_usb_full(Fixture *f, gconstpointer data)
+{
+    const char *texts[] = { "serial", "usbredir,bus=xhci1.0", "usbredir,bus=xhci1.0", "webdav",
+                            NULL };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = vm_snapshot(f->inspect);
+    g_autofree char *after = NULL;
+
+    g_assert_false(add_specs(f->svc, texts, NULL, &error));
+    g_assert_error(error, SVC_ERROR, SVC_ERROR_QEMU);
+    g_assert_nonnull(strstr(error->message, "cannot add 'usbredir': "));
+    g_assert_nonnull(strstr(error->message, "no free ports"));
+    after = vm_snapshot(f->inspect);
+    g_assert_cmpstr(after, ==, before);
+}
+
 static void
 test_killed_during_add(Fixture *f, gconstpointer data)
 {
@@ -225,9 +259,11 @@ test_timeout_then_finish(Fixture *f, gconstpointer data)
     Hooked h = { NULL };
     g_autoptr(SvcVm) svc = hooked_vm(&h, f, HOOK_DEAF);
     const char *texts[] = { "serial", "serial", NULL };
+    const char *one[] = { "serial", NULL };
     const char *ids[] = { "serial0", "serial1", NULL };
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) removed = NULL;
+    g_autoptr(GPtrArray) added = NULL;
     g_autoptr(GPtrArray) listed = NULL;
 
     g_assert_true(add_specs(f->svc, texts, NULL, &error));
@@ -245,9 +281,14 @@ test_timeout_then_finish(Fixture *f, gconstpointer data)
     for (guint i = 0; i < listed->len; i++)
         g_assert_cmpint(((SvcChannel *)listed->pdata[i])->state, ==, SVC_STATE_NO_DEVICE);
 
+    /* Their ids stay taken while their chardevs exist: a new channel must not reuse them. */
+    g_assert_true(add_specs(f->svc, one, &added, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(((SvcChannel *)added->pdata[0])->id, ==, "serial2");
+
     g_assert_true(svc_remove(f->svc, ids, NULL, &error));
     g_assert_no_error(error);
-    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
+    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 1);
 }
 
 static void
@@ -363,11 +404,15 @@ test_foreign(Fixture *f, gconstpointer data)
 int
 main(int argc, char **argv)
 {
+    g_auto(GStrv) usb_args = nearly_full_usb();
+
     g_test_init(&argc, &argv, NULL);
     g_test_add("/transaction/rollback/frontends", Fixture, NULL, setup,
                test_rollback_frontends, teardown);
     g_test_add("/transaction/rollback/controllers", Fixture, NULL, setup,
                test_rollback_controllers, teardown);
+    g_test_add("/transaction/rollback/usb-full", Fixture, usb_args, setup,
+               test_rollback_usb_full, teardown);
     g_test_add("/transaction/killed/during-add", Fixture, NULL, setup, test_killed_during_add,
                teardown);
     g_test_add("/transaction/killed/during-removal-wait", Fixture, NULL, setup,
