@@ -22,9 +22,18 @@ add_string(json_object *obj, const char *key, const char *value)
 }
 
 json_object *
-qmp_cmd_capabilities(void)
+qmp_cmd_capabilities(gboolean oob)
 {
-    return command("qmp_capabilities", NULL);
+    json_object *args = NULL;
+
+    if (oob) {
+        json_object *enable = json_object_new_array();
+
+        json_object_array_add(enable, json_object_new_string("oob"));
+        args = json_object_new_object();
+        json_object_object_add(args, "enable", enable);
+    }
+    return command("qmp_capabilities", args);
 }
 
 json_object *

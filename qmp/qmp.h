@@ -95,7 +95,9 @@ const char *qmp_reply_error_class(json_object *reply);
 
 /* ---- command builders: the only place QMP commands are spelt -------- */
 
-json_object *qmp_cmd_capabilities(void);
+/* With @oob, QEMU reads commands in its monitor thread while earlier ones run, instead of one
+ * byte per main-loop pass after each command has run (see qmp_client_connect()). */
+json_object *qmp_cmd_capabilities(gboolean oob);
 json_object *qmp_cmd_query_chardev(void);
 json_object *qmp_cmd_query_status(void);
 json_object *qmp_cmd_query_qmp_schema(void);

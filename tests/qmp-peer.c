@@ -91,10 +91,10 @@ peer_send(Peer *peer, const char *text)
 }
 
 /* The next command the client sent, with the name @name. */
-gint64
-peer_expect(Peer *peer, const char *name)
+json_object *
+peer_expect_command(Peer *peer, const char *name)
 {
-    g_autoptr(json_object) cmd = NULL;
+    json_object *cmd;
     gint64 id;
 
     while (g_queue_is_empty(&peer->received)) {
@@ -116,7 +116,15 @@ peer_expect(Peer *peer, const char *name)
     id = json_object_get_int64(json_object_object_get(cmd, "id"));
     g_assert_cmpint(id, >, peer->last_id);
     peer->last_id = id;
-    return id;
+    return cmd;
+}
+
+gint64
+peer_expect(Peer *peer, const char *name)
+{
+    g_autoptr(json_object) cmd = peer_expect_command(peer, name);
+
+    return json_object_get_int64(json_object_object_get(cmd, "id"));
 }
 
 char *

@@ -34,7 +34,8 @@ void peer_free(Peer *peer);
 /* Send @len bytes; FALSE when the client has hung up. */
 gboolean peer_send_len(Peer *peer, const char *data, gsize len);
 void peer_send(Peer *peer, const char *text);
-/* The next command the client sent, which must be @name; returns its id. */
+/* The next command the client sent, which must be @name; returns it whole, or its id. */
+json_object *peer_expect_command(Peer *peer, const char *name);
 gint64 peer_expect(Peer *peer, const char *name);
 char *reply_text(gint64 id, const char *value);
 void peer_reply(Peer *peer, gint64 id, const char *value);

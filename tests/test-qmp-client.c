@@ -239,6 +239,39 @@ test_negotiation_refused(Fixture *f, gconstpointer data)
                          "The command qmp_capabilities has not been found");
 }
 
+/* A QEMU offering "oob" is asked for it (for read-ahead); one that does not, is not. */
+static void
+script_oob(Peer *peer)
+{
+    g_autoptr(json_object) cmd = NULL;
+    json_object *enable;
+
+    peer_send(peer, GREETING);
+    cmd = peer_expect_command(peer, "qmp_capabilities");
+    enable = json_object_object_get(json_object_object_get(cmd, "arguments"), "enable");
+    g_assert_cmpint(json_object_array_length(enable), ==, 1);
+    g_assert_cmpstr(json_object_get_string(json_object_array_get_idx(enable, 0)), ==, "oob");
+    peer_reply(peer, json_object_get_int64(json_object_object_get(cmd, "id")), "{}");
+}
+
+static void
+script_no_oob(Peer *peer)
+{
+    g_autoptr(json_object) cmd = NULL;
+
+    peer_send(peer, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, "
+                    "\"major\": 2}, \"package\": \"\"}, \"capabilities\": []}}\r\n");
+    cmd = peer_expect_command(peer, "qmp_capabilities");
+    g_assert_null(json_object_object_get(cmd, "arguments"));
+    peer_reply(peer, json_object_get_int64(json_object_object_get(cmd, "id")), "{}");
+}
+
+static void
+test_negotiation(Fixture *f, gconstpointer data)
+{
+    connect_client(f);
+}
+
 /* ---- commands and events ----------------------------------------------- */
 
 static void
@@ -713,6 +746,8 @@ main(int argc, char **argv)
     ADD("/qmp/client/not-qmp", script_hmp, test_not_qmp);
     ADD("/qmp/client/greeting-timeout", script_silent, test_greeting_timeout);
     ADD("/qmp/client/greeting-eof", script_hang_up, test_greeting_eof);
+    ADD("/qmp/client/negotiates-oob", script_oob, test_negotiation);
+    ADD("/qmp/client/no-oob-when-not-offered", script_no_oob, test_negotiation);
     ADD("/qmp/client/negotiation-refused", script_refuse, test_negotiation_refused);
     ADD("/qmp/client/command-error", script_command_error, test_command_error);
     ADD("/qmp/client/events-while-waiting", script_events_while_waiting,
