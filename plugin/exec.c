@@ -97,17 +97,36 @@ chardev_labels(json_object *list)
     return labels;
 }
 
-/* Some frontends (usb-redir) delete their chardev when unplugged, so the chardev list is read
- * in the same batch, just before the removals, to tell "already gone" from a refusal. */
+/* Whether QEMU still has each of @labels. */
+static gboolean
+chardevs_present(SvcVm *vm, GPtrArray *labels, gboolean *present, GError **error)
+{
+    g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
+    g_autoptr(GHashTable) now = NULL;
+    SvcReply *r = NULL;
+
+    g_ptr_array_add(cmds, qmp_cmd_query_chardev());
+    if (!svc_vm_run(vm, cmds, &r, error))
+        return FALSE;
+    now = chardev_labels(r[0].ret);
+    for (guint i = 0; i < labels->len; i++)
+        present[i] = g_hash_table_contains(now, labels->pdata[i]);
+    svc_replies_free(r, cmds->len);
+    return TRUE;
+}
+
+/* Some frontends (usb-redir) delete their chardev when unplugged, so a refusal is checked
+ * against the chardev list before it counts. */
 static gboolean
 remove_chardevs(SvcVm *vm, Teardown *td, GHashTable *stuck, GError **first, GError **error)
 {
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GPtrArray) labels = g_ptr_array_new();
-    g_autoptr(GHashTable) present = NULL;
+    g_autoptr(GPtrArray) refused = g_ptr_array_new();
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+    g_autofree gboolean *present = NULL;
     SvcReply *r = NULL;
 
-    g_ptr_array_add(cmds, qmp_cmd_query_chardev());
     for (guint i = 0; i < td->chardevs->len; i++) {
         const char *owner = td->owners->pdata[i];
 
@@ -120,14 +139,22 @@ remove_chardevs(SvcVm *vm, Teardown *td, GHashTable *stuck, GError **first, GErr
         return TRUE;
     if (!svc_vm_run(vm, cmds, &r, error))
         return FALSE;
-    present = chardev_labels(r[0].ret);
     for (guint i = 0; i < labels->len; i++) {
-        SvcReply *reply = &r[i + 1];
-
-        if (reply->error && g_hash_table_contains(present, labels->pdata[i]))
-            keep_first(first, g_steal_pointer(&reply->error));
+        if (r[i].error) {
+            g_ptr_array_add(refused, labels->pdata[i]);
+            g_ptr_array_add(errors, g_steal_pointer(&r[i].error));
+        }
     }
     svc_replies_free(r, cmds->len);
+    if (!refused->len)
+        return TRUE;
+    present = g_new0(gboolean, refused->len);
+    if (!chardevs_present(vm, refused, present, error))
+        return FALSE;
+    for (guint i = 0; i < refused->len; i++) {
+        if (present[i])
+            keep_first(first, g_steal_pointer(&errors->pdata[i]));
+    }
     return TRUE;
 }
 

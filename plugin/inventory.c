@@ -484,15 +484,39 @@ claim_all(SvcInventory *inv, Scan *s)
     }
 }
 
-static int
-compare_channels(gconstpointer a, gconstpointer b)
-{
-    const SvcChannel *x = *(SvcChannel *const *)a;
-    const SvcChannel *y = *(SvcChannel *const *)b;
-    g_autofree char *kx = g_utf8_collate_key_for_filename(x->id, -1);
-    g_autofree char *ky = g_utf8_collate_key_for_filename(y->id, -1);
+typedef struct {
+    char *key;
+    SvcChannel *ch;
+} Keyed;
 
-    return strcmp(kx, ky);
+static void
+keyed_clear(Keyed *k)
+{
+    g_free(k->key);
+}
+
+static int
+compare_keyed(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const Keyed *)a)->key, ((const Keyed *)b)->key);
+}
+
+/* "serial2" before "serial10", as file managers sort; each key computed once. */
+static void
+sort_channels(GPtrArray *channels)
+{
+    g_autoptr(GArray) keyed = g_array_sized_new(FALSE, FALSE, sizeof(Keyed), channels->len);
+
+    g_array_set_clear_func(keyed, (GDestroyNotify)keyed_clear);
+    for (guint i = 0; i < channels->len; i++) {
+        SvcChannel *ch = channels->pdata[i];
+        Keyed k = { g_utf8_collate_key_for_filename(ch->id, -1), ch };
+
+        g_array_append_val(keyed, k);
+    }
+    g_array_sort(keyed, compare_keyed);
+    for (guint i = 0; i < keyed->len; i++)
+        channels->pdata[i] = g_array_index(keyed, Keyed, i).ch;
 }
 
 SvcInventory *
@@ -508,7 +532,7 @@ svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error)
         return NULL;
     build_channels(inv, &s);
     claim_all(inv, &s);
-    g_ptr_array_sort(inv->channels, compare_channels);
+    sort_channels(inv->channels);
     return g_steal_pointer(&inv);
 }
 
