@@ -26,11 +26,12 @@ static const SvcKind kinds[] = {
 static const struct {
     const char *driver;
     gboolean virtio_serial;
+    const char *controller;   /* libvirt's controller type for the bus */
 } frontends[] = {
-    [SVC_FRONT_SERIALPORT] = { "virtserialport", TRUE },
-    [SVC_FRONT_CONSOLE] = { "virtconsole", TRUE },
-    [SVC_FRONT_USB_REDIR] = { "usb-redir", FALSE },
-    [SVC_FRONT_CCID_CARD] = { "ccid-card-passthru", FALSE },
+    [SVC_FRONT_SERIALPORT] = { "virtserialport", TRUE, "virtio-serial" },
+    [SVC_FRONT_CONSOLE] = { "virtconsole", TRUE, "virtio-serial" },
+    [SVC_FRONT_USB_REDIR] = { "usb-redir", FALSE, "usb" },
+    [SVC_FRONT_CCID_CARD] = { "ccid-card-passthru", FALSE, "ccid" },
 };
 
 /* spice-server gives each char device a channel id from a 256-entry table per channel type
@@ -71,6 +72,12 @@ const char *
 svc_frontend_driver(SvcFrontend frontend)
 {
     return frontends[frontend].driver;
+}
+
+const char *
+svc_frontend_controller_type(SvcFrontend frontend)
+{
+    return frontends[frontend].controller;
 }
 
 gboolean

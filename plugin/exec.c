@@ -187,14 +187,14 @@ typedef enum { UNDO_NONE, UNDO_FRONTEND, UNDO_CONTROLLER, UNDO_CHARDEV } UndoKin
 
 typedef struct {
     json_object *cmd;
-    const SvcChannel *ch;
+    const SvcPlanned *p;
     UndoKind undo;
 } Step;
 
 static void
-add_step(GArray *steps, json_object *cmd, const SvcChannel *ch, UndoKind undo)
+add_step(GArray *steps, json_object *cmd, const SvcPlanned *p, UndoKind undo)
 {
-    Step step = { cmd, ch, undo };
+    Step step = { cmd, p, undo };
 
     g_array_append_val(steps, step);
 }
@@ -212,13 +212,13 @@ record_undo(Teardown *td, const Step *step)
     case UNDO_NONE:
         break;
     case UNDO_FRONTEND:
-        g_ptr_array_insert(td->devices, 0, g_strdup(step->ch->id));
+        g_ptr_array_insert(td->devices, 0, g_strdup(step->p->channel->id));
         break;
     case UNDO_CONTROLLER:
-        g_ptr_array_add(td->devices, g_strdup(step->ch->controller));
+        g_ptr_array_add(td->devices, g_strdup(step->p->channel->controller));
         break;
     case UNDO_CHARDEV:
-        teardown_add_chardev(td, step->ch->chardev, step->ch->id);
+        teardown_add_chardev(td, step->p->channel->chardev, step->p->channel->id);
         break;
     }
 }
@@ -243,7 +243,7 @@ run_stage(SvcVm *vm, GArray *steps, Teardown *td, GError **error)
             record_undo(td, step);
         } else if (!first) {
             first = g_steal_pointer(&r[i].error);
-            g_prefix_error(&first, "cannot add '%s': ", step->ch->kind->name);
+            svc_spec_prefix_error(&first, step->p->spec);
         }
     }
     svc_replies_free(r, cmds->len);
@@ -270,14 +270,14 @@ execute_add(SvcVm *vm, GPtrArray *planned, Teardown *td, GError **error)
 
         if (p->new_ccid)
             add_step(stage1, qmp_cmd_device_add("usb-ccid", ch->controller, p->ccid_usb_bus),
-                     ch, UNDO_CONTROLLER);
-        add_step(stage1, svc_cmd_chardev_add(ch), ch, UNDO_CHARDEV);
+                     p, UNDO_CONTROLLER);
+        add_step(stage1, svc_cmd_chardev_add(ch), p, UNDO_CHARDEV);
         /* Once the card's device_add has been tried, spice-server may hold the reader: the
          * marker must stay even if the add is undone. */
         if (p->mark_smartcard)
             add_step(stage2, qmp_cmd_object_add_authz_simple(SVC_SMARTCARD_MARKER, "spicevmc"),
-                     ch, UNDO_NONE);
-        add_step(stage2, svc_cmd_frontend_add(ch), ch, UNDO_FRONTEND);
+                     p, UNDO_NONE);
+        add_step(stage2, svc_cmd_frontend_add(ch), p, UNDO_FRONTEND);
     }
     return run_stage(vm, stage1, td, error) && run_stage(vm, stage2, td, error);
 }
@@ -293,7 +293,7 @@ plan_all(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray *planned, GError *
         SvcPlanned *p = svc_plan_add(inv, specs[i], error);
 
         if (!p) {
-            g_prefix_error(error, "cannot add '%s': ", specs[i]->kind->name);
+            svc_spec_prefix_error(error, specs[i]);
             return FALSE;
         }
         g_ptr_array_add(planned, p);
@@ -379,17 +379,15 @@ join_ids(GHashTable *set)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
-gboolean
-svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error)
+/* Take @targets (channels of ours in @inv) away in one batch. */
+static gboolean
+remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **removed,
+               GError **error)
 {
-    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, FALSE, error);
-    g_autoptr(GPtrArray) targets = NULL;
     g_autoptr(GHashTable) stuck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GError) first = NULL;
     g_auto(Teardown) td = { NULL };
 
-    if (!inv || !(targets = resolve_targets(inv, ids, error)))
-        return FALSE;
     teardown_init(&td);
     for (guint i = 0; i < targets->len; i++) {
         SvcChannel *ch = targets->pdata[i];
@@ -427,4 +425,81 @@ svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **erro
         return FALSE;
     }
     return TRUE;
+}
+
+gboolean
+svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, FALSE, error);
+    g_autoptr(GPtrArray) targets = NULL;
+
+    if (!inv || !(targets = resolve_targets(inv, ids, error)))
+        return FALSE;
+    return remove_targets(vm, inv, targets, removed, error);
+}
+
+static gboolean
+matches(SvcInventory *inv, const SvcSpec *spec, const SvcChannel *ch)
+{
+    if (ch->kind != spec->kind || (spec->id && g_strcmp0(ch->id, spec->id) != 0))
+        return FALSE;
+    if (spec->fqdn && g_strcmp0(ch->spice_name, spec->fqdn) != 0)
+        return FALSE;
+    if (spec->port_name && g_strcmp0(ch->port_name, spec->port_name) != 0)
+        return FALSE;
+    if (spec->nr && ch->nr != spec->nr)
+        return FALSE;
+    if (spec->bus && g_strcmp0(ch->bus, spec->bus) != 0)
+        return FALSE;
+    return spec->controller < 0 ||
+           svc_inventory_controller_of_bus(inv, ch->kind->frontend, ch->bus) == spec->controller;
+}
+
+/* The channel @spec describes: as virsh detach-device does, the first that matches, here
+ * the first of ours not already taken by an earlier spec of the batch. */
+static SvcChannel *
+match_spec(SvcInventory *inv, const SvcSpec *spec, GPtrArray *taken, GError **error)
+{
+    const SvcChannel *theirs = NULL;
+
+    for (guint i = 0; i < inv->channels->len; i++) {
+        SvcChannel *ch = inv->channels->pdata[i];
+
+        if (!matches(inv, spec, ch) || g_ptr_array_find(taken, ch, NULL))
+            continue;
+        if (ch->ours)
+            return ch;
+        theirs = theirs ? theirs : ch;
+    }
+    if (theirs) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_OURS,
+                    "'%s' was not added by spicevmc; remove it the way it was added", theirs->id);
+    } else {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND,
+                    "the VM has no%s %s channel like this", taken->len ? " other" : "",
+                    spec->kind->name);
+    }
+    return NULL;
+}
+
+gboolean
+svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
+    g_autoptr(GPtrArray) targets = g_ptr_array_new();
+
+    if (!inv)
+        return FALSE;
+    for (guint i = 0; i < n; i++) {
+        SvcChannel *ch = match_spec(inv, specs[i], targets, error);
+
+        if (!ch) {
+            g_prefix_error(error, "cannot remove the %s channel%s%s: ", specs[i]->kind->name,
+                           specs[i]->origin ? " of " : "",
+                           specs[i]->origin ? specs[i]->origin : "");
+            return FALSE;
+        }
+        g_ptr_array_add(targets, ch);
+    }
+    return remove_targets(vm, inv, targets, removed, error);
 }

@@ -572,6 +572,66 @@ svc_inventory_find_channel(SvcInventory *inv, const char *id)
     return NULL;
 }
 
+/* The buses frontends of this kind can go on. */
+static GPtrArray *
+bus_names(SvcInventory *inv, SvcFrontend frontend)
+{
+    GPtrArray *names = g_ptr_array_new();
+
+    switch (frontend) {
+    case SVC_FRONT_SERIALPORT:
+    case SVC_FRONT_CONSOLE:
+        for (guint i = 0; i < inv->serial_buses->len; i++)
+            g_ptr_array_add(names, ((SvcPortMap *)inv->serial_buses->pdata[i])->name);
+        break;
+    case SVC_FRONT_USB_REDIR:
+        g_ptr_array_extend(names, inv->usb_buses, NULL, NULL);
+        break;
+    case SVC_FRONT_CCID_CARD:
+        for (guint i = 0; i < inv->ccids->len; i++)
+            g_ptr_array_add(names, ((SvcCcid *)inv->ccids->pdata[i])->bus);
+        break;
+    }
+    return names;
+}
+
+/* libvirt names a controller's bus after the controller's alias: "virtio-serial0.0", "usb.0"
+ * for the first USB controller and "usb1.0" after it, "ccid0.0".  A VM libvirt does not run
+ * has names of its own; there, index 0 stands for its only bus of the type. */
+static char *
+libvirt_bus_name(SvcFrontend frontend, int index)
+{
+    const char *type = svc_frontend_controller_type(frontend);
+
+    if (frontend == SVC_FRONT_USB_REDIR && index == 0)
+        return g_strdup("usb.0");
+    return g_strdup_printf("%s%d.0", type, index);
+}
+
+const char *
+svc_inventory_bus_of_controller(SvcInventory *inv, SvcFrontend frontend, int index)
+{
+    g_autoptr(GPtrArray) names = bus_names(inv, frontend);
+    g_autofree char *libvirt = libvirt_bus_name(frontend, index);
+
+    for (guint i = 0; i < names->len; i++) {
+        if (g_str_equal(names->pdata[i], libvirt))
+            return names->pdata[i];
+    }
+    return index == 0 && names->len == 1 ? names->pdata[0] : NULL;
+}
+
+int
+svc_inventory_controller_of_bus(SvcInventory *inv, SvcFrontend frontend, const char *bus)
+{
+    /* The index space is libvirt's: two digits. */
+    for (int index = 0; bus && index < 100; index++) {
+        if (g_strcmp0(svc_inventory_bus_of_controller(inv, frontend, index), bus) == 0)
+            return index;
+    }
+    return -1;
+}
+
 void
 svc_inventory_claim(SvcInventory *inv, const SvcChannel *ch)
 {

@@ -68,12 +68,13 @@ place_on_bus(SvcPortMap *map, guint nr, SvcChannel *ch, GError **error)
 }
 
 static gboolean
-place_virtio(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError **error)
+place_virtio(SvcInventory *inv, const SvcSpec *spec, const char *bus, SvcChannel *ch,
+             GError **error)
 {
-    if (spec->bus) {
-        SvcPortMap *map = svc_inventory_find_serial_bus(inv, spec->bus);
+    if (bus) {
+        SvcPortMap *map = svc_inventory_find_serial_bus(inv, bus);
 
-        return map ? place_on_bus(map, spec->nr, ch, error) : no_serial_bus(inv, spec->bus, error);
+        return map ? place_on_bus(map, spec->nr, ch, error) : no_serial_bus(inv, bus, error);
     }
     for (guint i = 0; i < inv->serial_buses->len; i++) {
         SvcPortMap *map = inv->serial_buses->pdata[i];
@@ -112,10 +113,10 @@ find_usb_bus(SvcInventory *inv, const char *bus, const char *driver, GError **er
 
 /* A card goes on a usb-ccid that holds none yet; one is added when there is no such usb-ccid. */
 static gboolean
-place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error)
+place_card(SvcInventory *inv, const char *bus, SvcPlanned *p, GError **error)
 {
     SvcChannel *ch = p->channel;
-    SvcCcid *ccid = spec->bus ? svc_inventory_find_ccid(inv, spec->bus) : NULL;
+    SvcCcid *ccid = bus ? svc_inventory_find_ccid(inv, bus) : NULL;
     const char *usb_bus;
 
     if (ccid && ccid->has_card) {
@@ -123,7 +124,7 @@ place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error
                     "ccid bus '%s' already holds a card (a usb-ccid takes one)", ccid->bus);
         return FALSE;
     }
-    for (guint i = 0; !spec->bus && !ccid && i < inv->ccids->len; i++) {
+    for (guint i = 0; !bus && !ccid && i < inv->ccids->len; i++) {
         SvcCcid *c = inv->ccids->pdata[i];
 
         if (!c->has_card)
@@ -133,7 +134,7 @@ place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error
         ch->bus = g_strdup(ccid->bus);
         return TRUE;
     }
-    if (!(usb_bus = find_usb_bus(inv, spec->bus, "usb-ccid", error)))
+    if (!(usb_bus = find_usb_bus(inv, bus, "usb-ccid", error)))
         return FALSE;
     ch->controller = g_strdup_printf("%s-ccid", ch->id);
     if (g_hash_table_contains(inv->taken_ids, ch->controller)) {
@@ -153,23 +154,44 @@ place_card(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error
     return TRUE;
 }
 
+/* The bus the spec names, directly or by controller index. */
+static gboolean
+resolve_bus(SvcInventory *inv, const SvcSpec *spec, const char **bus, GError **error)
+{
+    *bus = spec->bus;
+    if (spec->bus || spec->controller < 0)
+        return TRUE;
+    /* libvirt adds ccid controller 0 with the first card; so does spicevmc. */
+    if (spec->kind->frontend == SVC_FRONT_CCID_CARD && spec->controller == 0 &&
+        inv->ccids->len == 0)
+        return TRUE;
+    if (!(*bus = svc_inventory_bus_of_controller(inv, spec->kind->frontend, spec->controller))) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NO_BUS, "the VM has no %s controller %d",
+                    svc_frontend_controller_type(spec->kind->frontend), spec->controller);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 place(SvcInventory *inv, const SvcSpec *spec, SvcPlanned *p, GError **error)
 {
     SvcChannel *ch = p->channel;
-    const char *usb_bus;
+    const char *bus, *usb_bus;
 
+    if (!resolve_bus(inv, spec, &bus, error))
+        return FALSE;
     switch (spec->kind->frontend) {
     case SVC_FRONT_SERIALPORT:
     case SVC_FRONT_CONSOLE:
-        return place_virtio(inv, spec, ch, error);
+        return place_virtio(inv, spec, bus, ch, error);
     case SVC_FRONT_USB_REDIR:
-        if (!(usb_bus = find_usb_bus(inv, spec->bus, "usb-redir", error)))
+        if (!(usb_bus = find_usb_bus(inv, bus, "usb-redir", error)))
             return FALSE;
         ch->bus = g_strdup(usb_bus);
         return TRUE;
     case SVC_FRONT_CCID_CARD:
-        return place_card(inv, spec, p, error);
+        return place_card(inv, bus, p, error);
     }
     g_assert_not_reached();
 }
@@ -289,6 +311,7 @@ svc_plan_add(SvcInventory *inv, const SvcSpec *spec, GError **error)
     g_autoptr(SvcPlanned) p = g_new0(SvcPlanned, 1);
     SvcChannel *ch;
 
+    p->spec = spec;
     p->channel = ch = g_new0(SvcChannel, 1);
     ch->kind = spec->kind;
     ch->ours = TRUE;

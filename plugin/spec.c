@@ -30,6 +30,7 @@ svc_spec_new(const char *kind, GError **error)
     }
     spec = g_new0(SvcSpec, 1);
     spec->kind = k;
+    spec->controller = -1;
     return spec;
 }
 
@@ -42,6 +43,7 @@ svc_spec_free(SvcSpec *spec)
     g_free(spec->fqdn);
     g_free(spec->port_name);
     g_free(spec->bus);
+    g_free(spec->origin);
     g_free(spec);
 }
 
@@ -133,4 +135,13 @@ svc_spec_parse(const char *text, GError **error)
             return NULL;
     }
     return g_steal_pointer(&spec);
+}
+
+void
+svc_spec_prefix_error(GError **error, const SvcSpec *spec)
+{
+    if (spec->origin)
+        g_prefix_error(error, "cannot add '%s' (%s): ", spec->kind->name, spec->origin);
+    else
+        g_prefix_error(error, "cannot add '%s': ", spec->kind->name);
 }

@@ -79,7 +79,9 @@ typedef struct {
     char *fqdn;               /* SPICE port name (spiceport kinds); NULL: the kind's */
     char *port_name;          /* guest port name (virtio-serial kinds); NULL: default */
     char *bus;                /* bus for the frontend; NULL: pick one */
+    int controller;           /* else libvirt's index of the controller with the bus; -1: none */
     guint nr;                 /* virtio-serial port number; 0: pick one */
+    char *origin;             /* where the request was written ("a.xml:3"), for messages */
 } SvcSpec;
 
 SvcSpec *svc_spec_new(const char *kind, GError **error);
@@ -161,5 +163,24 @@ gboolean svc_add(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **added, G
  * does not confirm in time are named in a SVC_ERROR_TIMEOUT error (a later removal of them
  * finishes the job); @removed (if not NULL) receives the ids of the channels that are gone. */
 gboolean svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error);
+
+/* ---- libvirt device XML ---------------------------------------------- */
+
+/* Device XML for a batch of channels is a few KiB; anything much larger is not one. */
+#define SVC_XML_MAX_SIZE (1024 * 1024)
+
+/* The specs described by device XML (one device or a <devices> batch), after checking it
+ * against schemas/spicevmc-channel.rng; each spec's origin is "FILENAME:LINE". */
+GPtrArray *svc_xml_parse_specs(const char *data, gsize len, const char *filename,
+                               GError **error);
+/* Device XML for a channel of @spec: libvirt's stock form where libvirt has one. */
+char *svc_xml_for_spec(const SvcSpec *spec, GError **error);
+/* The VM's channels added by spicevmc as a <devices> batch that svc_xml_parse_specs() takes
+ * back. */
+char *svc_xml_list(SvcVm *vm, GError **error);
+/* Remove the channels device XML describes, each matched by alias, else by its kind, names
+ * and address; every spec must match exactly one channel of ours. */
+gboolean svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed,
+                          GError **error);
 
 G_END_DECLS

@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
+/* libvirt's name for the type of controller whose bus @frontend goes on ("virtio-serial"). */
+const char *svc_frontend_controller_type(SvcFrontend frontend);
 /* The kind a channel not created by spicevmc most likely is, from what QEMU shows of it. */
 const SvcKind *svc_kind_infer(const char *backend, const char *driver, const char *port_name);
 /* The guest port name a channel of @kind gets when none is given (NULL: not virtio-serial). */
@@ -75,6 +77,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcInventory, svc_inventory_free)
 SvcPortMap *svc_inventory_find_serial_bus(SvcInventory *inv, const char *name);
 SvcCcid *svc_inventory_find_ccid(SvcInventory *inv, const char *bus);
 SvcChannel *svc_inventory_find_channel(SvcInventory *inv, const char *id);
+/* The bus of libvirt's controller @index for @frontend's kind of bus, or NULL; and back
+ * (-1 when the bus has no index libvirt would give it). */
+const char *svc_inventory_bus_of_controller(SvcInventory *inv, SvcFrontend frontend, int index);
+int svc_inventory_controller_of_bus(SvcInventory *inv, SvcFrontend frontend, const char *bus);
 /* Record a channel about to be added so later plans see its names and addresses. */
 void svc_inventory_claim(SvcInventory *inv, const SvcChannel *ch);
 
@@ -82,6 +88,7 @@ void svc_inventory_claim(SvcInventory *inv, const SvcChannel *ch);
 
 /* A channel to create, with the usb-ccid to create first when @new_ccid. */
 typedef struct {
+    const SvcSpec *spec;      /* what was asked (borrowed) */
     SvcChannel *channel;
     gboolean new_ccid;        /* channel->controller is a usb-ccid to add first */
     char *ccid_usb_bus;       /* the USB bus for it */
@@ -89,6 +96,8 @@ typedef struct {
 } SvcPlanned;
 
 void svc_planned_free(SvcPlanned *p);
+/* "cannot add 'webdav' (a.xml:3): " before @error's message. */
+void svc_spec_prefix_error(GError **error, const SvcSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcPlanned, svc_planned_free)
 /* Decide names and addresses for @spec against @inv (and claim them in it). */
 SvcPlanned *svc_plan_add(SvcInventory *inv, const SvcSpec *spec, GError **error);

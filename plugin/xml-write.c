@@ -1,0 +1,212 @@
+/* libvirt device XML out: libvirt's stock forms where it has one, spicevmc's named channel
+ * otherwise; what it writes, svc_xml_parse_specs() reads back. */
+#include "config.h"
+
+#include "svc-xml.h"
+
+/* What the XML of one channel says. */
+typedef struct {
+    const SvcKind *kind;
+    const char *spice_name;
+    const char *port_name;    /* NULL or the default: not written */
+    const char *alias;        /* NULL: not written */
+    int controller;           /* -1: no address */
+    guint nr;
+} Device;
+
+static xmlNode *
+add_element(xmlNode *parent, const char *name)
+{
+    return xmlNewChild(parent, NULL, (const xmlChar *)name, NULL);
+}
+
+static void
+set(xmlNode *node, const char *name, const char *value)
+{
+    xmlNewProp(node, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+static void
+set_uint(xmlNode *node, const char *name, guint value)
+{
+    g_autofree char *text = g_strdup_printf("%u", value);
+
+    set(node, name, text);
+}
+
+static void
+add_target(xmlNode *node, const char *port_name)
+{
+    xmlNode *target = add_element(node, "target");
+
+    set(target, "type", "virtio");
+    if (port_name)
+        set(target, "name", port_name);
+}
+
+static void
+add_address(xmlNode *node, const Device *d)
+{
+    xmlNode *address;
+
+    if (d->controller < 0)
+        return;
+    address = add_element(node, "address");
+    switch (d->kind->frontend) {
+    case SVC_FRONT_SERIALPORT:
+    case SVC_FRONT_CONSOLE:
+        set(address, "type", "virtio-serial");
+        set_uint(address, "controller", d->controller);
+        set(address, "bus", "0");
+        if (d->nr)
+            set_uint(address, "port", d->nr);
+        break;
+    case SVC_FRONT_USB_REDIR:
+        set(address, "type", "usb");
+        set_uint(address, "bus", d->controller);
+        break;
+    case SVC_FRONT_CCID_CARD:
+        set(address, "type", "ccid");
+        set_uint(address, "controller", d->controller);
+        set(address, "slot", "0");
+        break;
+    }
+}
+
+/* The stock forms: the agent channel, a spiceport channel, a redirdev, a smartcard. */
+static xmlNode *
+stock_node(xmlNode *parent, const Device *d)
+{
+    xmlNode *node;
+
+    if (d->kind->frontend == SVC_FRONT_USB_REDIR) {
+        node = add_element(parent, "redirdev");
+        set(node, "bus", "usb");
+        set(node, "type", "spicevmc");
+    } else if (d->kind->frontend == SVC_FRONT_CCID_CARD) {
+        node = add_element(parent, "smartcard");
+        set(node, "mode", "passthrough");
+        set(node, "type", "spicevmc");
+    } else if (d->kind->backend == SVC_BACKEND_SPICEVMC) {
+        node = add_element(parent, "channel");
+        set(node, "type", "spicevmc");
+        add_target(node, d->kind->port_name);
+    } else {
+        node = add_element(parent, "channel");
+        set(node, "type", "spiceport");
+        set(add_element(node, "source"), "channel", d->spice_name);
+        add_target(node, d->port_name ? d->port_name : d->spice_name);
+    }
+    return node;
+}
+
+/* libvirt has no form for a virtconsole on a SPICE port, nor an agent under another name. */
+static gboolean
+needs_extension(const Device *d)
+{
+    return d->kind->frontend == SVC_FRONT_CONSOLE ||
+           (d->kind->backend == SVC_BACKEND_SPICEVMC && d->port_name);
+}
+
+static void
+add_device(xmlNode *parent, const Device *d)
+{
+    xmlNode *node;
+
+    if (needs_extension(d)) {
+        node = add_element(parent, "channel");
+        set(node, "type", "spicevmc");
+        set(node, "name", d->kind->name);
+        if (d->port_name)
+            add_target(node, d->port_name);
+    } else {
+        node = stock_node(parent, d);
+    }
+    if (d->alias)
+        set(add_element(node, "alias"), "name", d->alias);
+    add_address(node, d);
+}
+
+static char *
+to_string(xmlNode *node)
+{
+    g_autoptr(xmlBuffer) buf = xmlBufferCreate();
+    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+
+    xmlSaveTree(save, node);
+    xmlSaveClose(save);
+    return g_strdup((const char *)xmlBufferContent(buf));
+}
+
+/* libvirt takes only user aliases ("ua-…") in device XML. */
+static const char *
+user_alias(const char *id)
+{
+    return id && g_str_has_prefix(id, "ua-") ? id : NULL;
+}
+
+char *
+svc_xml_for_spec(const SvcSpec *spec, GError **error)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNode *holder = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    Device d = { spec->kind, spec->kind->spice_name, NULL, user_alias(spec->id),
+                 spec->controller, spec->nr };
+
+    if (spec->id && !d.alias) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "libvirt takes only aliases starting with 'ua-' in device XML, not '%s'",
+                    spec->id);
+        return NULL;
+    }
+    if (spec->kind->backend == SVC_BACKEND_SPICEPORT && !spec->kind->spice_name && !spec->fqdn) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "a %s channel needs a SPICE port name (--fqdn NAME)", spec->kind->name);
+        return NULL;
+    }
+    if (spec->fqdn)
+        d.spice_name = spec->fqdn;
+    if (g_strcmp0(spec->port_name, svc_kind_default_port_name(spec->kind, d.spice_name)) != 0)
+        d.port_name = spec->port_name;
+    xmlDocSetRootElement(doc, holder);
+    add_device(holder, &d);
+    return to_string(holder->children);
+}
+
+static Device
+channel_device(SvcInventory *inv, const SvcChannel *ch)
+{
+    Device d = { ch->kind, ch->spice_name, NULL, user_alias(ch->id), -1, ch->nr };
+
+    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
+        d.port_name = ch->port_name;
+    /* A card on a usb-ccid of its own gets a new one when added back: no address. */
+    if (!ch->controller)
+        d.controller = svc_inventory_controller_of_bus(inv, ch->kind->frontend, ch->bus);
+    return d;
+}
+
+char *
+svc_xml_list(SvcVm *vm, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *root;
+
+    if (!inv)
+        return NULL;
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    xmlDocSetRootElement(doc, root);
+    for (guint i = 0; i < inv->channels->len; i++) {
+        const SvcChannel *ch = inv->channels->pdata[i];
+        Device d;
+
+        /* Others' channels are not spicevmc's to describe for detach. */
+        if (!ch->ours || ch->state != SVC_STATE_OK)
+            continue;
+        d = channel_device(inv, ch);
+        add_device(root, &d);
+    }
+    return to_string(root);
+}

@@ -1,0 +1,308 @@
+/* libvirt device XML in: parsed without network or entities, validated against
+ * schemas/spicevmc-channel.rng, and turned into specs. */
+#include "config.h"
+
+#include <string.h>
+
+#include "svc-xml.h"
+
+#define CHANNEL_SCHEMA "spicevmc-channel.rng"
+
+/* The first problem libxml2 reports (later ones are consequences or alternatives), and the
+ * first element it names: RelaxNG's first complaint sometimes comes without one. */
+typedef struct {
+    char *message;
+    int line;
+    xmlNode *node;
+} FirstError;
+
+static void
+first_error_clear(FirstError *f)
+{
+    g_free(f->message);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FirstError, first_error_clear)
+
+static void
+on_error(void *data, xmlErrorPtr err)
+{
+    FirstError *f = data;
+    xmlNode *node = err->node;
+
+    if (!f->message && err->message) {
+        f->message = g_strstrip(g_strdup(err->message));
+        f->line = err->line;
+    }
+    if (!f->node && node && node->type == XML_ELEMENT_NODE)
+        f->node = node;
+}
+
+char *
+svc_schema_path(const char *name)
+{
+    const char *dir = g_getenv("SPICEVMC_SCHEMA_DIR");
+
+    return g_build_filename(dir && *dir ? dir : SPICEVMC_SCHEMA_DIR, name, NULL);
+}
+
+/* RelaxNG errors name an element ("Element channel failed to validate attributes") that may
+ * be an ancestor of the node they are reported on; show that element as it was written. */
+static char *
+describe_node(xmlNode *node, const char *message)
+{
+    g_autoptr(GString) out = g_string_new("<");
+    const char *named = message ? strstr(message, "Element ") : NULL;
+
+    if (named) {
+        g_autofree char *name = g_strndup(named + 8, strcspn(named + 8, " :"));
+
+        for (xmlNode *n = node; n && n->type == XML_ELEMENT_NODE; n = n->parent) {
+            if (g_str_equal((const char *)n->name, name)) {
+                node = n;
+                break;
+            }
+        }
+    }
+    g_string_append(out, (const char *)node->name);
+    for (xmlAttr *a = node->properties; a; a = a->next) {
+        g_autofree char *value = (char *)xmlGetProp(node, a->name);
+
+        g_string_append_printf(out, " %s='%s'", a->name, value);
+    }
+    g_string_append_c(out, '>');
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static gboolean
+invalid(GError **error, const char *filename, FirstError *f)
+{
+    xmlNode *node = f->node;
+    g_autofree char *where = node ? describe_node(node, f->message) : NULL;
+    int line = node ? (int)xmlGetLineNo(node) : f->line;
+
+    if (where)
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%d: %s: %s", filename, line, where,
+                    f->message);
+    else
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%d: %s", filename, line,
+                    f->message ? f->message : "not well-formed XML");
+    return FALSE;
+}
+
+/* libxml2 keeps no line for a DTD; the text does. */
+static guint
+line_of(const char *data, gsize len, const char *needle)
+{
+    const char *at = g_strstr_len(data, len, needle);
+    guint line = 1;
+
+    for (const char *p = data; at && p < at; p++)
+        line += *p == '\n';
+    return line;
+}
+
+/* No network, no DTD loading, no entity substitution; a DOCTYPE is refused outright, so no
+ * entity can be declared either. */
+static xmlDoc *
+parse(const char *data, gsize len, const char *filename, GError **error)
+{
+    g_auto(FirstError) f = { NULL };
+    g_autoptr(xmlParserCtxt) ctxt = NULL;
+    xmlDoc *doc;
+
+    if (len > SVC_XML_MAX_SIZE) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s: larger than %d KiB, too large for device XML", filename,
+                    SVC_XML_MAX_SIZE / 1024);
+        return NULL;
+    }
+    ctxt = xmlNewParserCtxt();
+    xmlSetStructuredErrorFunc(&f, on_error);
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, filename, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (!doc) {
+        invalid(error, filename, &f);
+        return NULL;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s:%u: a DOCTYPE is not allowed in device XML", filename,
+                    line_of(data, len, "<!DOCTYPE"));
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static xmlRelaxNG *
+load_schema(const char *path, GError **error)
+{
+    g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
+    g_auto(FirstError) f = { NULL };
+    xmlRelaxNG *schema;
+
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "cannot find the schema %s (install spicevmc, or set SPICEVMC_SCHEMA_DIR)",
+                    path);
+        return NULL;
+    }
+    pctxt = xmlRelaxNGNewParserCtxt(path);
+    xmlRelaxNGSetParserStructuredErrors(pctxt, on_error, &f);
+    xmlSetStructuredErrorFunc(&f, on_error);
+    schema = xmlRelaxNGParse(pctxt);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (!schema)
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "cannot load the schema %s: %s", path,
+                    f.message ? f.message : "unknown error");
+    return schema;
+}
+
+static gboolean
+validate(xmlDoc *doc, const char *filename, GError **error)
+{
+    g_autofree char *path = svc_schema_path(CHANNEL_SCHEMA);
+    g_autoptr(xmlRelaxNG) schema = load_schema(path, error);
+    g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
+    g_auto(FirstError) f = { NULL };
+
+    if (!schema)
+        return FALSE;
+    vctxt = xmlRelaxNGNewValidCtxt(schema);
+    xmlRelaxNGSetValidStructuredErrors(vctxt, on_error, &f);
+    if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
+        return invalid(error, filename, &f);
+    return TRUE;
+}
+
+static char *
+prop(xmlNode *node, const char *name)
+{
+    return (char *)xmlGetProp(node, (const xmlChar *)name);
+}
+
+static xmlNode *
+child(xmlNode *node, const char *name)
+{
+    for (xmlNode *c = node->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && g_str_equal((const char *)c->name, name))
+            return c;
+    }
+    return NULL;
+}
+
+/* Set @key from attribute @attr of @node, when present. */
+static gboolean
+set_from(SvcSpec *spec, const char *key, xmlNode *node, const char *attr, GError **error)
+{
+    g_autofree char *value = node ? prop(node, attr) : NULL;
+
+    return !value || svc_spec_set(spec, key, value, error);
+}
+
+static gboolean
+apply_address(SvcSpec *spec, xmlNode *address, GError **error)
+{
+    g_autofree char *controller = NULL;
+
+    if (!address)
+        return TRUE;
+    controller = prop(address, "controller");
+    if (!controller)
+        controller = prop(address, "bus");
+    /* The schema allows two digits. */
+    spec->controller = atoi(controller);
+    return set_from(spec, "nr", address, "port", error);
+}
+
+/* The kind a stock spiceport channel is, from its SPICE name. */
+static SvcSpec *
+spiceport_spec(const char *fqdn, GError **error)
+{
+    guint n;
+    const SvcKind *kinds = svc_kinds(&n);
+    g_autoptr(SvcSpec) spec = NULL;
+
+    for (guint i = 0; i < n; i++) {
+        if (kinds[i].backend == SVC_BACKEND_SPICEPORT && !kinds[i].numbered &&
+            g_strcmp0(kinds[i].spice_name, fqdn) == 0)
+            return svc_spec_new(kinds[i].name, error);
+    }
+    spec = svc_spec_new("port", error);
+    if (!svc_spec_set(spec, "fqdn", fqdn, error))
+        return NULL;
+    return g_steal_pointer(&spec);
+}
+
+static SvcSpec *
+channel_spec(xmlNode *node, GError **error)
+{
+    g_autofree char *type = prop(node, "type");
+    g_autofree char *name = prop(node, "name");
+    g_autofree char *fqdn = NULL;
+    g_autoptr(SvcSpec) spec = NULL;
+    xmlNode *target = child(node, "target");
+
+    if (g_str_equal(type, "spiceport")) {
+        fqdn = prop(child(node, "source"), "channel");
+        spec = spiceport_spec(fqdn, error);
+    } else if (!name) {
+        spec = svc_spec_new("vdagent", error);
+    } else if (svc_kind_lookup(name)) {
+        spec = svc_spec_new(name, error);
+    } else {
+        spec = svc_spec_new("port", error);
+        if (spec && !svc_spec_set(spec, "fqdn", name, error))
+            return NULL;
+    }
+    if (!spec || !set_from(spec, "port-name", target, "name", error))
+        return NULL;
+    return g_steal_pointer(&spec);
+}
+
+static SvcSpec *
+device_spec(xmlNode *node, const char *filename, GError **error)
+{
+    const char *element = (const char *)node->name;
+    g_autoptr(SvcSpec) spec = NULL;
+    g_autofree char *alias = NULL;
+
+    if (g_str_equal(element, "channel"))
+        spec = channel_spec(node, error);
+    else if (g_str_equal(element, "redirdev"))
+        spec = svc_spec_new("usbredir", error);
+    else
+        spec = svc_spec_new("smartcard", error);
+    if (!spec || !set_from(spec, "id", child(node, "alias"), "name", error) ||
+        !apply_address(spec, child(node, "address"), error)) {
+        g_prefix_error(error, "%s:%ld: ", filename, xmlGetLineNo(node));
+        return NULL;
+    }
+    spec->origin = g_strdup_printf("%s:%ld", filename, xmlGetLineNo(node));
+    return g_steal_pointer(&spec);
+}
+
+GPtrArray *
+svc_xml_parse_specs(const char *data, gsize len, const char *filename, GError **error)
+{
+    g_autoptr(xmlDoc) doc = parse(data, len, filename, error);
+    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+    xmlNode *root;
+
+    if (!doc || !validate(doc, filename, error))
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (!g_str_equal((const char *)root->name, "devices"))
+        root = (xmlNode *)doc;
+    for (xmlNode *n = root->children; n; n = n->next) {
+        SvcSpec *spec;
+
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (!(spec = device_spec(n, filename, error)))
+            return NULL;
+        g_ptr_array_add(specs, spec);
+    }
+    return g_steal_pointer(&specs);
+}
