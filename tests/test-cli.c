@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/wait.h>
 
 #include "channels-common.h"
 
@@ -20,13 +19,14 @@ run_clear(Run *r)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
 
-/* Run virt-spicevmc with @args (NULL-terminated), with --qmp @qmp first when not NULL. */
+/* Run virt-spicevmc with @args (NULL-terminated), with --qmp @qmp first when not NULL, and
+ * @input on its standard input. */
 static void
-run_cli(Run *r, const char *qmp, const char *const *args)
+run_cli_input(Run *r, const char *qmp, const char *const *args, const char *input)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GError) error = NULL;
-    int wait_status;
+    g_autoptr(GSubprocess) proc = NULL;
 
     g_ptr_array_add(argv, (gpointer)testvm_cli_path());
     if (qmp) {
@@ -36,10 +36,19 @@ run_cli(Run *r, const char *qmp, const char *const *args)
     for (guint i = 0; args[i]; i++)
         g_ptr_array_add(argv, (gpointer)args[i]);
     g_ptr_array_add(argv, NULL);
-    g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
-                 &wait_status, &error);
+    proc = g_subprocess_newv((const char *const *)argv->pdata,
+                             G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
     g_assert_no_error(error);
-    r->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+    g_subprocess_communicate_utf8(proc, input ? input : "", NULL, &r->out, &r->err, &error);
+    g_assert_no_error(error);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+}
+
+static void
+run_cli(Run *r, const char *qmp, const char *const *args)
+{
+    run_cli_input(r, qmp, args, NULL);
 }
 
 /* Bad input: a non-zero exit, nothing on stdout, exactly one line on stderr saying why. */
@@ -85,6 +94,15 @@ test_usage_errors(void)
         { { "remove", NULL }, "channel ids or --all" },
         { { "remove", "x", "--all", NULL }, "not both" },
         { { "list", "extra", NULL }, "unexpected argument 'extra'" },
+        { { "--qmp", "x", "list", "--json", "--xml", NULL }, "--json or --xml, not both" },
+        { { "xml", NULL }, "exactly one KIND" },
+        { { "xml", "port", NULL }, "needs a SPICE port name" },
+        { { "xml", "webdav", "--id", "dav", NULL }, "starting with 'ua-'" },
+        { { "xml", "webdav", "--fqdn", "x.y", NULL }, "only a 'port' channel" },
+        { { "attach", NULL }, "give one device XML file" },
+        { { "attach", "a.xml", "b.xml", NULL }, "give one device XML file" },
+        { { "attach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
+        { { "detach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -210,6 +228,45 @@ test_refused_by_vm(void)
     g_assert_cmpstr(after, ==, before);
 }
 
+/* Device XML through the command line: xml prints it, attach and detach take it from stdin. */
+static void
+test_xml(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autoptr(QmpClient) inspect = testvm_qmp(vm);
+    const char *xml[] = { "xml", "port", "--fqdn", "org.example.a", "--id", "ua-a", NULL };
+    const char *attach[] = { "attach", "-", NULL };
+    const char *list[] = { "list", "--xml", NULL };
+    const char *detach[] = { "detach", "-", NULL };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+    g_auto(Run) r4 = { NULL };
+    g_auto(Run) r5 = { NULL };
+
+    run_cli(&r1, NULL, xml);
+    g_assert_cmpint(r1.status, ==, 0);
+    g_assert_nonnull(strstr(r1.out, "<source channel=\"org.example.a\"/>"));
+    g_assert_nonnull(strstr(r1.out, "<alias name=\"ua-a\"/>"));
+    run_cli_input(&r2, vm->qmp_path, attach, r1.out);
+    g_assert_cmpstr(r2.err, ==, "");
+    g_assert_cmpstr(r2.out, ==, "Channel 'ua-a' added: port 'org.example.a', virtserialport on "
+                                "vs0.0 port 1\n");
+    run_cli(&r3, vm->qmp_path, list);
+    g_assert_cmpint(r3.status, ==, 0);
+    g_assert_true(g_str_has_prefix(r3.out, "<devices>"));
+    run_cli_input(&r4, vm->qmp_path, detach, r3.out);
+    g_assert_cmpint(r4.status, ==, 0);
+    g_assert_cmpstr(r4.out, ==, "Channel 'ua-a' removed\n");
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+    run_cli_input(&r5, vm->qmp_path, attach, "<channel type='spicevmc' name='serial'>\n"
+                                             "  <bogus/>\n</channel>\n");
+    g_assert_cmpint(r5.status, !=, 0);
+    g_assert_cmpstr(r5.err, ==, "virt-spicevmc: error: stdin:2: <channel type='spicevmc' "
+                            "name='serial'>: Element channel has extra content: bogus\n");
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -219,5 +276,6 @@ main(int argc, char **argv)
     g_test_add_func("/cli/kinds", test_kinds);
     g_test_add_func("/cli/add-list-remove", test_add_list_remove);
     g_test_add_func("/cli/refused-by-vm", test_refused_by_vm);
+    g_test_add_func("/cli/xml", test_xml);
     return g_test_run();
 }

@@ -4,6 +4,8 @@
 #include <locale.h>
 #include <stdio.h>
 
+#include <gio/gunixinputstream.h>
+
 #include "output.h"
 #include "spicevmc.h"
 
@@ -13,6 +15,7 @@ typedef struct {
     char *qmp;
     double timeout;
     gboolean json;
+    gboolean xml;
     gboolean all;
     char *id;
     char *fqdn;
@@ -125,7 +128,21 @@ cmd_list(Options *o, char **args, GError **error)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", args[0]);
         return FALSE;
     }
-    if (!(vm = connect_vm(o, error)) || !(channels = svc_list(vm, error)))
+    if (o->json && o->xml) {
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID, "give --json or --xml, not both");
+        return FALSE;
+    }
+    if (!(vm = connect_vm(o, error)))
+        return FALSE;
+    if (o->xml) {
+        g_autofree char *xml = svc_xml_list(vm, error);
+
+        if (!xml)
+            return FALSE;
+        printf("%s\n", xml);
+        return TRUE;
+    }
+    if (!(channels = svc_list(vm, error)))
         return FALSE;
     if (o->json) {
         g_autoptr(json_object) arr = json_object_new_array();
@@ -205,6 +222,94 @@ cmd_add(Options *o, char **args, GError **error)
     return TRUE;
 }
 
+/* ---- device XML: attach, detach, xml --------------------------------- */
+
+/* Device XML from FILE, or from standard input for "-".  Reading stops one byte past the
+ * size limit, so a huge file is refused without being read whole. */
+static GPtrArray *
+read_specs(char **args, GError **error)
+{
+    g_autoptr(GInputStream) in = NULL;
+    g_autofree char *data = g_malloc(SVC_XML_MAX_SIZE + 1);
+    gboolean from_stdin;
+    gsize len = 0;
+
+    if (!args[0] || args[1]) {
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
+                            "give one device XML file (or - for standard input)");
+        return NULL;
+    }
+    from_stdin = g_str_equal(args[0], "-");
+    if (from_stdin) {
+        in = g_unix_input_stream_new(0, FALSE);
+    } else {
+        g_autoptr(GFile) file = g_file_new_for_commandline_arg(args[0]);
+
+        in = G_INPUT_STREAM(g_file_read(file, NULL, error));
+    }
+    if (!in || !g_input_stream_read_all(in, data, SVC_XML_MAX_SIZE + 1, &len, NULL, error)) {
+        g_prefix_error(error, "cannot read %s: ", from_stdin ? "standard input" : args[0]);
+        return NULL;
+    }
+    return svc_xml_parse_specs(data, len, from_stdin ? "stdin" : args[0], error);
+}
+
+static void
+print_removed(GPtrArray *removed)
+{
+    for (guint i = 0; removed && i < removed->len; i++)
+        printf("Channel '%s' removed\n", (char *)removed->pdata[i]);
+}
+
+static gboolean
+cmd_attach(Options *o, char **args, GError **error)
+{
+    g_autoptr(GPtrArray) specs = read_specs(args, error);
+    g_autoptr(GPtrArray) added = NULL;
+    g_autoptr(SvcVm) vm = NULL;
+
+    if (!specs || !(vm = connect_vm(o, error)) ||
+        !svc_add(vm, (SvcSpec *const *)specs->pdata, specs->len, &added, error))
+        return FALSE;
+    for (guint i = 0; i < added->len; i++)
+        print_added(added->pdata[i]);
+    return TRUE;
+}
+
+static gboolean
+cmd_detach(Options *o, char **args, GError **error)
+{
+    g_autoptr(GPtrArray) specs = read_specs(args, error);
+    g_autoptr(GPtrArray) removed = NULL;
+    g_autoptr(SvcVm) vm = NULL;
+    gboolean ok;
+
+    if (!specs || !(vm = connect_vm(o, error)))
+        return FALSE;
+    ok = svc_remove_specs(vm, (SvcSpec *const *)specs->pdata, specs->len, &removed, error);
+    print_removed(removed);
+    return ok;
+}
+
+static gboolean
+cmd_xml(Options *o, char **args, GError **error)
+{
+    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+    g_autofree char *xml = NULL;
+
+    if (!args[0] || args[1]) {
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
+                            "xml needs exactly one KIND (see 'virt-spicevmc kinds')");
+        return FALSE;
+    }
+    g_ptr_array_add(specs, svc_spec_new(args[0], error));
+    if (!specs->pdata[0] || !apply_single_options(o, specs, error) ||
+        !(xml = svc_xml_for_spec(specs->pdata[0], error)))
+        return FALSE;
+    printf("%s\n", xml);
+    return TRUE;
+}
+
 /* ---- remove ---------------------------------------------------------- */
 
 static gboolean
@@ -223,8 +328,7 @@ cmd_remove(Options *o, char **args, GError **error)
     if (!(vm = connect_vm(o, error)))
         return FALSE;
     ok = svc_remove(vm, o->all ? NULL : (const char *const *)args, &removed, error);
-    for (guint i = 0; removed && i < removed->len; i++)
-        printf("Channel '%s' removed\n", (char *)removed->pdata[i]);
+    print_removed(removed);
     return ok;
 }
 
@@ -257,6 +361,13 @@ command_entries(Options *o, const char *command)
     };
     GOptionEntry list[] = {
         { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
+        { "xml", 0, 0, G_OPTION_ARG_NONE, &o->xml, "Print device XML that attach takes", NULL },
+        { NULL }
+    };
+    GOptionEntry xml[] = {
+        { "id", 0, 0, G_OPTION_ARG_STRING, &o->id, "Alias (ua-…) of the channel", "ID" },
+        { "fqdn", 0, 0, G_OPTION_ARG_STRING, &o->fqdn, "SPICE port name (kind 'port')", "NAME" },
+        { "port-name", 0, 0, G_OPTION_ARG_STRING, &o->port_name, "Guest port name", "NAME" },
         { NULL }
     };
     GOptionEntry remove[] = {
@@ -270,6 +381,8 @@ command_entries(Options *o, const char *command)
         return g_memdup2(list, sizeof(list));
     if (g_str_equal(command, "remove"))
         return g_memdup2(remove, sizeof(remove));
+    if (g_str_equal(command, "xml"))
+        return g_memdup2(xml, sizeof(xml));
     return g_new0(GOptionEntry, 1);
 }
 
@@ -281,7 +394,10 @@ static const struct {
 } commands[] = {
     { "add", cmd_add, "KIND[,key=value]…", "add channels, all or none" },
     { "remove", cmd_remove, "ID… | --all", "remove channels in one batch" },
-    { "list", cmd_list, "", "list the VM's SPICE channels" },
+    { "list", cmd_list, "[--json|--xml]", "list the VM's SPICE channels" },
+    { "attach", cmd_attach, "FILE.xml|-", "add the channels of libvirt device XML" },
+    { "detach", cmd_detach, "FILE.xml|-", "remove the channels of libvirt device XML" },
+    { "xml", cmd_xml, "KIND", "print the device XML of a channel" },
     { "kinds", cmd_kinds, "", "list the kinds of channel spicevmc knows" },
 };
 
@@ -338,7 +454,7 @@ main(int argc, char **argv)
         return fail(error);
     if (argc < 2) {
         g_set_error_literal(&error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "a command is required (add, remove, list, kinds; see --help)");
+                            "a command is required (add, remove, list, attach, detach, xml, kinds; see --help)");
         return fail(error);
     }
     command = argv[1];
@@ -346,7 +462,7 @@ main(int argc, char **argv)
         ;
     if (c == G_N_ELEMENTS(commands)) {
         g_set_error(&error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "unknown command '%s' (add, remove, list, kinds; see --help)", command);
+                    "unknown command '%s' (add, remove, list, attach, detach, xml, kinds; see --help)", command);
         return fail(error);
     }
 
