@@ -180,6 +180,16 @@ attach_text(SvcVm *svc, const char *xml, GPtrArray **added, GError **error)
     return specs && svc_add(svc, (SvcSpec *const *)specs->pdata, specs->len, added, error);
 }
 
+static gboolean
+have_virt_xml(void)
+{
+    g_autofree char *path = g_find_program_in_path("virt-xml");
+
+    if (!path)
+        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+    return path != NULL;
+}
+
 static char *
 virt_xml(const char *option, const char *value)
 {
@@ -208,10 +218,8 @@ test_virt_xml(Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) added = NULL;
 
-    if (!g_find_program_in_path("virt-xml")) {
-        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+    if (!have_virt_xml())
         return;
-    }
     for (guint i = 0; i < G_N_ELEMENTS(forms); i++) {
         g_autofree char *xml = virt_xml(forms[i][0], forms[i][1]);
 
@@ -245,10 +253,8 @@ test_stock_forms(void)
         { "smartcard", "--smartcard", "passthrough,type=spicevmc" },
     };
 
-    if (!g_find_program_in_path("virt-xml")) {
-        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+    if (!have_virt_xml())
         return;
-    }
     for (guint i = 0; i < G_N_ELEMENTS(forms); i++) {
         g_autoptr(GError) error = NULL;
         g_autoptr(SvcSpec) spec = svc_spec_new(forms[i][0], &error);
