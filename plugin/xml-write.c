@@ -148,8 +148,8 @@ user_alias(const char *id)
 char *
 svc_xml_for_spec(const SvcSpec *spec, GError **error)
 {
-    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
-    xmlNode *holder = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *holder;
     Device d = { spec->kind, spec->kind->spice_name, NULL, user_alias(spec->id),
                  spec->controller, spec->nr };
 
@@ -168,6 +168,8 @@ svc_xml_for_spec(const SvcSpec *spec, GError **error)
         d.spice_name = spec->fqdn;
     if (g_strcmp0(spec->port_name, svc_kind_default_port_name(spec->kind, d.spice_name)) != 0)
         d.port_name = spec->port_name;
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    holder = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
     xmlDocSetRootElement(doc, holder);
     add_device(holder, &d);
     return to_string(holder->children);
