@@ -134,6 +134,20 @@ qmp_cmd_device_add(const char *driver, const char *id, const char *bus)
 }
 
 json_object *
+qmp_cmd_device_add_usb(const char *driver, const char *id, const char *bus, guint port)
+{
+    json_object *args = device_args(driver, id, bus);
+
+    if (port) {
+        g_autofree char *text = g_strdup_printf("%u", port);
+
+        /* A USB port is a path ("1", "2.3"), a string in QEMU's schema. */
+        add_string(args, "port", text);
+    }
+    return command("device_add", args);
+}
+
+json_object *
 qmp_cmd_device_add_chardev(const char *driver, const char *id, const char *bus,
                            const char *chardev)
 {

@@ -108,6 +108,9 @@ json_object *qmp_cmd_chardev_add_spiceport(const char *id, const char *fqdn);
 json_object *qmp_cmd_chardev_remove(const char *id);
 /* device_add; a NULL @bus lets QEMU choose. */
 json_object *qmp_cmd_device_add(const char *driver, const char *id, const char *bus);
+/* A USB device at root @port of @bus (0: QEMU picks). */
+json_object *qmp_cmd_device_add_usb(const char *driver, const char *id, const char *bus,
+                                    guint port);
 json_object *qmp_cmd_device_add_chardev(const char *driver, const char *id, const char *bus,
                                         const char *chardev);
 json_object *qmp_cmd_device_add_virtio_port(const char *driver, const char *id, const char *bus,
