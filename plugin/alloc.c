@@ -56,6 +56,16 @@ svc_port_map_first_free(const SvcPortMap *map)
 }
 
 guint
+svc_port_map_last_free(const SvcPortMap *map)
+{
+    for (guint nr = map->max_ports - 1; nr >= 1 && nr < map->max_ports; nr--) {
+        if (!map->used[nr])
+            return nr;
+    }
+    return 0;
+}
+
+guint
 svc_port_map_count_used(const SvcPortMap *map)
 {
     guint n = 0;

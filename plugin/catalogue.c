@@ -143,3 +143,19 @@ svc_kind_infer(const char *backend, const char *driver, const char *port_name)
         return svc_kind_lookup("serial");
     return svc_kind_lookup("port");
 }
+
+const SvcKind *
+svc_kind_for_spice_name(SvcBackend backend, const char *name)
+{
+    const SvcKind *fallback = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        if (kinds[i].backend != backend)
+            continue;
+        if (!kinds[i].numbered && g_strcmp0(kinds[i].spice_name, name) == 0)
+            return &kinds[i];
+        if (!kinds[i].spice_name)
+            fallback = &kinds[i];
+    }
+    return fallback;
+}

@@ -43,7 +43,53 @@ svc_channel_to_json(const SvcChannel *ch)
     json_object_object_add(obj, "guest-open", json_object_new_boolean(ch->guest_open));
     /* Channels spicevmc did not create are described from what QEMU shows of them. */
     json_object_object_add(obj, "inferred", json_object_new_boolean(!ch->ours));
-    json_object_object_add(obj, "state",
-                           json_object_new_string(ch->state == SVC_STATE_OK ? "ok" : "no-device"));
+    json_object_object_add(obj, "libvirt", json_object_new_boolean(ch->libvirt));
+    json_object_object_add(obj, "persistent", json_object_new_boolean(ch->persistent));
+    json_object_object_add(obj, "state", json_object_new_string(svc_state_name(ch->state)));
     return obj;
+}
+
+const char *
+svc_state_name(SvcState state)
+{
+    static const char *const names[] = {
+        [SVC_STATE_OK] = "ok",
+        [SVC_STATE_NO_DEVICE] = "no-device",
+        [SVC_STATE_GONE] = "gone",
+        [SVC_STATE_CONFIG] = "config",
+    };
+
+    return names[state];
+}
+
+gboolean
+svc_channel_matches(const SvcChannel *ch, const SvcSpec *spec)
+{
+    if (ch->kind != spec->kind || (spec->id && g_strcmp0(ch->id, spec->id) != 0))
+        return FALSE;
+    if (spec->fqdn && g_strcmp0(ch->spice_name, spec->fqdn) != 0)
+        return FALSE;
+    if (spec->port_name && g_strcmp0(ch->port_name, spec->port_name) != 0)
+        return FALSE;
+    if (spec->nr && ch->nr != spec->nr)
+        return FALSE;
+    return !spec->bus || g_strcmp0(ch->bus, spec->bus) == 0;
+}
+
+SvcChannel *
+svc_channel_from_spec(const SvcSpec *spec)
+{
+    SvcChannel *ch = g_new0(SvcChannel, 1);
+
+    ch->kind = spec->kind;
+    ch->id = g_strdup(spec->id);
+    /* A numbered SPICE name is only known once a number was picked. */
+    ch->spice_name = g_strdup(spec->fqdn ? spec->fqdn
+                                         : spec->kind->numbered ? NULL : spec->kind->spice_name);
+    ch->port_name = g_strdup(spec->port_name ? spec->port_name
+                                             : svc_kind_default_port_name(spec->kind,
+                                                                          ch->spice_name));
+    ch->driver = g_strdup(svc_frontend_driver(spec->kind->frontend));
+    ch->ours = TRUE;
+    return ch;
 }

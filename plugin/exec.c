@@ -269,7 +269,8 @@ execute_add(SvcVm *vm, GPtrArray *planned, Teardown *td, GError **error)
         const SvcChannel *ch = p->channel;
 
         if (p->new_ccid)
-            add_step(stage1, qmp_cmd_device_add("usb-ccid", ch->controller, p->ccid_usb_bus),
+            add_step(stage1, qmp_cmd_device_add_usb("usb-ccid", ch->controller, p->ccid_usb_bus,
+                                                    p->ccid_usb_port),
                      p, UNDO_CONTROLLER);
         add_step(stage1, svc_cmd_chardev_add(ch), p, UNDO_CHARDEV);
         /* Once the card's device_add has been tried, spice-server may hold the reader: the
@@ -299,6 +300,23 @@ plan_all(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray *planned, GError *
         g_ptr_array_add(planned, p);
     }
     return TRUE;
+}
+
+GPtrArray *
+svc_plan(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error)
+{
+    g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func((GDestroyNotify)svc_planned_free);
+    GPtrArray *channels;
+
+    if (!plan_all(vm, specs, n, planned, error))
+        return NULL;
+    channels = g_ptr_array_new_with_free_func((GDestroyNotify)svc_channel_free);
+    for (guint i = 0; i < planned->len; i++) {
+        SvcPlanned *p = planned->pdata[i];
+
+        g_ptr_array_add(channels, g_steal_pointer(&p->channel));
+    }
+    return channels;
 }
 
 gboolean
@@ -441,15 +459,7 @@ svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **erro
 static gboolean
 matches(SvcInventory *inv, const SvcSpec *spec, const SvcChannel *ch)
 {
-    if (ch->kind != spec->kind || (spec->id && g_strcmp0(ch->id, spec->id) != 0))
-        return FALSE;
-    if (spec->fqdn && g_strcmp0(ch->spice_name, spec->fqdn) != 0)
-        return FALSE;
-    if (spec->port_name && g_strcmp0(ch->port_name, spec->port_name) != 0)
-        return FALSE;
-    if (spec->nr && ch->nr != spec->nr)
-        return FALSE;
-    if (spec->bus && g_strcmp0(ch->bus, spec->bus) != 0)
+    if (!svc_channel_matches(ch, spec))
         return FALSE;
     return spec->controller < 0 ||
            svc_inventory_controller_of_bus(inv, ch->kind->frontend, ch->bus) == spec->controller;

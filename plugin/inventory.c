@@ -16,6 +16,9 @@ typedef struct {
     guint nr;
     char *port_name;
     gboolean has_nr;
+    /* Read with qom-get for controllers. */
+    guint max_ports;          /* virtio-serial */
+    guint usb_ports;          /* USB 2 root ports of an xhci */
 } Device;
 
 static void
@@ -100,6 +103,8 @@ svc_inventory_free(SvcInventory *inv)
     g_hash_table_unref(inv->chardev_ids);
     g_hash_table_unref(inv->port_names);
     g_hash_table_unref(inv->spice_names);
+    g_hash_table_unref(inv->usb_ports);
+    g_free(inv->id_prefix);
     g_free(inv);
 }
 
@@ -125,6 +130,7 @@ svc_inventory_new(void)
     inv->chardev_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     inv->port_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     inv->spice_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    inv->usb_ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return inv;
 }
 
@@ -250,7 +256,9 @@ is_ours(Scan *s, const Device *d)
     return ch && g_strcmp0(ch->driver, d->type) == 0;
 }
 
-typedef enum { Q_MAX_PORTS, Q_BUS_LIST, Q_CHARDEV, Q_PARENT_BUS, Q_NR, Q_NAME } QueryKind;
+typedef enum {
+    Q_MAX_PORTS, Q_USB_PORTS, Q_BUS_LIST, Q_CHARDEV, Q_PARENT_BUS, Q_NR, Q_NAME
+} QueryKind;
 
 typedef struct {
     Device *device;
@@ -278,6 +286,8 @@ plan_second_round(Scan *s, gboolean need_buses, GPtrArray *cmds, GArray *queries
 
             if (g_str_has_prefix(d->type, "virtio-serial"))
                 add_query(cmds, queries, d, Q_MAX_PORTS, qmp_cmd_qom_get(d->path, "max_ports"));
+            if (g_str_has_suffix(d->type, "-xhci"))
+                add_query(cmds, queries, d, Q_USB_PORTS, qmp_cmd_qom_get(d->path, "p2"));
             add_query(cmds, queries, d, Q_BUS_LIST, qmp_cmd_qom_list(parent));
         }
         if (!is_inspected_frontend(d->type) || is_ours(s, d))
@@ -292,7 +302,7 @@ plan_second_round(Scan *s, gboolean need_buses, GPtrArray *cmds, GArray *queries
 }
 
 static void
-record_bus(SvcInventory *inv, Device *d, json_object *list, guint max_ports)
+record_bus(SvcInventory *inv, Device *d, json_object *list)
 {
     int c = controller_index(d->type);
 
@@ -303,7 +313,7 @@ record_bus(SvcInventory *inv, Device *d, json_object *list, guint max_ports)
         if (g_strcmp0(get_string(prop, "type"), controllers[c].bus_type) != 0)
             continue;
         if (g_str_has_prefix(d->type, "virtio-serial")) {
-            g_ptr_array_add(inv->serial_buses, svc_port_map_new(name, max_ports));
+            g_ptr_array_add(inv->serial_buses, svc_port_map_new(name, d->max_ports));
         } else if (g_strcmp0(d->type, "usb-ccid") == 0) {
             SvcCcid *ccid = g_new0(SvcCcid, 1);
 
@@ -312,22 +322,27 @@ record_bus(SvcInventory *inv, Device *d, json_object *list, guint max_ports)
             g_ptr_array_add(inv->ccids, ccid);
         } else {
             g_ptr_array_add(inv->usb_buses, g_strdup(name));
+            if (d->usb_ports)
+                g_hash_table_insert(inv->usb_ports, g_strdup(name), GUINT_TO_POINTER(d->usb_ports));
         }
     }
 }
 
 static void
-apply_answer(SvcInventory *inv, const Query *q, json_object *ret, guint *max_ports)
+apply_answer(SvcInventory *inv, const Query *q, json_object *ret)
 {
     Device *d = q->device;
     const char *str = json_object_get_string(ret);
 
     switch (q->kind) {
     case Q_MAX_PORTS:
-        *max_ports = json_object_get_int(ret);
+        d->max_ports = json_object_get_int(ret);
+        break;
+    case Q_USB_PORTS:
+        d->usb_ports = json_object_get_int(ret);
         break;
     case Q_BUS_LIST:
-        record_bus(inv, d, ret, *max_ports);
+        record_bus(inv, d, ret);
         break;
     case Q_CHARDEV:
         d->chardev = g_strdup(str);
@@ -352,7 +367,6 @@ second_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError 
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GArray) queries = g_array_new(FALSE, FALSE, sizeof(Query));
     SvcReply *r = NULL;
-    guint max_ports = 0;
 
     plan_second_round(s, need_buses, cmds, queries);
     if (cmds->len == 0)
@@ -364,7 +378,7 @@ second_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError 
 
         /* A device unplugged between the two rounds simply drops out. */
         if (r[i].ret)
-            apply_answer(inv, q, r[i].ret, &max_ports);
+            apply_answer(inv, q, r[i].ret);
     }
     svc_replies_free(r, cmds->len);
     return TRUE;
@@ -525,6 +539,8 @@ svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error)
     g_autoptr(SvcInventory) inv = svc_inventory_new();
     g_auto(Scan) s = { NULL };
 
+    inv->id_prefix = g_strdup(svc_vm_get_id_prefix(vm));
+    inv->from_top = svc_vm_get_from_top(vm);
     if (!first_round(vm, inv, &s, need_buses, error))
         return NULL;
     decode_ours(inv, &s);

@@ -43,7 +43,7 @@ no_serial_bus(SvcInventory *inv, const char *bus, GError **error)
 }
 
 static gboolean
-place_on_bus(SvcPortMap *map, guint nr, SvcChannel *ch, GError **error)
+place_on_bus(SvcInventory *inv, SvcPortMap *map, guint nr, SvcChannel *ch, GError **error)
 {
     if (nr && !svc_port_map_valid(map, nr)) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
@@ -56,7 +56,7 @@ place_on_bus(SvcPortMap *map, guint nr, SvcChannel *ch, GError **error)
                     "port %u on bus '%s' is already in use", nr, map->name);
         return FALSE;
     }
-    if (!nr && !(nr = svc_port_map_first_free(map))) {
+    if (!nr && !(nr = inv->from_top ? svc_port_map_last_free(map) : svc_port_map_first_free(map))) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_CAPACITY,
                     "virtio-serial bus '%s' has no free port (all %u in use)",
                     map->name, map->max_ports - 1);
@@ -74,13 +74,13 @@ place_virtio(SvcInventory *inv, const SvcSpec *spec, const char *bus, SvcChannel
     if (bus) {
         SvcPortMap *map = svc_inventory_find_serial_bus(inv, bus);
 
-        return map ? place_on_bus(map, spec->nr, ch, error) : no_serial_bus(inv, bus, error);
+        return map ? place_on_bus(inv, map, spec->nr, ch, error) : no_serial_bus(inv, bus, error);
     }
     for (guint i = 0; i < inv->serial_buses->len; i++) {
         SvcPortMap *map = inv->serial_buses->pdata[i];
 
         if (spec->nr ? svc_port_map_is_free(map, spec->nr) : svc_port_map_first_free(map) > 0)
-            return place_on_bus(map, spec->nr, ch, error);
+            return place_on_bus(inv, map, spec->nr, ch, error);
     }
     if (!inv->serial_buses->len)
         return no_serial_bus(inv, NULL, error);
@@ -145,6 +145,8 @@ place_card(SvcInventory *inv, const char *bus, SvcPlanned *p, GError **error)
     ch->bus = g_strdup_printf("%s.0", ch->controller);
     p->new_ccid = TRUE;
     p->ccid_usb_bus = g_strdup(usb_bus);
+    if (inv->from_top)
+        p->ccid_usb_port = GPOINTER_TO_UINT(g_hash_table_lookup(inv->usb_ports, usb_bus));
     ccid = g_new0(SvcCcid, 1);
     ccid->id = g_strdup(ch->controller);
     ccid->bus = g_strdup(ch->bus);
@@ -271,7 +273,10 @@ static gboolean
 choose_id(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError **error)
 {
     if (!spec->id) {
-        ch->id = svc_first_free_name(inv->taken_ids, spec->kind->name, 0);
+        g_autofree char *prefix = g_strconcat(inv->id_prefix ? inv->id_prefix : "",
+                                              spec->kind->name, NULL);
+
+        ch->id = svc_first_free_name(inv->taken_ids, prefix, 0);
         return TRUE;
     }
     if (g_hash_table_contains(inv->taken_ids, spec->id)) {

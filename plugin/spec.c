@@ -145,3 +145,31 @@ svc_spec_prefix_error(GError **error, const SvcSpec *spec)
     else
         g_prefix_error(error, "cannot add '%s': ", spec->kind->name);
 }
+
+SvcSpec *
+svc_spec_copy(const SvcSpec *spec)
+{
+    SvcSpec *copy = g_memdup2(spec, sizeof(*spec));
+
+    copy->id = g_strdup(spec->id);
+    copy->fqdn = g_strdup(spec->fqdn);
+    copy->port_name = g_strdup(spec->port_name);
+    copy->bus = g_strdup(spec->bus);
+    copy->origin = g_strdup(spec->origin);
+    return copy;
+}
+
+SvcSpec *
+svc_spec_from_channel(const SvcChannel *ch)
+{
+    SvcSpec *spec = g_new0(SvcSpec, 1);
+
+    spec->kind = ch->kind;
+    spec->controller = -1;
+    spec->id = g_strdup(ch->id);
+    if (ch->kind->backend == SVC_BACKEND_SPICEPORT && !ch->kind->spice_name)
+        spec->fqdn = g_strdup(ch->spice_name);
+    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
+        spec->port_name = g_strdup(ch->port_name);
+    return spec;
+}

@@ -20,6 +20,8 @@ typedef enum {
     SVC_ERROR_QEMU,           /* QEMU refused a command */
     SVC_ERROR_TIMEOUT,        /* QEMU did not confirm a removal in time */
     SVC_ERROR_TRANSPORT,      /* the connection to QEMU failed */
+    SVC_ERROR_LIBVIRT,        /* libvirt refused or failed */
+    SVC_ERROR_STATE,          /* the domain is not in a state for this */
 } SvcErrorCode;
 
 /* ---- catalogue ------------------------------------------------------- */
@@ -96,6 +98,8 @@ typedef enum {
     SVC_STATE_OK,
     SVC_STATE_NO_DEVICE,      /* the chardev is there, its frontend is not (a removal that
                                  timed out, or a device_del done by hand) */
+    SVC_STATE_GONE,           /* recorded for the domain, but QEMU no longer has it */
+    SVC_STATE_CONFIG,         /* in the persistent definition only */
 } SvcState;
 
 typedef struct {
@@ -110,12 +114,15 @@ typedef struct {
     char *controller;         /* a usb-ccid that goes with this smartcard */
     gboolean guest_open;      /* QEMU's frontend-open for the chardev */
     gboolean ours;            /* created by spicevmc: the identity is exact */
+    gboolean libvirt;         /* in the libvirt domain's XML: libvirt manages it */
+    gboolean persistent;      /* comes back when the domain restarts */
     SvcState state;
 } SvcChannel;
 
 void svc_channel_free(SvcChannel *ch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcChannel, svc_channel_free)
 json_object *svc_channel_to_json(const SvcChannel *ch);
+const char *svc_state_name(SvcState state);
 
 /* ---- transport: the only way the library talks to QEMU --------------- */
 
@@ -146,12 +153,21 @@ SvcVm *svc_vm_new(const SvcTransportOps *ops, gpointer impl);
 SvcVm *svc_vm_connect_qmp(const char *address, guint timeout_ms, GError **error);
 void svc_vm_free(SvcVm *vm);
 void svc_vm_set_timeout(SvcVm *vm, guint timeout_ms);
+/* Where new channels go when the spec does not say: device ids "@id_prefix KIND N" (the kind
+ * alone when NULL), and the lowest free virtio-serial port — or, with @from_top, the highest,
+ * and the last USB root port for a usb-ccid, to stay clear of what a manager such as libvirt
+ * allocates from the bottom without knowing about them. */
+void svc_vm_set_placement(SvcVm *vm, const char *id_prefix, gboolean from_top);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcVm, svc_vm_free)
 
 /* ---- operations ------------------------------------------------------ */
 
 /* The SPICE channels on the VM, ours and others, in a stable order. */
 GPtrArray *svc_list(SvcVm *vm, GError **error);
+
+/* What svc_add() would add (names and addresses decided against the live VM), changing
+ * nothing; the same errors. */
+GPtrArray *svc_plan(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error);
 
 /* Add every channel in @specs, or none: on failure the VM is left as it was.  On success
  * @added (if not NULL) receives the new channels, in the order of @specs. */
@@ -182,5 +198,39 @@ char *svc_xml_list(SvcVm *vm, GError **error);
  * and address; every spec must match exactly one channel of ours. */
 gboolean svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed,
                           GError **error);
+
+/* ---- libvirt domains -------------------------------------------------- */
+
+typedef struct _SvcDomain SvcDomain;
+
+/* Which definition a change affects; neither: the live one when running, else the
+ * persistent one, as virsh does. */
+typedef enum {
+    SVC_AFFECT_CURRENT = 0,
+    SVC_AFFECT_LIVE = 1 << 0,
+    SVC_AFFECT_CONFIG = 1 << 1,
+} SvcAffect;
+
+/* Open domain @name on libvirt @uri (NULL: libvirt's default, LIBVIRT_DEFAULT_URI first). */
+SvcDomain *svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **error);
+void svc_domain_free(SvcDomain *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcDomain, svc_domain_free)
+/* The live QEMU of the domain, through libvirt's QMP passthrough. */
+SvcVm *svc_domain_get_vm(SvcDomain *d, GError **error);
+
+/* As svc_add(); libvirt does what it can hot-plug or keep in the persistent definition, the
+ * rest goes through QMP passthrough and is recorded in the domain's metadata.  Device ids are
+ * libvirt user aliases ("ua-…"). */
+gboolean svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+                        GPtrArray **added, GError **error);
+gboolean svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect,
+                           GPtrArray **removed, GError **error);
+gboolean svc_domain_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                 SvcAffect affect, GPtrArray **removed, GError **error);
+/* What libvirt's XML, spicevmc's metadata and the live QEMU say, merged. */
+GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
+char *svc_domain_list_xml(SvcDomain *d, GError **error);
+/* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
+gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
 
 G_END_DECLS

@@ -15,6 +15,15 @@ const SvcKind *svc_kind_infer(const char *backend, const char *driver, const cha
 /* The guest port name a channel of @kind gets when none is given (NULL: not virtio-serial). */
 const char *svc_kind_default_port_name(const SvcKind *kind, const char *spice_name);
 
+/* ---- channels (channel.c) -------------------------------------------- */
+
+/* Whether @spec describes @ch: kind, and every name and address the spec gives. */
+gboolean svc_channel_matches(const SvcChannel *ch, const SvcSpec *spec);
+/* The channel @spec asks for, as far as the spec alone tells (no address). */
+SvcChannel *svc_channel_from_spec(const SvcSpec *spec);
+/* The kind whose fixed SPICE name is @name, else the catch-all of @backend. */
+const SvcKind *svc_kind_for_spice_name(SvcBackend backend, const char *name);
+
 /* ---- names (names.c) ------------------------------------------------- */
 
 /* spicevmc's chardev ids carry the channel's whole identity, because query-chardev shows
@@ -40,6 +49,8 @@ gboolean svc_port_map_is_free(const SvcPortMap *map, guint nr);
 void svc_port_map_take(SvcPortMap *map, guint nr);
 /* The lowest free port number >= 1, or 0 when the bus is full. */
 guint svc_port_map_first_free(const SvcPortMap *map);
+/* The highest free port number, or 0 when the bus is full. */
+guint svc_port_map_last_free(const SvcPortMap *map);
 guint svc_port_map_count_used(const SvcPortMap *map);
 
 /* "@prefix@N" for the lowest N >= @start not in @taken. */
@@ -64,6 +75,9 @@ typedef struct {
     GHashTable *port_names;   /* guest port name -> device id, every virtio-serial port */
     GHashTable *spice_names;  /* SPICE port name -> channel id, every spiceport known */
     gboolean smartcard_used;  /* this QEMU process has had a smartcard reader */
+    char *id_prefix;          /* placement, from the VM (svc_vm_set_placement()) */
+    gboolean from_top;
+    GHashTable *usb_ports;    /* USB bus name -> its number of USB 2 root ports, when known */
     guint kind_count[16];     /* channels per catalogue kind (index in svc_kinds()) */
     guint class_count[SVC_CLASS_LAST];
 } SvcInventory;
@@ -92,10 +106,14 @@ typedef struct {
     SvcChannel *channel;
     gboolean new_ccid;        /* channel->controller is a usb-ccid to add first */
     char *ccid_usb_bus;       /* the USB bus for it */
+    guint ccid_usb_port;      /* its root port there; 0: QEMU picks */
     gboolean mark_smartcard;  /* add SVC_SMARTCARD_MARKER before the card */
 } SvcPlanned;
 
 void svc_planned_free(SvcPlanned *p);
+SvcSpec *svc_spec_copy(const SvcSpec *spec);
+/* A spec asking for @ch again: its kind, id and names. */
+SvcSpec *svc_spec_from_channel(const SvcChannel *ch);
 /* "cannot add 'webdav' (a.xml:3): " before @error's message. */
 void svc_spec_prefix_error(GError **error, const SvcSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcPlanned, svc_planned_free)
@@ -120,5 +138,14 @@ gboolean svc_vm_run(SvcVm *vm, GPtrArray *cmds, SvcReply **replies, GError **err
 void svc_replies_free(SvcReply *replies, guint n);
 gboolean svc_vm_wait_deleted(SvcVm *vm, GHashTable *pending, gint64 deadline, GError **error);
 guint svc_vm_get_timeout(SvcVm *vm);
+/* For transports: take out of @pending what @deleted holds. */
+void svc_pending_drop(GHashTable *pending, GHashTable *deleted);
+const char *svc_vm_get_id_prefix(SvcVm *vm);
+gboolean svc_vm_get_from_top(SvcVm *vm);
+
+/* ---- device XML for libvirt (xml-write.c) ---------------------------- */
+
+char *svc_xml_for_channels(GPtrArray *channels);
+char *svc_xml_for_libvirt(const SvcChannel *ch, GError **error);
 
 G_END_DECLS

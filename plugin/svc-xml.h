@@ -15,5 +15,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
 
+/* Attribute @name of @node (NULL safe), to free; and the first child element named @name. */
+char *svc_xml_attr(xmlNode *node, const char *name);
+xmlNode *svc_xml_child(xmlNode *node, const char *name);
+
 /* Where the grammars are: $SPICEVMC_SCHEMA_DIR, else where make install put them. */
 char *svc_schema_path(const char *name);

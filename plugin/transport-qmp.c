@@ -75,14 +75,8 @@ transport_wait_deleted(gpointer impl, GHashTable *pending, gint64 deadline, GErr
 
     for (;;) {
         g_autoptr(GError) local = NULL;
-        GHashTableIter iter;
-        gpointer id;
 
-        g_hash_table_iter_init(&iter, pending);
-        while (g_hash_table_iter_next(&iter, &id, NULL)) {
-            if (g_hash_table_contains(t->deleted, id))
-                g_hash_table_iter_remove(&iter);
-        }
+        svc_pending_drop(pending, t->deleted);
         if (g_hash_table_size(pending) == 0)
             return TRUE;
         if (!qmp_client_wait_event(t->client, deadline, &local)) {

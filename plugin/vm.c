@@ -9,6 +9,8 @@ struct _SvcVm {
     const SvcTransportOps *ops;
     gpointer impl;
     guint timeout_ms;
+    char *id_prefix;
+    gboolean from_top;
 };
 
 G_DEFINE_QUARK(svc-error-quark, svc_error)
@@ -31,6 +33,7 @@ svc_vm_free(SvcVm *vm)
         return;
     if (vm->ops->free)
         vm->ops->free(vm->impl);
+    g_free(vm->id_prefix);
     g_free(vm);
 }
 
@@ -40,6 +43,26 @@ svc_vm_set_timeout(SvcVm *vm, guint timeout_ms)
     vm->timeout_ms = timeout_ms;
     if (vm->ops->set_timeout)
         vm->ops->set_timeout(vm->impl, timeout_ms);
+}
+
+void
+svc_vm_set_placement(SvcVm *vm, const char *id_prefix, gboolean from_top)
+{
+    g_free(vm->id_prefix);
+    vm->id_prefix = g_strdup(id_prefix);
+    vm->from_top = from_top;
+}
+
+const char *
+svc_vm_get_id_prefix(SvcVm *vm)
+{
+    return vm->id_prefix;
+}
+
+gboolean
+svc_vm_get_from_top(SvcVm *vm)
+{
+    return vm->from_top;
 }
 
 guint
@@ -78,4 +101,17 @@ gboolean
 svc_vm_wait_deleted(SvcVm *vm, GHashTable *pending, gint64 deadline, GError **error)
 {
     return vm->ops->wait_deleted(vm->impl, pending, deadline, error);
+}
+
+void
+svc_pending_drop(GHashTable *pending, GHashTable *deleted)
+{
+    GHashTableIter iter;
+    gpointer id;
+
+    g_hash_table_iter_init(&iter, pending);
+    while (g_hash_table_iter_next(&iter, &id, NULL)) {
+        if (g_hash_table_contains(deleted, id))
+            g_hash_table_iter_remove(&iter);
+    }
 }

@@ -212,3 +212,55 @@ svc_xml_list(SvcVm *vm, GError **error)
     }
     return to_string(root);
 }
+
+/* Channels as device XML, names and user aliases without addresses: for a domain's metadata,
+ * and for list --xml of a domain. */
+char *
+svc_xml_for_channels(GPtrArray *channels)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNode *root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+
+    xmlDocSetRootElement(doc, root);
+    for (guint i = 0; i < channels->len; i++) {
+        const SvcChannel *ch = channels->pdata[i];
+        Device d = { ch->kind, ch->spice_name, NULL, user_alias(ch->id), -1, 0 };
+
+        if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
+            d.port_name = ch->port_name;
+        add_device(root, &d);
+    }
+    return to_string(root);
+}
+
+/* What libvirt itself takes for @ch, with its id as the alias: the stock forms, and a
+ * virtio console for a serial channel. */
+char *
+svc_xml_for_libvirt(const SvcChannel *ch, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *root, *node;
+    Device d = { ch->kind, ch->spice_name, NULL, ch->id, -1, 0 };
+
+    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
+        d.port_name = ch->port_name;
+    if (needs_extension(&d) && (ch->kind->frontend != SVC_FRONT_CONSOLE || d.port_name)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
+                    "libvirt has no form for a %s channel with guest port name '%s'",
+                    ch->kind->name, ch->port_name);
+        return NULL;
+    }
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    xmlDocSetRootElement(doc, root);
+    if (ch->kind->frontend == SVC_FRONT_CONSOLE) {
+        node = add_element(root, "console");
+        set(node, "type", "spiceport");
+        set(add_element(node, "source"), "channel", ch->spice_name);
+        set(add_element(node, "target"), "type", "virtio");
+    } else {
+        node = stock_node(root, &d);
+    }
+    set(add_element(node, "alias"), "name", ch->id);
+    return to_string(node);
+}

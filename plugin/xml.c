@@ -176,14 +176,14 @@ validate(xmlDoc *doc, const char *filename, GError **error)
     return TRUE;
 }
 
-static char *
-prop(xmlNode *node, const char *name)
+char *
+svc_xml_attr(xmlNode *node, const char *name)
 {
-    return (char *)xmlGetProp(node, (const xmlChar *)name);
+    return node ? (char *)xmlGetProp(node, (const xmlChar *)name) : NULL;
 }
 
-static xmlNode *
-child(xmlNode *node, const char *name)
+xmlNode *
+svc_xml_child(xmlNode *node, const char *name)
 {
     for (xmlNode *c = node->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE && g_str_equal((const char *)c->name, name))
@@ -196,7 +196,7 @@ child(xmlNode *node, const char *name)
 static gboolean
 set_from(SvcSpec *spec, const char *key, xmlNode *node, const char *attr, GError **error)
 {
-    g_autofree char *value = node ? prop(node, attr) : NULL;
+    g_autofree char *value = svc_xml_attr(node, attr);
 
     return !value || svc_spec_set(spec, key, value, error);
 }
@@ -208,9 +208,9 @@ apply_address(SvcSpec *spec, xmlNode *address, GError **error)
 
     if (!address)
         return TRUE;
-    controller = prop(address, "controller");
+    controller = svc_xml_attr(address, "controller");
     if (!controller)
-        controller = prop(address, "bus");
+        controller = svc_xml_attr(address, "bus");
     /* The schema allows two digits. */
     spec->controller = atoi(controller);
     return set_from(spec, "nr", address, "port", error);
@@ -220,17 +220,10 @@ apply_address(SvcSpec *spec, xmlNode *address, GError **error)
 static SvcSpec *
 spiceport_spec(const char *fqdn, GError **error)
 {
-    guint n;
-    const SvcKind *kinds = svc_kinds(&n);
-    g_autoptr(SvcSpec) spec = NULL;
+    const SvcKind *kind = svc_kind_for_spice_name(SVC_BACKEND_SPICEPORT, fqdn);
+    g_autoptr(SvcSpec) spec = svc_spec_new(kind->name, error);
 
-    for (guint i = 0; i < n; i++) {
-        if (kinds[i].backend == SVC_BACKEND_SPICEPORT && !kinds[i].numbered &&
-            g_strcmp0(kinds[i].spice_name, fqdn) == 0)
-            return svc_spec_new(kinds[i].name, error);
-    }
-    spec = svc_spec_new("port", error);
-    if (!svc_spec_set(spec, "fqdn", fqdn, error))
+    if (!kind->spice_name && !svc_spec_set(spec, "fqdn", fqdn, error))
         return NULL;
     return g_steal_pointer(&spec);
 }
@@ -238,14 +231,14 @@ spiceport_spec(const char *fqdn, GError **error)
 static SvcSpec *
 channel_spec(xmlNode *node, GError **error)
 {
-    g_autofree char *type = prop(node, "type");
-    g_autofree char *name = prop(node, "name");
+    g_autofree char *type = svc_xml_attr(node, "type");
+    g_autofree char *name = svc_xml_attr(node, "name");
     g_autofree char *fqdn = NULL;
     g_autoptr(SvcSpec) spec = NULL;
-    xmlNode *target = child(node, "target");
+    xmlNode *target = svc_xml_child(node, "target");
 
     if (g_str_equal(type, "spiceport")) {
-        fqdn = prop(child(node, "source"), "channel");
+        fqdn = svc_xml_attr(svc_xml_child(node, "source"), "channel");
         spec = spiceport_spec(fqdn, error);
     } else if (!name) {
         spec = svc_spec_new("vdagent", error);
@@ -274,8 +267,8 @@ device_spec(xmlNode *node, const char *filename, GError **error)
         spec = svc_spec_new("usbredir", error);
     else
         spec = svc_spec_new("smartcard", error);
-    if (!spec || !set_from(spec, "id", child(node, "alias"), "name", error) ||
-        !apply_address(spec, child(node, "address"), error)) {
+    if (!spec || !set_from(spec, "id", svc_xml_child(node, "alias"), "name", error) ||
+        !apply_address(spec, svc_xml_child(node, "address"), error)) {
         g_prefix_error(error, "%s:%ld: ", filename, xmlGetLineNo(node));
         return NULL;
     }

@@ -20,6 +20,7 @@ test_port_map(void)
     g_assert_false(svc_port_map_is_free(map, 3));
     svc_port_map_take(map, 2);
     g_assert_cmpuint(svc_port_map_first_free(map), ==, 0);
+    g_assert_cmpuint(svc_port_map_last_free(map), ==, 0);
     g_assert_cmpuint(svc_port_map_count_used(map), ==, 3);
     /* A foreign port beyond max_ports must not write out of bounds. */
     svc_port_map_take(map, 4000);
@@ -190,6 +191,30 @@ test_plan_no_bus(void)
     g_assert_error(error, SVC_ERROR, SVC_ERROR_NO_BUS);
 }
 
+/* Beside a manager that allocates from the bottom without seeing us, take from the top. */
+static void
+test_plan_from_top(void)
+{
+    g_autoptr(SvcInventory) inv = make_inventory(31);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SvcPlanned) a = NULL;
+    g_autoptr(SvcPlanned) b = NULL;
+    g_autoptr(SvcPlanned) card = NULL;
+
+    inv->id_prefix = g_strdup("ua-");
+    inv->from_top = TRUE;
+    g_hash_table_insert(inv->usb_ports, g_strdup("xhci0.0"), GUINT_TO_POINTER(4));
+    a = plan(inv, "webdav", &error);
+    b = plan(inv, "serial", &error);
+    card = plan(inv, "smartcard", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(a->channel->id, ==, "ua-webdav0");
+    g_assert_cmpuint(a->channel->nr, ==, 30);
+    g_assert_cmpuint(b->channel->nr, ==, 29);
+    g_assert_cmpstr(card->channel->controller, ==, "ua-smartcard0-ccid");
+    g_assert_cmpuint(card->ccid_usb_port, ==, 4);
+}
+
 static void
 test_plan_smartcard(void)
 {
@@ -239,5 +264,6 @@ main(int argc, char **argv)
     g_test_add_func("/plan/add/port-class-limit", test_plan_port_class_limit);
     g_test_add_func("/plan/add/no-bus", test_plan_no_bus);
     g_test_add_func("/plan/add/smartcard", test_plan_smartcard);
+    g_test_add_func("/plan/add/from-top", test_plan_from_top);
     return g_test_run();
 }

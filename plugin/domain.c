@@ -1,0 +1,557 @@
+/* libvirt domains: what libvirt can do it does, the rest goes through QMP passthrough, and
+ * the domain's metadata remembers what only spicevmc knows. */
+#include "config.h"
+
+#include <string.h>
+
+#include "svc-domain.h"
+
+/* Two records in the domain's <metadata>, each a <devices> batch in spicevmc's grammar: the
+ * channels to add back when the domain starts (libvirt cannot), and the channels spicevmc
+ * added through passthrough, kept in the persistent definition too so that a restart shows
+ * them as gone rather than forgetting them. */
+#define RESTORE_URI "urn:spicevmc:1"
+#define RESTORE_KEY "spicevmc"
+#define ADDED_URI "urn:spicevmc:added:1"
+#define ADDED_KEY "spicevmc-added"
+
+/* One connection per URI for the process: qemu:///embed registers a driver for every
+ * connection opened ("Too many drivers" after a dozen), and one lives as long anyway. */
+static virConnectPtr
+shared_connection(const char *uri)
+{
+    static GMutex lock;
+    static GHashTable *open;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&lock);
+    virConnectPtr conn;
+
+    if (!open)
+        open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if ((conn = g_hash_table_lookup(open, uri ? uri : ""))) {
+        virConnectRef(conn);
+        return conn;
+    }
+    if ((conn = virConnectOpen(uri))) {
+        virConnectRef(conn);
+        g_hash_table_insert(open, g_strdup(uri ? uri : ""), conn);
+    }
+    return conn;
+}
+
+SvcDomain *
+svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **error)
+{
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    SvcDomain *d;
+
+    svc_libvirt_init();
+    if (!(conn = shared_connection(uri))) {
+        g_autofree char *what = g_strdup_printf("cannot connect to libvirt at '%s'",
+                                                uri ? uri : "(default)");
+
+        svc_libvirt_error(error, what);
+        return NULL;
+    }
+    if (!(dom = virDomainLookupByName(conn, name))) {
+        g_autofree char *what = g_strdup_printf("cannot open domain '%s'", name);
+
+        svc_libvirt_error(error, what);
+        return NULL;
+    }
+    d = g_new0(SvcDomain, 1);
+    d->conn = g_steal_pointer(&conn);
+    d->dom = g_steal_pointer(&dom);
+    d->name = g_strdup(name);
+    d->timeout_ms = timeout_ms;
+    return d;
+}
+
+void
+svc_domain_free(SvcDomain *d)
+{
+    if (!d)
+        return;
+    g_clear_pointer(&d->vm, svc_vm_free);
+    virDomainFree(d->dom);
+    virConnectClose(d->conn);
+    g_free(d->name);
+    g_free(d);
+}
+
+static gboolean
+is_running(SvcDomain *d)
+{
+    return virDomainIsActive(d->dom) == 1;
+}
+
+static gboolean
+not_running(SvcDomain *d, GError **error)
+{
+    g_set_error(error, SVC_ERROR, SVC_ERROR_STATE, "domain '%s' is not running", d->name);
+    return FALSE;
+}
+
+SvcVm *
+svc_domain_get_vm(SvcDomain *d, GError **error)
+{
+    if (d->vm)
+        return d->vm;
+    if (!is_running(d)) {
+        not_running(d, error);
+        return NULL;
+    }
+    if (!(d->vm = svc_vm_new_libvirt(d->conn, d->dom, error)))
+        return NULL;
+    svc_vm_set_placement(d->vm, SVC_DOMAIN_ID_PREFIX, TRUE);
+    svc_vm_set_timeout(d->vm, d->timeout_ms);
+    return d->vm;
+}
+
+/* Live when running, else the persistent definition; and what was asked must be possible. */
+gboolean
+svc_domain_resolve_affect(SvcDomain *d, SvcAffect *affect, GError **error)
+{
+    if (*affect == SVC_AFFECT_CURRENT)
+        *affect = is_running(d) ? SVC_AFFECT_LIVE : SVC_AFFECT_CONFIG;
+    if ((*affect & SVC_AFFECT_LIVE) && !is_running(d))
+        return not_running(d, error);
+    if ((*affect & SVC_AFFECT_CONFIG) && virDomainIsPersistent(d->dom) != 1) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_STATE,
+                    "domain '%s' is transient: it has no persistent definition", d->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- what libvirt's XML says ----------------------------------------- */
+
+static void
+lv_device_free(LvDevice *lv)
+{
+    svc_channel_free(lv->ch);
+    g_free(lv->xml);
+    g_free(lv);
+}
+
+/* The channel an element of <devices> describes, or NULL when it is not SPICE's. */
+static SvcChannel *
+device_channel(xmlNode *node)
+{
+    const char *element = (const char *)node->name;
+    g_autofree char *type = svc_xml_attr(node, "type");
+    g_autofree char *mode = svc_xml_attr(node, "mode");
+    g_autofree char *source = svc_xml_attr(svc_xml_child(node, "source"), "channel");
+    g_autofree char *target = svc_xml_attr(svc_xml_child(node, "target"), "name");
+    g_autoptr(SvcSpec) spec = NULL;
+    const SvcKind *kind = NULL;
+
+    if (g_str_equal(element, "channel") && g_strcmp0(type, "spicevmc") == 0)
+        kind = svc_kind_lookup("vdagent");
+    else if (g_str_equal(element, "channel") && g_strcmp0(type, "spiceport") == 0 && source)
+        kind = svc_kind_for_spice_name(SVC_BACKEND_SPICEPORT, source);
+    else if (g_str_equal(element, "console") && g_strcmp0(type, "spiceport") == 0 && source)
+        kind = svc_kind_lookup("serial");
+    else if (g_str_equal(element, "redirdev") && g_strcmp0(type, "spicevmc") == 0)
+        kind = svc_kind_lookup("usbredir");
+    else if (g_str_equal(element, "smartcard") && g_strcmp0(type, "spicevmc") == 0 &&
+             g_strcmp0(mode, "passthrough") == 0)
+        kind = svc_kind_lookup("smartcard");
+    if (!kind)
+        return NULL;
+    spec = svc_spec_new(kind->name, NULL);
+    spec->id = svc_xml_attr(svc_xml_child(node, "alias"), "name");
+    /* A console's SPICE name is numbered, a port's free: both are in the source. */
+    if (kind->backend == SVC_BACKEND_SPICEPORT && (!kind->spice_name || kind->numbered))
+        spec->fqdn = g_strdup(source);
+    if (g_str_equal(element, "channel"))
+        spec->port_name = g_strdup(target);
+    return svc_channel_from_spec(spec);
+}
+
+static xmlDoc *
+domain_doc(SvcDomain *d, gboolean inactive, GError **error)
+{
+    g_autofree char *text = virDomainGetXMLDesc(d->dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+    xmlDoc *doc;
+
+    if (!text) {
+        svc_libvirt_error(error, "cannot read the domain XML");
+        return NULL;
+    }
+    if (!(doc = xmlReadMemory(text, strlen(text), "domain.xml", NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)))
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
+                            "libvirt gave domain XML that is not well-formed");
+    return doc;
+}
+
+GPtrArray *
+svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
+{
+    g_autoptr(xmlDoc) doc = domain_doc(d, inactive, error);
+    GPtrArray *found;
+    xmlNode *devices;
+
+    if (!doc)
+        return NULL;
+    found = g_ptr_array_new_with_free_func((GDestroyNotify)lv_device_free);
+    devices = svc_xml_child(xmlDocGetRootElement(doc), "devices");
+    for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+        SvcChannel *ch = n->type == XML_ELEMENT_NODE ? device_channel(n) : NULL;
+        g_autoptr(xmlBuffer) buf = NULL;
+        LvDevice *lv;
+
+        if (!ch)
+            continue;
+        ch->libvirt = TRUE;
+        buf = xmlBufferCreate();
+        xmlNodeDump(buf, doc, n, 0, 0);
+        lv = g_new0(LvDevice, 1);
+        lv->ch = ch;
+        lv->xml = g_strdup((const char *)xmlBufferContent(buf));
+        g_ptr_array_add(found, lv);
+    }
+    return found;
+}
+
+LvDevice *
+svc_domain_find_device(GPtrArray *devices, const char *id)
+{
+    for (guint i = 0; i < devices->len; i++) {
+        LvDevice *lv = devices->pdata[i];
+
+        if (lv->ch && g_strcmp0(lv->ch->id, id) == 0)
+            return lv;
+    }
+    return NULL;
+}
+
+/* ---- what spicevmc remembers ----------------------------------------- */
+
+static GPtrArray *
+read_record(SvcDomain *d, const char *uri, gboolean config, GError **error)
+{
+    g_autofree char *text = virDomainGetMetadata(d->dom, VIR_DOMAIN_METADATA_ELEMENT, uri,
+                                                 config ? VIR_DOMAIN_AFFECT_CONFIG
+                                                        : VIR_DOMAIN_AFFECT_LIVE);
+
+    if (!text) {
+        if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN_METADATA)
+            return g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+        svc_libvirt_error(error, "cannot read spicevmc's domain metadata");
+        return NULL;
+    }
+    return svc_xml_parse_specs(text, strlen(text), "domain metadata", error);
+}
+
+static gboolean
+write_record(SvcDomain *d, const char *uri, const char *key, GPtrArray *channels,
+             unsigned int flags, GError **error)
+{
+    g_autofree char *text = channels->len ? svc_xml_for_channels(channels) : NULL;
+
+    if (virDomainSetMetadata(d->dom, VIR_DOMAIN_METADATA_ELEMENT, text, key, uri, flags) < 0)
+        return svc_libvirt_error(error, "cannot write spicevmc's domain metadata");
+    return TRUE;
+}
+
+GPtrArray *
+svc_domain_read_metadata(SvcDomain *d, gboolean config, GError **error)
+{
+    return read_record(d, RESTORE_URI, config, error);
+}
+
+static gboolean
+has_id(GPtrArray *channels, const char *id)
+{
+    for (guint i = 0; i < channels->len; i++) {
+        if (g_strcmp0(((SvcChannel *)channels->pdata[i])->id, id) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+SvcSpec *
+svc_domain_find_spec(GPtrArray *specs, const char *id)
+{
+    for (guint i = 0; i < specs->len; i++) {
+        SvcSpec *spec = specs->pdata[i];
+
+        if (g_strcmp0(spec->id, id) == 0)
+            return spec;
+    }
+    return NULL;
+}
+
+/* The record of what spicevmc added is what QEMU has of ours that libvirt does not know:
+ * rewritten from QEMU after every change, so entries of channels QEMU lost drop out. */
+gboolean
+svc_domain_sync_live_metadata(SvcDomain *d, GError **error)
+{
+    g_autoptr(GPtrArray) live = svc_list(d->vm, error);
+    g_autoptr(GPtrArray) devices = live ? svc_domain_devices(d, FALSE, error) : NULL;
+    g_autoptr(GPtrArray) ours = g_ptr_array_new();
+
+    if (!devices)
+        return FALSE;
+    for (guint i = 0; i < live->len; i++) {
+        SvcChannel *ch = live->pdata[i];
+
+        if (ch->ours && ch->state == SVC_STATE_OK && !svc_domain_find_device(devices, ch->id))
+            g_ptr_array_add(ours, ch);
+    }
+    return write_record(d, ADDED_URI, ADDED_KEY, ours,
+                        VIR_DOMAIN_AFFECT_LIVE |
+                            (virDomainIsPersistent(d->dom) == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0),
+                        error);
+}
+
+gboolean
+svc_domain_write_specs(SvcDomain *d, GPtrArray *specs, gboolean config, GError **error)
+{
+    g_autoptr(GPtrArray) channels = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)svc_channel_free);
+
+    for (guint i = 0; i < specs->len; i++)
+        g_ptr_array_add(channels, svc_channel_from_spec(specs->pdata[i]));
+    return write_record(d, RESTORE_URI, RESTORE_KEY, channels,
+                        config ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE, error);
+}
+
+/* ---- a domain that is not running ------------------------------------- */
+
+/* Every device alias of the definition, SPICE or not: a new one must differ from them all. */
+static void
+collect_aliases(xmlNode *node, GHashTable *taken)
+{
+    for (xmlNode *n = node; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (g_str_equal((const char *)n->name, "alias")) {
+            char *name = svc_xml_attr(n, "name");
+
+            if (name)
+                g_hash_table_add(taken, name);
+        }
+        collect_aliases(n->children, taken);
+    }
+}
+
+typedef struct {
+    GHashTable *ids;
+    GHashTable *spice_names;
+    guint per_kind[16];
+} Taken;
+
+static void
+taken_clear(Taken *t)
+{
+    g_clear_pointer(&t->ids, g_hash_table_unref);
+    g_clear_pointer(&t->spice_names, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Taken, taken_clear)
+
+static void
+take(Taken *t, const SvcChannel *ch)
+{
+    guint n;
+    const SvcKind *kinds = svc_kinds(&n);
+
+    if (ch->id)
+        g_hash_table_add(t->ids, g_strdup(ch->id));
+    if (ch->spice_name && ch->kind->backend == SVC_BACKEND_SPICEPORT)
+        g_hash_table_add(t->spice_names, g_strdup(ch->spice_name));
+    t->per_kind[ch->kind - kinds]++;
+}
+
+static SvcChannel *
+plan_one(Taken *t, const SvcSpec *spec, GError **error)
+{
+    g_autoptr(SvcSpec) pinned = svc_spec_copy(spec);
+    g_autoptr(SvcChannel) ch = NULL;
+    guint n;
+    const SvcKind *kinds = svc_kinds(&n);
+
+    if (spec->kind->max && t->per_kind[spec->kind - kinds] >= spec->kind->max) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_CAPACITY,
+                    "the definition already has a %s channel, the most spice-server serves",
+                    spec->kind->name);
+        return NULL;
+    }
+    if (!pinned->id) {
+        g_autofree char *prefix = g_strconcat(SVC_DOMAIN_ID_PREFIX, spec->kind->name, NULL);
+
+        pinned->id = svc_first_free_name(t->ids, prefix, 0);
+    } else if (g_hash_table_contains(t->ids, pinned->id)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE, "device id '%s' is already in use",
+                    pinned->id);
+        return NULL;
+    }
+    if (spec->kind->numbered)
+        pinned->fqdn = svc_first_free_name(t->spice_names, spec->kind->spice_name, 0);
+    ch = svc_channel_from_spec(pinned);
+    if (ch->spice_name && spec->kind->backend == SVC_BACKEND_SPICEPORT &&
+        g_hash_table_contains(t->spice_names, ch->spice_name)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
+                    "SPICE port name '%s' is already in the definition", ch->spice_name);
+        return NULL;
+    }
+    take(t, ch);
+    return g_steal_pointer(&ch);
+}
+
+GPtrArray *
+svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **error)
+{
+    g_autoptr(xmlDoc) doc = domain_doc(d, TRUE, error);
+    g_autoptr(GPtrArray) devices = doc ? svc_domain_devices(d, TRUE, error) : NULL;
+    g_autoptr(GPtrArray) meta = devices ? svc_domain_read_metadata(d, TRUE, error) : NULL;
+    g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)svc_channel_free);
+    g_auto(Taken) t = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+                        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+
+    if (!meta)
+        return NULL;
+    collect_aliases(xmlDocGetRootElement(doc), t.ids);
+    for (guint i = 0; i < devices->len; i++)
+        take(&t, ((LvDevice *)devices->pdata[i])->ch);
+    for (guint i = 0; i < meta->len; i++) {
+        g_autoptr(SvcChannel) ch = svc_channel_from_spec(meta->pdata[i]);
+
+        take(&t, ch);
+    }
+    for (guint i = 0; i < n; i++) {
+        SvcChannel *ch = plan_one(&t, specs[i], error);
+
+        if (!ch) {
+            svc_spec_prefix_error(error, specs[i]);
+            return NULL;
+        }
+        g_ptr_array_add(planned, ch);
+    }
+    return g_steal_pointer(&planned);
+}
+
+/* ---- list ------------------------------------------------------------ */
+
+LvDevice *
+svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch)
+{
+    for (guint i = 0; i < config_devices->len; i++) {
+        LvDevice *lv = config_devices->pdata[i];
+
+        if (!lv->ch)
+            continue;
+        if (lv->ch->id ? g_strcmp0(lv->ch->id, ch->id) == 0
+                       : lv->ch->kind == ch->kind &&
+                             g_strcmp0(lv->ch->spice_name, ch->spice_name) == 0 &&
+                             g_strcmp0(lv->ch->port_name, ch->port_name) == 0)
+            return lv;
+    }
+    return NULL;
+}
+
+static void
+add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_meta)
+{
+    for (guint i = 0; i < config_devices->len; i++) {
+        LvDevice *lv = config_devices->pdata[i];
+
+        if (!lv->ch)
+            continue;
+        lv->ch->state = SVC_STATE_CONFIG;
+        lv->ch->persistent = TRUE;
+        g_ptr_array_add(out, g_steal_pointer(&lv->ch));
+    }
+    for (guint i = 0; i < config_meta->len; i++) {
+        SvcChannel *ch;
+
+        if (has_id(out, ((SvcSpec *)config_meta->pdata[i])->id))
+            continue;
+        ch = svc_channel_from_spec(config_meta->pdata[i]);
+        ch->state = SVC_STATE_CONFIG;
+        ch->persistent = TRUE;
+        g_ptr_array_add(out, ch);
+    }
+}
+
+/* Mark what libvirt manages (its XML names it) and what comes back at the next start; the
+ * config devices that are running are taken out of @config_devices. */
+static void
+merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrArray *config_meta)
+{
+    for (guint i = 0; i < live->len; i++) {
+        SvcChannel *ch = live->pdata[i];
+        LvDevice *lv = svc_domain_find_device(devices, ch->id);
+        LvDevice *config;
+
+        if (lv) {
+            /* libvirt's XML has the names QEMU does not show. */
+            g_free(ch->spice_name);
+            ch->spice_name = g_strdup(lv->ch->spice_name);
+            ch->kind = lv->ch->kind;
+            ch->libvirt = ch->ours = TRUE;
+        }
+        if ((config = svc_domain_config_device(config_devices, ch)))
+            g_clear_pointer(&config->ch, svc_channel_free);
+        ch->persistent = config || svc_domain_find_spec(config_meta, ch->id);
+    }
+}
+
+GPtrArray *
+svc_domain_list(SvcDomain *d, GError **error)
+{
+    gboolean persistent = virDomainIsPersistent(d->dom) == 1;
+    g_autoptr(GPtrArray) config_devices = persistent ? svc_domain_devices(d, TRUE, error)
+                                                     : g_ptr_array_new();
+    g_autoptr(GPtrArray) config_meta = NULL;
+    g_autoptr(GPtrArray) live = NULL;
+    g_autoptr(GPtrArray) devices = NULL;
+    g_autoptr(GPtrArray) live_meta = NULL;
+
+    if (!config_devices ||
+        !(config_meta = persistent ? svc_domain_read_metadata(d, TRUE, error) : g_ptr_array_new()))
+        return NULL;
+    if (!is_running(d)) {
+        live = g_ptr_array_new_with_free_func((GDestroyNotify)svc_channel_free);
+        add_config_only(live, config_devices, config_meta);
+        return g_steal_pointer(&live);
+    }
+    if (!svc_domain_get_vm(d, error) || !(live = svc_list(d->vm, error)) ||
+        !(devices = svc_domain_devices(d, FALSE, error)) ||
+        !(live_meta = read_record(d, ADDED_URI, FALSE, error)))
+        return NULL;
+    merge_live(live, devices, config_devices, config_meta);
+    /* Recorded as added, but QEMU does not have it: the domain restarted without it. */
+    for (guint i = 0; i < live_meta->len; i++) {
+        SvcSpec *spec = live_meta->pdata[i];
+        SvcChannel *ch;
+
+        if (has_id(live, spec->id) || svc_domain_find_spec(config_meta, spec->id))
+            continue;
+        ch = svc_channel_from_spec(spec);
+        ch->state = SVC_STATE_GONE;
+        g_ptr_array_add(live, ch);
+    }
+    add_config_only(live, config_devices, config_meta);
+    return g_steal_pointer(&live);
+}
+
+char *
+svc_domain_list_xml(SvcDomain *d, GError **error)
+{
+    g_autoptr(GPtrArray) all = svc_domain_list(d, error);
+    g_autoptr(GPtrArray) present = g_ptr_array_new();
+
+    if (!all)
+        return NULL;
+    for (guint i = 0; i < all->len; i++) {
+        SvcChannel *ch = all->pdata[i];
+
+        if (ch->ours && ch->state == SVC_STATE_OK)
+            g_ptr_array_add(present, ch);
+    }
+    return svc_xml_for_channels(present);
+}

@@ -1,0 +1,215 @@
+/* The transport through libvirt: QMP passthrough with virDomainQemuMonitorCommand, and
+ * DEVICE_DELETED from virConnectDomainQemuMonitorEventRegister. */
+#include "config.h"
+
+#include <libxml/xmlerror.h>
+
+#include "svc-libvirt.h"
+
+typedef struct {
+    virConnectPtr conn;
+    virDomainPtr dom;
+    int monitor_cb;
+    int lifecycle_cb;
+    GMutex lock;
+    GCond changed;
+    GHashTable *deleted;      /* device ids QEMU reported deleted since the last run() */
+    gboolean stopped;         /* the domain stopped or crashed */
+} LibvirtTransport;
+
+static gpointer
+run_event_loop(gpointer data)
+{
+    for (;;)
+        virEventRunDefaultImpl();
+    return NULL;
+}
+
+static void
+quiet_libxml(void *ctx, const char *msg, ...)
+{
+}
+
+/* libvirt delivers events, and (for qemu:///embed) drives QEMU's monitor, from an event loop
+ * that must be registered before the first connection; it runs in a thread of its own. */
+void
+svc_libvirt_init(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        virSetErrorFunc(NULL, svc_libvirt_quiet);
+        /* libvirt parses XML with libxml2, whose default handler prints warnings (a missing
+         * test:/// file) that libvirt reports as its own error anyway. */
+        xmlSetGenericErrorFunc(NULL, quiet_libxml);
+        virEventRegisterDefaultImpl();
+        g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
+        g_once_init_leave(&done, 1);
+    }
+}
+
+/* Errors are reported where they are detected, once; libvirt's own printing is switched off. */
+void
+svc_libvirt_quiet(void *data, virErrorPtr err)
+{
+}
+
+gboolean
+svc_libvirt_error(GError **error, const char *what)
+{
+    const char *msg = virGetLastErrorMessage();
+
+    g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "%s: %s", what, msg ? msg : "unknown error");
+    return FALSE;
+}
+
+static void
+on_monitor_event(virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
+                 unsigned int micros, const char *details, void *opaque)
+{
+    LibvirtTransport *t = opaque;
+    g_autoptr(json_object) data = details ? json_tokener_parse(details) : NULL;
+    json_object *device;
+
+    /* Anonymous devices and a device's internal parts come with a path only. */
+    if (!json_object_object_get_ex(data, "device", &device))
+        return;
+    g_mutex_lock(&t->lock);
+    g_hash_table_add(t->deleted, g_strdup(json_object_get_string(device)));
+    g_cond_broadcast(&t->changed);
+    g_mutex_unlock(&t->lock);
+}
+
+static int
+on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    LibvirtTransport *t = opaque;
+
+    if (event == VIR_DOMAIN_EVENT_STOPPED) {
+        g_mutex_lock(&t->lock);
+        t->stopped = TRUE;
+        g_cond_broadcast(&t->changed);
+        g_mutex_unlock(&t->lock);
+    }
+    return 0;
+}
+
+static gboolean
+run_one(LibvirtTransport *t, json_object *cmd, SvcReply *reply, GError **error)
+{
+    const char *text = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+    g_autofree char *result = NULL;
+    g_autoptr(json_object) raw = NULL;
+    g_autoptr(GError) qerr = NULL;
+
+    if (virDomainQemuMonitorCommand(t->dom, text, &result, 0) < 0) {
+        g_autofree char *what = g_strdup_printf(
+            "cannot pass '%s' to QEMU through libvirt",
+            json_object_get_string(json_object_object_get(cmd, "execute")));
+
+        return svc_libvirt_error(error, what);
+    }
+    if (!(raw = json_tokener_parse(result))) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_TRANSPORT,
+                    "libvirt passed on a reply that is not JSON: %.80s", result);
+        return FALSE;
+    }
+    reply->ret = qmp_reply_take_return(raw, &qerr);
+    if (qerr)
+        reply->error = g_error_new_literal(SVC_ERROR,
+                                           g_strcmp0(qmp_reply_error_class(raw),
+                                                     "DeviceNotFound") == 0
+                                               ? SVC_ERROR_NOT_FOUND : SVC_ERROR_QEMU,
+                                           qerr->message);
+    return TRUE;
+}
+
+/* libvirt takes one monitor command at a time, so there is no pipelining here. */
+static gboolean
+transport_run(gpointer impl, json_object *const *cmds, guint n, SvcReply *replies,
+              GError **error)
+{
+    LibvirtTransport *t = impl;
+
+    g_mutex_lock(&t->lock);
+    g_hash_table_remove_all(t->deleted);
+    g_mutex_unlock(&t->lock);
+    for (guint i = 0; i < n; i++) {
+        if (!run_one(t, cmds[i], &replies[i], error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+transport_wait_deleted(gpointer impl, GHashTable *pending, gint64 deadline, GError **error)
+{
+    LibvirtTransport *t = impl;
+    gboolean ok = TRUE;
+
+    g_mutex_lock(&t->lock);
+    for (;;) {
+        svc_pending_drop(pending, t->deleted);
+        if (!g_hash_table_size(pending))
+            break;
+        if (t->stopped) {
+            g_set_error_literal(error, SVC_ERROR, SVC_ERROR_TRANSPORT,
+                                "the domain stopped while its devices were being removed");
+            ok = FALSE;
+            break;
+        }
+        if (!g_cond_wait_until(&t->changed, &t->lock, deadline))
+            break;
+    }
+    g_mutex_unlock(&t->lock);
+    return ok;
+}
+
+static void
+transport_free(gpointer impl)
+{
+    LibvirtTransport *t = impl;
+
+    if (t->monitor_cb >= 0)
+        virConnectDomainQemuMonitorEventDeregister(t->conn, t->monitor_cb);
+    if (t->lifecycle_cb >= 0)
+        virConnectDomainEventDeregisterAny(t->conn, t->lifecycle_cb);
+    virDomainFree(t->dom);
+    virConnectClose(t->conn);
+    g_hash_table_unref(t->deleted);
+    g_mutex_clear(&t->lock);
+    g_cond_clear(&t->changed);
+    g_free(t);
+}
+
+static const SvcTransportOps libvirt_ops = {
+    .run = transport_run,
+    .wait_deleted = transport_wait_deleted,
+    .free = transport_free,
+};
+
+SvcVm *
+svc_vm_new_libvirt(virConnectPtr conn, virDomainPtr dom, GError **error)
+{
+    LibvirtTransport *t = g_new0(LibvirtTransport, 1);
+
+    g_mutex_init(&t->lock);
+    g_cond_init(&t->changed);
+    t->deleted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    virConnectRef(conn);
+    virDomainRef(dom);
+    t->conn = conn;
+    t->dom = dom;
+    t->monitor_cb = virConnectDomainQemuMonitorEventRegister(conn, dom, "DEVICE_DELETED",
+                                                             on_monitor_event, t, NULL, 0);
+    t->lifecycle_cb = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+                                                       t, NULL);
+    if (t->monitor_cb < 0 || t->lifecycle_cb < 0) {
+        svc_libvirt_error(error, "cannot watch the domain's QEMU events");
+        transport_free(t);
+        return NULL;
+    }
+    return svc_vm_new(&libvirt_ops, t);
+}

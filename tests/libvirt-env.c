@@ -1,0 +1,85 @@
+/* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "libvirt-env.h"
+
+/* What the embedded driver needs to run QEMU as root in a container. */
+static const char qemu_conf[] =
+    "user = \"root\"\n"
+    "group = \"root\"\n"
+    "security_driver = \"none\"\n"
+    "cgroup_controllers = [ ]\n"
+    "namespaces = [ ]\n"
+    "stdio_handler = \"file\"\n";
+
+char *
+libvirt_env_embed_root(void)
+{
+    g_autoptr(GError) error = NULL;
+    char *root = g_dir_make_tmp("svc-virt-XXXXXX", &error);
+    g_autofree char *etc = NULL;
+    g_autofree char *conf = NULL;
+    g_autofree char *log = NULL;
+
+    g_assert_no_error(error);
+    etc = g_build_filename(root, "etc", NULL);
+    conf = g_build_filename(etc, "qemu.conf", NULL);
+    log = g_build_filename(root, "log", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(etc, 0700), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(log, 0700), ==, 0);
+    g_assert_true(g_file_set_contents(conf, qemu_conf, -1, &error));
+    g_assert_no_error(error);
+    return root;
+}
+
+char *
+libvirt_env_embed_uri(const char *root)
+{
+    return g_strdup_printf("qemu:///embed?root=%s", root);
+}
+
+static void
+remove_tree(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *child = g_build_filename(path, name, NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(child);
+        else
+            g_unlink(child);
+    }
+    g_rmdir(path);
+}
+
+void
+libvirt_env_remove_root(const char *root)
+{
+    remove_tree(root);
+}
+
+char *
+libvirt_env_domain_xml(const char *name, const char *spice_path)
+{
+    return g_strdup_printf(
+        "<domain type='qemu'>\n"
+        "  <name>%s</name>\n"
+        "  <memory unit='MiB'>128</memory>\n"
+        "  <vcpu>1</vcpu>\n"
+        "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n"
+        "  <on_crash>destroy</on_crash>\n"
+        "  <devices>\n"
+        "    <emulator>%s</emulator>\n"
+        "    <controller type='virtio-serial' index='0'/>\n"
+        "    <controller type='usb' model='qemu-xhci' index='0'/>\n"
+        "    <graphics type='spice'><listen type='socket' socket='%s'/></graphics>\n"
+        "    <video><model type='none'/></video>\n"
+        "    <memballoon model='none'/>\n"
+        "  </devices>\n"
+        "</domain>\n", name, QEMU_BINARY, spice_path);
+}

@@ -1,0 +1,14 @@
+/* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
+#pragma once
+
+#include <glib.h>
+
+/* A temp dir set up as the root of qemu:///embed (etc/qemu.conf as the brief says). */
+char *libvirt_env_embed_root(void);
+/* "qemu:///embed?root=ROOT". */
+char *libvirt_env_embed_uri(const char *root);
+/* Remove the root and everything under it; its domains must be gone. */
+void libvirt_env_remove_root(const char *root);
+/* A q35 TCG domain with a virtio-serial and a qemu-xhci controller and SPICE on the unix
+ * socket @spice_path. */
+char *libvirt_env_domain_xml(const char *name, const char *spice_path);
