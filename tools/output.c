@@ -1,8 +1,6 @@
 /* Text output for virt-spicevmc: virsh-style tables. */
 #include "config.h"
 
-#include <stdio.h>
-
 #include "output.h"
 
 struct _Table {
@@ -72,4 +70,94 @@ table_print(Table *table, FILE *out)
             fputc('\n', out);
         }
     }
+}
+
+void
+print_json(json_object *obj)
+{
+    printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+                                                            JSON_C_TO_STRING_SPACED |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static const char *
+frontend_cell(const SvcChannel *ch)
+{
+    return ch->state == SVC_STATE_OK ? ch->driver : "-";
+}
+
+static void
+print_notes(GPtrArray *channels, gboolean domain)
+{
+    gboolean inferred = FALSE, passthrough = FALSE;
+
+    for (guint i = 0; i < channels->len; i++) {
+        const SvcChannel *ch = channels->pdata[i];
+
+        inferred |= !ch->ours;
+        passthrough |= domain && ch->ours && !ch->libvirt && ch->state == SVC_STATE_OK;
+    }
+    if (inferred)
+        printf("\n* not added by spicevmc%s: kind and names inferred from what QEMU shows\n",
+               domain ? " or libvirt" : "");
+    if (passthrough)
+        printf("\nChannels managed by spicevmc go through QMP passthrough: libvirt taints the "
+               "domain custom-monitor,\nand migrating it would lose them (the destination's "
+               "libvirt does not recreate them);\nadd them with --config and restart the "
+               "domain instead.\n");
+}
+
+void
+print_channels(GPtrArray *channels, gboolean domain)
+{
+    static const char *const headers[] = { "Id", "Kind", "SPICE name", "Frontend", "Bus",
+                                           "Port", "Guest port name", "Guest", "State",
+                                           "Managed by", "Persistent", NULL };
+    g_autofree char **cut = g_memdup2(headers, sizeof(headers));
+    g_autoptr(Table) table = NULL;
+
+    /* Without a domain, the last two columns say nothing. */
+    if (!domain)
+        cut[G_N_ELEMENTS(headers) - 3] = NULL;
+    table = table_new((const char *const *)cut);
+    for (guint i = 0; i < channels->len; i++) {
+        const SvcChannel *ch = channels->pdata[i];
+        g_autofree char *kind = g_strdup_printf("%s%s", ch->kind ? ch->kind->name : "?",
+                                                ch->ours ? "" : "*");
+        g_autofree char *nr = ch->nr ? g_strdup_printf("%u", ch->nr) : NULL;
+        const char *cells[] = { ch->id, kind, ch->spice_name, frontend_cell(ch), ch->bus, nr,
+                                ch->port_name,
+                                ch->state == SVC_STATE_OK ? (ch->guest_open ? "open" : "closed")
+                                                          : NULL,
+                                svc_state_name(ch->state),
+                                ch->libvirt ? "libvirt" : ch->ours ? "spicevmc" : NULL,
+                                ch->persistent ? "yes" : "no", NULL };
+
+        table_add(table, cells);
+    }
+    table_print(table, stdout);
+    print_notes(channels, domain);
+}
+
+void
+print_added(const SvcChannel *ch)
+{
+    g_autofree char *where = ch->nr ? g_strdup_printf("%s port %u", ch->bus, ch->nr)
+                                    : g_strdup(ch->bus);
+
+    if (ch->state == SVC_STATE_CONFIG) {
+        printf("Channel '%s' added to the persistent definition: %s '%s'\n", ch->id,
+               ch->kind->name, ch->spice_name);
+        return;
+    }
+    printf("Channel '%s' added: %s '%s', %s on %s%s\n", ch->id, ch->kind->name, ch->spice_name,
+           ch->driver, where ? where : "the bus libvirt chose",
+           ch->libvirt ? " (by libvirt)" : "");
+}
+
+void
+print_removed(GPtrArray *removed)
+{
+    for (guint i = 0; removed && i < removed->len; i++)
+        printf("Channel '%s' removed\n", (char *)removed->pdata[i]);
 }

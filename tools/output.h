@@ -1,7 +1,9 @@
 /* Text output for virt-spicevmc: virsh-style tables. */
 #pragma once
 
-#include <glib.h>
+#include <stdio.h>
+
+#include "spicevmc.h"
 
 typedef struct _Table Table;
 
@@ -11,3 +13,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
 /* Add a row of as many cells as there are headers; a NULL cell prints as "-". */
 void table_add(Table *table, const char *const *cells);
 void table_print(Table *table, FILE *out);
+
+void print_json(json_object *obj);
+/* A table of channels; @domain adds who manages each and whether it comes back. */
+void print_channels(GPtrArray *channels, gboolean domain);
+void print_added(const SvcChannel *ch);
+void print_removed(GPtrArray *removed);

@@ -1,0 +1,768 @@
+/* virt-spicevmc on libvirt domains end to end, with the CLI and virsh run as a user runs them. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "libvirt-env.h"
+#include "qmp.h"
+
+#define SYSTEM_URI "qemu:///system"
+#define REMOTE_URI "qemu+unix:///system"
+/* spicevmc's records in a domain's <metadata> (README): the channels it added through
+ * passthrough, and those libvirt cannot keep in the definition (a smartcard) for restore. */
+#define ADDED_NS "urn:spicevmc:added:1"
+#define RESTORE_NS "urn:spicevmc:1"
+#define HOOK_PATH "/etc/libvirt/hooks/qemu.d/spicevmc"
+/* A case that hangs is killed after this; its parent still destroys its domain. */
+#define CASE_TIMEOUT_S 300
+#define EVENT_TIMEOUT_S "60"
+#define QUERY_CHARDEV "{\"execute\":\"query-chardev\"}"
+#define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
+                "\"property\":\"%s\"}}"
+
+typedef enum { DOMAIN_NONE, DOMAIN_DEFINED, DOMAIN_RUNNING, DOMAIN_TRANSIENT } DomainSetup;
+
+typedef struct _Fixture Fixture;
+typedef struct {
+    const char *path;
+    gboolean system;
+    DomainSetup domain;
+    void (*body)(Fixture *f, const char *arg);
+    const char *arg;
+} Case;
+
+struct _Fixture {
+    const Case *c;
+    const char *uri;
+    char *dir;                /* spice socket, domain and device XML */
+    char *name;               /* of the domain */
+    gboolean made;            /* by this process, which undoes it */
+};
+
+/* Made by the parent, handed to each case's child through the environment. */
+static struct {
+    char *root;               /* of qemu:///embed, which only subprocesses may open */
+    char *uri;
+    char *virsh_log;          /* LIBVIRT_LOG_OUTPUTS for virsh */
+    gboolean system;          /* a libvirtd answers at qemu:///system */
+} env;
+
+/* ---- subprocesses ---------------------------------------------------- */
+
+typedef struct {
+    char *out;
+    char *err;
+    int status;               /* -1: killed by a signal */
+} Run;
+
+static void
+run_clear(Run *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
+
+/* Success prints nothing on stderr; the assertion shows what was printed instead. */
+static void
+assert_ok(Run *r)
+{
+    g_assert_cmpstr(r->err, ==, "");
+    g_assert_cmpint(r->status, ==, 0);
+}
+
+/* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
+ * asserts success and returns stdout. */
+static char *
+run(Run *r, gboolean is_virsh, const char *uri, ...)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(Run) own = { NULL };
+    va_list ap;
+
+    g_ptr_array_add(argv, (gpointer)(is_virsh ? "virsh" : VIRT_SPICEVMC));
+    if (uri) {
+        g_ptr_array_add(argv, (gpointer)"-c");
+        g_ptr_array_add(argv, (gpointer)uri);
+    }
+    va_start(ap, uri);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
+        g_ptr_array_add(argv, (gpointer)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    g_subprocess_launcher_unsetenv(launcher, "LIBVIRT_DEFAULT_URI");
+    /* virsh on an embed URI logs warnings on stderr: they go to the root.  The CLI must keep
+     * its stderr to one line by itself, so it gets no LIBVIRT_LOG_OUTPUTS. */
+    if (is_virsh)
+        g_subprocess_launcher_setenv(launcher, "LIBVIRT_LOG_OUTPUTS", env.virsh_log, TRUE);
+    else
+        g_subprocess_launcher_unsetenv(launcher, "LIBVIRT_LOG_OUTPUTS");
+    proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
+    g_assert_no_error(error);
+    if (!r)
+        r = &own;
+    g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
+    g_assert_no_error(error);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+    if (r != &own)
+        return NULL;
+    assert_ok(r);
+    return g_steal_pointer(&r->out);
+}
+
+#define virsh(r, uri, ...) run(r, TRUE, uri, __VA_ARGS__, NULL)
+#define cli(r, uri, ...) run(r, FALSE, uri, __VA_ARGS__, NULL)
+#define virsh_ok(uri, ...) run(NULL, TRUE, uri, __VA_ARGS__, NULL)
+#define cli_ok(uri, ...) run(NULL, FALSE, uri, __VA_ARGS__, NULL)
+
+/* strstr that fails showing both strings. */
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        g_assert_cmpstr(haystack, ==, needle);
+}
+
+/* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
+ * "virt-spicevmc: error: …", containing @fragment. */
+static void
+assert_one_error(Run *r, const char *fragment)
+{
+    g_assert_cmpint(r->status, ==, 1);
+    g_assert_cmpstr(r->out, ==, "");
+    g_assert_true(g_str_has_prefix(r->err, "virt-spicevmc: error: "));
+    g_assert_cmpstr(strchr(r->err, '\n'), ==, "\n");
+    assert_contains(r->err, fragment);
+}
+
+/* ---- what libvirt and QEMU say ---------------------------------------- */
+
+static json_object *
+parse_json(const char *text)
+{
+    json_object *obj = json_tokener_parse(text);
+
+    if (!obj)
+        g_assert_cmpstr(text, ==, "(valid JSON)");
+    return obj;
+}
+
+static json_object *
+member(json_object *obj, const char *key)
+{
+    json_object *value = NULL;
+
+    if (!json_object_object_get_ex(obj, key, &value))
+        g_assert_cmpstr(json_object_to_json_string(obj), ==, key);
+    return value;
+}
+
+static const char *
+member_str(json_object *obj, const char *key)
+{
+    return json_object_get_string(member(obj, key));
+}
+
+/* virsh qemu-monitor-command: QEMU's "return". */
+static json_object *
+qemu(Fixture *f, const char *cmd)
+{
+    g_autofree char *out = virsh_ok(f->uri, "qemu-monitor-command", f->name, cmd);
+    g_autoptr(json_object) reply = parse_json(out);
+
+    return json_object_get(member(reply, "return"));
+}
+
+/* Entries of @arr whose @key starts with (@prefix) or is @value. */
+static guint
+count_entries(json_object *arr, const char *key, const char *value, gboolean prefix)
+{
+    guint n = 0;
+
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        const char *s = member_str(json_object_array_get_idx(arr, i), key);
+
+        n += prefix ? g_str_has_prefix(s, value) : g_strcmp0(s, value) == 0;
+    }
+    return n;
+}
+#define has_entry(arr, key, value) (count_entries(arr, key, value, FALSE) > 0)
+#define count_prefixed(arr, key, prefix) count_entries(arr, key, prefix, TRUE)
+
+/* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
+static gboolean
+has_alias_in(const char *xml, const char *element, const char *alias)
+{
+    g_autofree char *quoted = g_regex_escape_string(alias, -1);
+    g_autofree char *pattern = element
+        ? g_strdup_printf("<%s[ >](?:(?!</%s>).)*<alias name=['\"]%s['\"]/>", element, element,
+                          quoted)
+        : g_strdup_printf("<alias name=['\"]%s['\"]/>", quoted);
+
+    return g_regex_match_simple(pattern, xml, G_REGEX_DOTALL, 0);
+}
+
+/* virsh metadata: the record, or "" when libvirt has none. */
+static char *
+metadata(Fixture *f, const char *ns, gboolean config)
+{
+    g_auto(Run) r = { NULL };
+
+    virsh(&r, f->uri, "metadata", f->name, "--uri", ns, config ? "--config" : "--live");
+    if (r.status != 0) {
+        assert_contains(r.err, "metadata not found");
+        return g_strdup("");
+    }
+    return g_steal_pointer(&r.out);
+}
+
+static json_object *
+list_json(Fixture *f, const char *uri)
+{
+    g_autofree char *out = cli_ok(uri, f->name, "list", "--json");
+    json_object *list = parse_json(out);
+
+    g_assert_true(json_object_is_type(list, json_type_array));
+    return list;
+}
+
+/* The one channel of @kind in list --json. */
+static json_object *
+find_kind(json_object *list, const char *kind)
+{
+    json_object *found = NULL;
+
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ch = json_object_array_get_idx(list, i);
+
+        if (g_str_equal(member_str(ch, "kind"), kind)) {
+            g_assert_null(found);
+            found = ch;
+        }
+    }
+    if (!found)
+        g_assert_cmpstr(json_object_to_json_string(list), ==, kind);
+    return found;
+}
+
+/* Every view of the domain, taken together. */
+typedef struct {
+    json_object *list;        /* virt-spicevmc list --json */
+    json_object *chardevs;    /* QEMU: query-chardev */
+    json_object *devices;     /* QEMU: the devices with ids */
+    char *xml;                /* virsh dumpxml */
+    char *added;              /* virsh metadata --live: spicevmc's passthrough record */
+} Views;
+
+static void
+views_clear(Views *v)
+{
+    g_clear_pointer(&v->list, json_object_put);
+    g_clear_pointer(&v->chardevs, json_object_put);
+    g_clear_pointer(&v->devices, json_object_put);
+    g_clear_pointer(&v->xml, g_free);
+    g_clear_pointer(&v->added, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Views, views_clear)
+
+static void
+views_load(Views *v, Fixture *f)
+{
+    views_clear(v);
+    v->list = list_json(f, f->uri);
+    v->chardevs = qemu(f, QUERY_CHARDEV);
+    v->devices = qemu(f, "{\"execute\":\"qom-list\","
+                         "\"arguments\":{\"path\":\"/machine/peripheral\"}}");
+    v->xml = virsh_ok(f->uri, "dumpxml", f->name);
+    v->added = metadata(f, ADDED_NS, FALSE);
+}
+
+/* A channel libvirt plugged: QEMU names its chardev "char" + alias. */
+static void
+assert_libvirt_channel(Views *v, json_object *ch, const char *element)
+{
+    const char *id = member_str(ch, "id");
+    g_autofree char *label = g_strconcat("char", id, NULL);
+
+    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
+    g_assert_true(json_object_get_boolean(member(ch, "libvirt")));
+    g_assert_cmpstr(member_str(ch, "chardev"), ==, label);
+    g_assert_true(has_entry(v->chardevs, "label", label));
+    g_assert_true(has_entry(v->devices, "name", id));
+    g_assert_true(has_alias_in(v->xml, element, id));
+    g_assert_false(has_alias_in(v->added, NULL, id));
+}
+
+/* A channel added through passthrough: QEMU has it, libvirt's XML does not, the record does. */
+static void
+assert_passthrough_channel(Views *v, json_object *ch)
+{
+    const char *id = member_str(ch, "id");
+    const char *chardev = member_str(ch, "chardev");
+
+    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
+    g_assert_false(json_object_get_boolean(member(ch, "libvirt")));
+    g_assert_true(g_str_has_prefix(chardev, "svc__"));
+    g_assert_true(has_entry(v->chardevs, "label", chardev));
+    g_assert_true(has_entry(v->devices, "name", id));
+    g_assert_false(has_alias_in(v->xml, NULL, id));
+    g_assert_true(has_alias_in(v->added, NULL, id));
+}
+
+/* No SPICE channel left in any view. */
+static void
+assert_clean(Fixture *f)
+{
+    g_auto(Views) v = { NULL };
+
+    views_load(&v, f);
+    g_assert_cmpstr(json_object_to_json_string(v.list), ==, "[ ]");
+    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc__"), ==, 0);
+    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "charua-"), ==, 0);
+    g_assert_cmpuint(count_prefixed(v.devices, "name", "ua-"), ==, 0);
+    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.xml, 0, 0));
+    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.added, 0, 0));
+}
+
+/* ---- the cases --------------------------------------------------------- */
+
+static const struct {
+    const char *arg;
+    const char *kind;
+    const char *element;      /* what libvirt hot-plugs it as; NULL: passthrough */
+} kinds[] = {
+    { "vdagent", "vdagent", "channel" },
+    { "usbredir", "usbredir", "redirdev" },
+    { "smartcard", "smartcard", NULL },
+    { "webdav", "webdav", NULL },
+    { "serial", "serial", NULL },
+    { "stream", "stream", NULL },
+    { "port,fqdn=org.spicevmc.test.0", "port", NULL },
+};
+
+static void
+every_kind(Fixture *f, const char *arg)
+{
+    g_auto(Views) v = { NULL };
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) chardevs = g_ptr_array_new_with_free_func(g_free);
+
+    g_free(cli_ok(f->uri, f->name, "add", kinds[0].arg, kinds[1].arg, kinds[2].arg,
+                  kinds[3].arg, kinds[4].arg, kinds[5].arg, kinds[6].arg));
+    views_load(&v, f);
+    g_assert_cmpuint(json_object_array_length(v.list), ==, G_N_ELEMENTS(kinds));
+    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        json_object *ch = find_kind(v.list, kinds[i].kind);
+
+        g_ptr_array_add(ids, g_strdup(member_str(ch, "id")));
+        g_ptr_array_add(chardevs, g_strdup(member_str(ch, "chardev")));
+        g_assert_true(g_str_has_prefix(ids->pdata[i], "ua-"));
+        if (kinds[i].element)
+            assert_libvirt_channel(&v, ch, kinds[i].element);
+        else
+            assert_passthrough_channel(&v, ch);
+    }
+    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc__"), ==, 5);
+
+    for (guint i = 0; i < ids->len; i++) {
+        g_autofree char *line = g_strdup_printf("Channel '%s' removed\n", (char *)ids->pdata[i]);
+        g_autofree char *out = cli_ok(f->uri, f->name, "remove", ids->pdata[i]);
+        g_autoptr(json_object) now = qemu(f, QUERY_CHARDEV);
+
+        g_assert_cmpstr(out, ==, line);
+        g_assert_false(has_entry(now, "label", chardevs->pdata[i]));
+    }
+    assert_clean(f);
+}
+
+/* On a defined domain that is not running, and on a name libvirt does not know: one line,
+ * and the definition untouched. */
+static void
+stopped_or_missing(Fixture *f, const char *arg)
+{
+    g_autofree char *missing = g_strconcat(f->name, "-missing", NULL);
+    g_autofree char *not_found = g_strdup_printf("cannot open domain '%s': Domain not found",
+                                                 missing);
+    g_autofree char *not_running = g_strdup_printf("domain '%s' is not running", f->name);
+    g_autofree char *before = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
+    g_autofree char *meta_before = metadata(f, RESTORE_NS, TRUE);
+    g_autofree char *after = NULL, *meta_after = NULL, *state = NULL;
+    const struct {
+        const char *domain, *fragment, *args[3];
+    } cases[] = {
+        { missing, not_found, { "list" } },
+        { missing, not_found, { "add", "webdav" } },
+        { missing, not_found, { "remove", "ua-webdav0" } },
+        { f->name, not_running, { "add", "--live", "webdav" } },
+        { f->name, not_running, { "add", "--live", "vdagent" } },
+        { f->name, not_running, { "add", "--persistent", "smartcard" } },
+        { f->name, not_running, { "remove", "--live", "ua-webdav0" } },
+        { f->name, not_running, { "restore" } },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(Run) r = { NULL };
+        const char *const *a = cases[i].args;
+
+        cli(&r, f->uri, cases[i].domain, a[0], a[1], a[2]);
+        assert_one_error(&r, cases[i].fragment);
+    }
+    after = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
+    g_assert_cmpstr(after, ==, before);
+    meta_after = metadata(f, RESTORE_NS, TRUE);
+    g_assert_cmpstr(meta_after, ==, meta_before);
+    state = virsh_ok(f->uri, "domstate", f->name);
+    g_assert_cmpstr(state, ==, "shut off\n\n");
+}
+
+/* The CLI reports libvirt's own reason, which virsh prints as its last "error: " line. */
+static void
+wrong_uri(Fixture *f, const char *uri)
+{
+    g_auto(Run) r = { NULL };
+    g_auto(Run) v = { NULL };
+    g_auto(GStrv) lines = NULL;
+    const char *reason = NULL;
+    g_autofree char *expected = NULL;
+
+    virsh(&v, uri, "version");
+    g_assert_cmpint(v.status, !=, 0);
+    lines = g_strsplit(v.err, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_has_prefix(lines[i], "error: "))
+            reason = lines[i] + strlen("error: ");
+    }
+    g_assert_nonnull(reason);
+    cli(&r, uri, "svc-cli-any", "list");
+    expected = g_strdup_printf("virt-spicevmc: error: cannot connect to libvirt at '%s': %s\n",
+                               uri, reason);
+    g_assert_cmpstr(r.err, ==, expected);
+    assert_one_error(&r, "");
+}
+
+static void
+bad_ids(Fixture *f, const char *arg)
+{
+    g_autofree char *xml_before = NULL, *xml_after = NULL;
+    g_autoptr(json_object) chardevs_before = NULL, chardevs_after = NULL, list = NULL;
+    const struct {
+        const char *args[4];
+        const char *fragment;
+    } cases[] = {
+        { { "add", "stream", "--id", "foo" }, "'foo' must start with 'ua-'" },
+        { { "add", "vdagent", "--id", "foo" }, "'foo' must start with 'ua-'" },
+        { { "add", "usbredir,id=bar" }, "'bar' must start with 'ua-'" },
+        { { "remove", "ua-nosuch0" }, "cannot remove 'ua-nosuch0'" },
+        { { "remove", "foo" }, "cannot remove 'foo'" },
+        /* One unknown id refuses the whole batch: ua-webdav0 stays. */
+        { { "remove", "ua-webdav0", "ua-nosuch0" }, "cannot remove 'ua-nosuch0'" },
+    };
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav,id=ua-webdav0"));
+    xml_before = virsh_ok(f->uri, "dumpxml", f->name);
+    chardevs_before = qemu(f, QUERY_CHARDEV);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(Run) r = { NULL };
+        const char *const *a = cases[i].args;
+
+        cli(&r, f->uri, f->name, a[0], a[1], a[2], a[3]);
+        assert_one_error(&r, cases[i].fragment);
+    }
+    xml_after = virsh_ok(f->uri, "dumpxml", f->name);
+    g_assert_cmpstr(xml_after, ==, xml_before);
+    chardevs_after = qemu(f, QUERY_CHARDEV);
+    g_assert_cmpstr(json_object_to_json_string(chardevs_after), ==,
+                    json_object_to_json_string(chardevs_before));
+    list = list_json(f, f->uri);
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpstr(member_str(find_kind(list, "webdav"), "state"), ==, "ok");
+}
+
+/* virsh attach-device of the CLI's XML next to a passthrough channel: libvirt, which does not
+ * see that one, must not give its agent the same virtio-serial port. */
+static void
+attach_after_passthrough(Fixture *f, const char *arg)
+{
+    g_autofree char *xml = NULL, *pattern = NULL;
+    g_autofree char *file = g_build_filename(f->dir, "vdagent.xml", NULL);
+    g_autoptr(GError) error = NULL;
+    g_auto(Views) v = { NULL };
+    json_object *pair[2];
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav"));
+    xml = cli_ok(NULL, "xml", "vdagent");
+    g_assert_true(g_file_set_contents(file, xml, -1, &error));
+    g_assert_no_error(error);
+    g_free(virsh_ok(f->uri, "attach-device", f->name, file, "--live"));
+
+    views_load(&v, f);
+    g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
+    pair[0] = find_kind(v.list, "webdav");
+    pair[1] = find_kind(v.list, "vdagent");
+    assert_passthrough_channel(&v, pair[0]);
+    assert_libvirt_channel(&v, pair[1], "channel");
+    g_assert_cmpint(json_object_get_int(member(pair[0], "nr")), !=,
+                    json_object_get_int(member(pair[1], "nr")));
+    pattern = g_strdup_printf("<alias name='%s'/>\\s*<address type='virtio-serial' [^>]* "
+                              "port='%d'/>", member_str(pair[1], "id"),
+                              json_object_get_int(member(pair[1], "nr")));
+    g_assert_true(g_regex_match_simple(pattern, v.xml, 0, 0));
+    /* QEMU's pairs of port number and chardev, as the guest and spice-server see them. */
+    for (guint i = 0; i < 2; i++) {
+        const char *id = member_str(pair[i], "id");
+        g_autofree char *nr_cmd = g_strdup_printf(QOM_GET, id, "nr");
+        g_autofree char *chardev_cmd = g_strdup_printf(QOM_GET, id, "chardev");
+        g_autoptr(json_object) nr = qemu(f, nr_cmd);
+        g_autoptr(json_object) chardev = qemu(f, chardev_cmd);
+
+        g_assert_cmpint(json_object_get_int(nr), ==, json_object_get_int(member(pair[i], "nr")));
+        g_assert_cmpstr(json_object_get_string(chardev), ==, member_str(pair[i], "chardev"));
+    }
+    g_free(cli_ok(f->uri, f->name, "remove", "--all"));
+    assert_clean(f);
+}
+
+/* Through libvirt's remote driver: the same channels, the same answers. */
+static void
+remote_uri(Fixture *f, const char *arg)
+{
+    g_autoptr(json_object) local = NULL, remote = NULL;
+    g_auto(Views) v = { NULL };
+
+    g_free(cli_ok(REMOTE_URI, f->name, "add", "webdav", "vdagent"));
+    views_load(&v, f);
+    g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
+    assert_passthrough_channel(&v, find_kind(v.list, "webdav"));
+    assert_libvirt_channel(&v, find_kind(v.list, "vdagent"), "channel");
+    local = list_json(f, SYSTEM_URI);
+    remote = list_json(f, REMOTE_URI);
+    g_assert_cmpstr(json_object_to_json_string(remote), ==, json_object_to_json_string(local));
+    g_free(cli_ok(REMOTE_URI, f->name, "remove", "--all"));
+    assert_clean(f);
+}
+
+static const struct {
+    const char *kind;
+    const char *element;      /* in the persistent definition */
+} kept[] = {
+    { "webdav", "channel" }, { "serial", "console" }, { "vdagent", "channel" },
+    { "usbredir", "redirdev" },
+};
+
+/* Everything --persistent added is back after virsh destroy + start: libvirt's part by
+ * itself, the smartcard through the hook or restore. */
+static void
+config_survives_restart(Fixture *f, const char *arg)
+{
+    g_autofree char *inactive = NULL, *restore = NULL, *card = NULL;
+    g_auto(Views) v = { NULL };
+    gboolean hook = g_file_test(HOOK_PATH, G_FILE_TEST_IS_EXECUTABLE);
+    g_autoptr(GError) error = NULL;
+    json_object *ch;
+
+    g_free(cli_ok(f->uri, f->name, "add", "--persistent", "webdav", "serial", "vdagent",
+                  "usbredir", "smartcard"));
+    views_load(&v, f);
+    g_assert_cmpuint(json_object_array_length(v.list), ==, 5);
+    for (size_t i = 0; i < json_object_array_length(v.list); i++) {
+        ch = json_object_array_get_idx(v.list, i);
+        g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
+        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+    }
+    card = g_strdup(member_str(find_kind(v.list, "smartcard"), "id"));
+    inactive = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
+    for (guint i = 0; i < G_N_ELEMENTS(kept); i++)
+        g_assert_true(has_alias_in(inactive, kept[i].element,
+                                   member_str(find_kind(v.list, kept[i].kind), "id")));
+    g_assert_false(has_alias_in(inactive, NULL, card));
+    restore = metadata(f, RESTORE_NS, TRUE);
+    g_assert_true(has_alias_in(restore, NULL, card));
+
+    g_free(virsh_ok(f->uri, "destroy", f->name));
+    if (hook) {
+        /* The hook's restore rewrites the live metadata: that event says it is done.  virsh
+         * event listens well before QEMU has started and libvirt has run the hook. */
+        g_autoptr(GSubprocess) watch = g_subprocess_new(
+            G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "virsh", "-c", f->uri, "event", f->name,
+            "--event", "metadata-change", "--timeout", EVENT_TIMEOUT_S, NULL);
+        g_autofree char *events = NULL;
+
+        g_assert_no_error(error);
+        g_free(virsh_ok(f->uri, "start", "--paused", f->name));
+        g_subprocess_communicate_utf8(watch, NULL, NULL, &events, NULL, &error);
+        g_assert_no_error(error);
+        assert_contains(events, "event 'metadata-change' for domain");
+    } else {
+        g_autofree char *line = g_strdup_printf("Channel '%s' added", card);
+        g_autofree char *out = NULL;
+
+        g_free(virsh_ok(f->uri, "start", "--paused", f->name));
+        views_load(&v, f);
+        ch = find_kind(v.list, "smartcard");
+        g_assert_cmpstr(member_str(ch, "state"), ==, "config");
+        g_assert_false(has_entry(v.devices, "name", card));
+        out = cli_ok(f->uri, f->name, "restore");
+        g_assert_true(g_str_has_prefix(out, line));
+    }
+    /* The record of passthrough channels lists what libvirt brought back until the next
+     * change (README); restore is that change. */
+    views_load(&v, f);
+    g_assert_cmpuint(json_object_array_length(v.list), ==, 5);
+    for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
+        ch = find_kind(v.list, kept[i].kind);
+        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+        assert_libvirt_channel(&v, ch, kept[i].element);
+    }
+    ch = find_kind(v.list, "smartcard");
+    g_assert_cmpstr(member_str(ch, "id"), ==, card);
+    g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+    assert_passthrough_channel(&v, ch);
+}
+
+static const Case cases[] = {
+    { "/libvirt-cli/embed/every-kind", FALSE, DOMAIN_RUNNING, every_kind },
+    { "/libvirt-cli/embed/errors/stopped-or-missing", FALSE, DOMAIN_DEFINED,
+      stopped_or_missing },
+    { "/libvirt-cli/embed/errors/bad-ids", FALSE, DOMAIN_RUNNING, bad_ids },
+    { "/libvirt-cli/embed/errors/wrong-uri/socket", FALSE, DOMAIN_NONE, wrong_uri,
+      "qemu+unix:///system?socket=/nonexistent/svc-cli-sock" },
+    { "/libvirt-cli/embed/errors/wrong-uri/test-driver", FALSE, DOMAIN_NONE, wrong_uri,
+      "test:///nonexistent/svc-cli.xml" },
+    { "/libvirt-cli/embed/errors/wrong-uri/embed-root", FALSE, DOMAIN_NONE, wrong_uri,
+      "qemu:///embed?root=/dev/null/svc-cli" },
+    { "/libvirt-cli/system/every-kind", TRUE, DOMAIN_TRANSIENT, every_kind },
+    { "/libvirt-cli/system/attach-device-after-passthrough", TRUE, DOMAIN_TRANSIENT,
+      attach_after_passthrough },
+    { "/libvirt-cli/system/remote-uri", TRUE, DOMAIN_TRANSIENT, remote_uri },
+    { "/libvirt-cli/system/config-survives-restart", TRUE, DOMAIN_RUNNING,
+      config_survives_restart },
+};
+
+/* ---- fixture: the parent sets up and tears down, a child runs the case ---- */
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *spice = NULL, *xml = NULL, *path = NULL;
+    g_auto(Run) r = { NULL };
+
+    f->c = data;
+    f->uri = f->c->system ? SYSTEM_URI : env.uri;
+    /* Named alike in the parent and its child, without setenv() once threads run. */
+    f->name = g_strdup_printf("svc-cli-%s-%d", g_getenv("SVC_TEST_PARENT"),
+                              (int)(f->c - cases));
+    f->dir = g_build_filename(env.root, f->name, NULL);
+    if (g_test_subprocess() || (f->c->system && !env.system))
+        return;
+    g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
+    f->made = TRUE;
+    if (f->c->domain == DOMAIN_NONE)
+        return;
+    spice = g_build_filename(f->dir, "spice.sock", NULL);
+    xml = libvirt_env_domain_xml(f->name, spice);
+    path = g_build_filename(f->dir, "domain.xml", NULL);
+    g_assert_true(g_file_set_contents(path, xml, -1, &error));
+    g_assert_no_error(error);
+    if (f->c->domain == DOMAIN_TRANSIENT) {
+        g_free(virsh_ok(f->uri, "create", path, "--paused"));
+        return;
+    }
+    g_free(virsh_ok(f->uri, "define", path));
+    if (f->c->domain == DOMAIN_RUNNING)
+        virsh(&r, f->uri, "start", "--paused", f->name);
+    if (r.status != 0) {
+        g_auto(Run) undefine = { NULL };
+
+        virsh(&undefine, f->uri, "undefine", f->name);
+        assert_ok(&r);
+    }
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+    if (f->made && f->c->domain != DOMAIN_NONE) {
+        g_auto(Run) destroy = { NULL };
+        g_auto(Run) undefine = { NULL };
+
+        /* The domain may be stopped already: destroy's failure does not matter, a persistent
+         * domain left behind does. */
+        virsh(&destroy, f->uri, "destroy", f->name);
+        if (f->c->domain != DOMAIN_TRANSIENT) {
+            virsh(&undefine, f->uri, "undefine", f->name);
+            assert_ok(&undefine);
+        }
+    }
+    if (f->made)
+        libvirt_env_remove_root(f->dir);
+    g_free(f->dir);
+    g_free(f->name);
+}
+
+/* The case runs in a child so that a failed assertion, an abort, still leaves the parent to
+ * destroy the domain in the teardown. */
+static void
+test_case(Fixture *f, gconstpointer data)
+{
+    if (g_test_subprocess()) {
+        f->c->body(f, f->c->arg);
+        return;
+    }
+    if (f->c->system && !env.system) {
+        g_test_skip("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
+        return;
+    }
+    g_test_trap_subprocess(NULL, CASE_TIMEOUT_S * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (!g_test_trap_has_passed())
+        g_test_fail();
+}
+
+static void
+env_init(void)
+{
+    g_auto(Run) r = { NULL };
+
+    if (g_test_subprocess()) {
+        env.root = g_strdup(g_getenv("SVC_TEST_ROOT"));
+    } else {
+        g_autofree char *pid = g_strdup_printf("%d", (int)getpid());
+
+        env.root = libvirt_env_embed_root();
+        g_setenv("SVC_TEST_ROOT", env.root, TRUE);
+        g_setenv("SVC_TEST_PARENT", pid, TRUE);
+    }
+    env.uri = libvirt_env_embed_uri(env.root);
+    env.virsh_log = g_strdup_printf("3:file:%s/log/virsh.log", env.root);
+    if (!g_test_subprocess()) {
+        virsh(&r, SYSTEM_URI, "version");
+        env.system = r.status == 0;
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    env_init();
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_test_add(cases[i].path, Fixture, &cases[i], fixture_setup, test_case, fixture_teardown);
+    ret = g_test_run();
+    /* Each teardown destroyed its domains: nothing runs in the root any more. */
+    if (!g_test_subprocess())
+        libvirt_env_remove_root(env.root);
+    g_free(env.root);
+    g_free(env.uri);
+    g_free(env.virsh_log);
+    return ret;
+}
