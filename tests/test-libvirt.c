@@ -31,6 +31,13 @@ fixture_open(Fixture *f)
     g_assert_no_error(error);
 }
 
+static void
+start(Fixture *f)
+{
+    if (virDomainCreateWithFlags(f->dom, VIR_DOMAIN_START_PAUSED) < 0)
+        g_error("cannot start %s: %s", f->name, virGetLastErrorMessage());
+}
+
 /* A persistent domain, started paused unless @data says otherwise. */
 static void
 setup(Fixture *f, gconstpointer data)
@@ -43,9 +50,10 @@ setup(Fixture *f, gconstpointer data)
     spice = g_strdup_printf("%s/%s.spice", root, f->name);
     xml = libvirt_env_domain_xml(f->name, spice);
     f->dom = virDomainDefineXML(conn, xml);
-    g_assert_nonnull(f->dom);
+    if (!f->dom)
+        g_error("cannot define %s: %s", f->name, virGetLastErrorMessage());
     if (!data)
-        g_assert_cmpint(virDomainCreateWithFlags(f->dom, VIR_DOMAIN_START_PAUSED), ==, 0);
+        start(f);
     fixture_open(f);
 }
 
@@ -64,7 +72,7 @@ static void
 restart(Fixture *f)
 {
     g_assert_cmpint(virDomainDestroy(f->dom), ==, 0);
-    g_assert_cmpint(virDomainCreateWithFlags(f->dom, VIR_DOMAIN_START_PAUSED), ==, 0);
+    start(f);
     /* A fresh view, as a new virt-spicevmc would have: a new QEMU behind the domain. */
     fixture_open(f);
 }
