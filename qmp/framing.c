@@ -20,6 +20,7 @@ struct _QmpParser {
      * incomplete sequence at the end of a feed waits here for the rest of its bytes. */
     char carry[4];
     gsize carry_len;
+    gboolean recovering;      /* after an error: skipping to the end of the line */
 };
 
 QmpParser *
@@ -95,6 +96,7 @@ too_big(QmpParser *parser, GError **error)
                 "a QMP message is larger than the limit of %" G_GSIZE_FORMAT " bytes",
                 parser->max_message);
     reset(parser);
+    parser->recovering = TRUE;
     return FALSE;
 }
 
@@ -138,14 +140,18 @@ tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
         g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "malformed QMP message: %s",
                     json_tokener_error_desc(jerr));
         reset(parser);
+        /* The rest of the broken message is not a message (see qmp_parser_feed_resync()). */
+        parser->recovering = TRUE;
         return FALSE;
     }
     return complete(parser, value, messages, error);
 }
 
-/* Feed whole bytes (no incomplete UTF-8 sequence at the end) to the tokener. */
+/* Feed whole bytes (no incomplete UTF-8 sequence at the end) to the tokener; on an error, *stop
+ * is where in @data the tokener gave up. */
 static gboolean
-feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, GError **error)
+feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize *stop,
+           GError **error)
 {
     gsize pos = 0;
 
@@ -159,10 +165,47 @@ feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, 
             }
             parser->in_message = TRUE;
         }
-        if (!tokenize(parser, data + pos, len - pos, &used, messages, error))
+        if (!tokenize(parser, data + pos, len - pos, &used, messages, error)) {
+            *stop = pos + used;
             return FALSE;
+        }
         pos += used;
     }
+    return TRUE;
+}
+
+/* As qmp_parser_feed(); on an error, *stop is the offset in @data of the byte that ended the
+ * message. */
+static gboolean
+feed(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize *stop,
+     GError **error)
+{
+    gsize hold, take = 0, at = 0;
+
+    if (parser->carry_len > 0) {
+        gsize need = utf8_length(parser->carry[0]) - parser->carry_len;
+
+        take = MIN(need, len);
+        memcpy(parser->carry + parser->carry_len, data, take);
+        parser->carry_len += take;
+        data += take;
+        len -= take;
+        if (take < need)
+            return TRUE;
+        if (!feed_whole(parser, parser->carry, parser->carry_len, messages, &at, error)) {
+            *stop = take - 1;
+            return FALSE;
+        }
+        parser->carry_len = 0;
+    }
+
+    hold = incomplete_utf8_tail(data, len);
+    if (!feed_whole(parser, data, len - hold, messages, &at, error)) {
+        *stop = take + at;
+        return FALSE;
+    }
+    memcpy(parser->carry, data + len - hold, hold);
+    parser->carry_len = hold;
     return TRUE;
 }
 
@@ -170,27 +213,35 @@ gboolean
 qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
                 GPtrArray *messages, GError **error)
 {
-    gsize hold;
+    gsize stop;
 
-    if (parser->carry_len > 0) {
-        gsize need = utf8_length(parser->carry[0]) - parser->carry_len;
-        gsize take = MIN(need, len);
+    return feed(parser, data, len, messages, &stop, error);
+}
 
-        memcpy(parser->carry + parser->carry_len, data, take);
-        parser->carry_len += take;
-        data += take;
-        len -= take;
-        if (take < need)
-            return TRUE;
-        if (!feed_whole(parser, parser->carry, parser->carry_len, messages, error))
-            return FALSE;
-        parser->carry_len = 0;
+void
+qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len, GPtrArray *messages,
+                       GPtrArray *errors)
+{
+    gsize pos = 0;
+
+    while (pos < len) {
+        GError *error = NULL;
+        const char *eol;
+        gsize stop = 0;
+
+        /* The rest of a broken message's line is not a message: QMP clients send one a line,
+         * and QEMU answers a broken line once.  A whole value that is not an object needs no
+         * such skipping. */
+        if (parser->recovering) {
+            if (!(eol = memchr(data + pos, '\n', len - pos)))
+                return;
+            parser->recovering = FALSE;
+            pos = eol - data + 1;
+            continue;
+        }
+        if (feed(parser, data + pos, len - pos, messages, &stop, &error))
+            return;
+        g_ptr_array_add(errors, error);
+        pos += stop;
     }
-
-    hold = incomplete_utf8_tail(data, len);
-    if (!feed_whole(parser, data, len - hold, messages, error))
-        return FALSE;
-    memcpy(parser->carry, data + len - hold, hold);
-    parser->carry_len = hold;
-    return TRUE;
 }

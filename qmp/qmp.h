@@ -45,6 +45,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpParser, qmp_parser_free)
 gboolean qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
                          GPtrArray *messages, GError **error);
 
+/* As qmp_parser_feed(), but a malformed or oversized message does not end the feed: its error
+ * (a GError) is appended to @errors, and parsing starts again on the next line, so that a
+ * client of a proxy gets one error for a broken line, as from QEMU, and stays connected. */
+void qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len,
+                            GPtrArray *messages, GPtrArray *errors);
+
 /* TRUE when part of a message has been consumed but not yet completed. */
 gboolean qmp_parser_in_message(const QmpParser *parser);
 

@@ -283,6 +283,29 @@ test_in_message(void)
     g_assert_false(qmp_parser_in_message(parser));
 }
 
+/* A proxy's parser: a broken line gets one error and the next line is read as usual. */
+static void
+test_resync(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(1024);
+    g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+    const char *first = "{\"execute\": \"a\"}\n{\"execute\": oops, \"x\": 1}\n[1, 2]\n";
+    const char *second = "{\"execute\": \"b\"}\n{\"execute\": \"c\"";
+    const char *third = "}\n";
+
+    qmp_parser_feed_resync(parser, first, strlen(first), messages, errors);
+    qmp_parser_feed_resync(parser, second, strlen(second), messages, errors);
+    qmp_parser_feed_resync(parser, third, strlen(third), messages, errors);
+    g_assert_cmpuint(errors->len, ==, 2);
+    g_assert_error((GError *)errors->pdata[0], QMP_ERROR, QMP_ERROR_PROTOCOL);
+    g_assert_cmpuint(messages->len, ==, 3);
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(messages->pdata[1], "execute")),
+                    ==, "b");
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(messages->pdata[2], "execute")),
+                    ==, "c");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -299,5 +322,6 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/framing/too-big", test_too_big);
     g_test_add_func("/qmp/framing/too-big-streamed", test_too_big_streamed);
     g_test_add_func("/qmp/framing/in-message", test_in_message);
+    g_test_add_func("/qmp/framing/resync", test_resync);
     return g_test_run();
 }
