@@ -25,6 +25,8 @@ typedef enum {
     QMP_ERROR_CLOSED,         /* the peer closed the connection */
     QMP_ERROR_TIMEOUT,        /* no answer before the deadline */
     QMP_ERROR_COMMAND,        /* QEMU answered with an error; the message is its "desc" */
+    QMP_ERROR_SCHEMA,         /* a QAPI schema file is malformed */
+    QMP_ERROR_ARGUMENT,       /* arguments do not match a QAPI schema; the message is QEMU's wording */
 } QmpErrorCode;
 
 /* Largest QMP message accepted; query-qmp-schema of QEMU 7.2 is about 200 KiB. */

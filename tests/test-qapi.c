@@ -1,0 +1,757 @@
+/* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, its
+ * introspection merged into a real QEMU's, and broken schema files refused clearly. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "qapi.h"
+#include "testvm.h"
+
+#define SCHEMA SRCDIR "/schemas/spicevmc.json"
+#define TIMEOUT_MS 30000
+
+typedef struct {
+    QapiSchema *schema;
+    TestVm *vm;
+    QmpClient *qmp;
+    char *dir;                  /* for schema files written by the test */
+    GError *error;
+} Fixture;
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+    f->schema = qapi_schema_load(SCHEMA, &f->error);
+    g_assert_no_error(f->error);
+    f->dir = g_dir_make_tmp("spicevmc-qapi-XXXXXX", &f->error);
+    g_assert_no_error(f->error);
+}
+
+static void
+setup_qemu(Fixture *f, gconstpointer data)
+{
+    setup(f, data);
+    f->vm = testvm_start(0, NULL);
+    f->qmp = testvm_qmp(f->vm);
+    qmp_client_set_timeout(f->qmp, TIMEOUT_MS);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+    g_clear_pointer(&f->qmp, qmp_client_free);
+    g_clear_pointer(&f->vm, testvm_free);
+    g_clear_pointer(&f->schema, qapi_schema_free);
+    if (f->dir) {
+        g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir))) {
+            g_autofree char *path = g_build_filename(f->dir, name, NULL);
+
+            g_unlink(path);
+        }
+        g_rmdir(f->dir);
+        g_free(f->dir);
+    }
+    g_clear_error(&f->error);
+}
+
+/* ---- building JSON -------------------------------------------------------------------- */
+
+/* {key: value, …} up to a NULL key; takes the values (a NULL value is JSON null). */
+static json_object *
+obj(const char *key, ...)
+{
+    json_object *o = json_object_new_object();
+    va_list args;
+
+    va_start(args, key);
+    for (; key; key = va_arg(args, const char *))
+        json_object_object_add(o, key, va_arg(args, json_object *));
+    va_end(args);
+    return o;
+}
+
+/* [value, …] of @n values; takes them. */
+static json_object *
+arr(guint n, ...)
+{
+    json_object *a = json_object_new_array();
+    va_list args;
+
+    va_start(args, n);
+    for (guint i = 0; i < n; i++)
+        json_object_array_add(a, va_arg(args, json_object *));
+    va_end(args);
+    return a;
+}
+
+static json_object *str(const char *s) { return json_object_new_string(s); }
+static json_object *num(gint64 i) { return json_object_new_int64(i); }
+static json_object *dbl(double d) { return json_object_new_double(d); }
+static json_object *yes(void) { return json_object_new_boolean(TRUE); }
+
+static json_object *
+command(const char *name, json_object *args)
+{
+    return obj("execute", str(name), "arguments", args, NULL);
+}
+
+/* An object with @n made-up members named "k0".."kN" and a few common ones, plus @extra. */
+static json_object *
+many_members(guint n, json_object *extra)
+{
+    json_object *o = extra ? extra : json_object_new_object();
+
+    json_object_object_add(o, "capabilities", num(1));
+    json_object_object_add(o, "kind", num(1));
+    json_object_object_add(o, "x", num(1));
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *key = g_strdup_printf("k%u", i);
+
+        json_object_object_add(o, key, num(i));
+    }
+    return o;
+}
+
+/* ---- loading -------------------------------------------------------------------------- */
+
+static void
+test_load(Fixture *f, gconstpointer data)
+{
+    g_assert_true(qapi_schema_has_command(f->schema, "spicevmc-add"));
+    g_assert_true(qapi_schema_has_command(f->schema, "spicevmc-remove"));
+    g_assert_true(qapi_schema_has_command(f->schema, "query-spicevmc"));
+    /* Types and implicit argument types are not commands. */
+    g_assert_false(qapi_schema_has_command(f->schema, "SpicevmcChannel"));
+    g_assert_false(qapi_schema_has_command(f->schema, "q_obj_spicevmc-add-arg"));
+    g_assert_false(qapi_schema_has_command(f->schema, "query-status"));
+}
+
+/* ---- arguments: every wording as QEMU's own ------------------------------------------- */
+
+typedef struct {
+    const char *wording;        /* QEMU's message, '@' for the name; NULL: the same as QEMU's */
+    const char *qemu_command;
+    json_object *qemu_args;
+    const char *qemu_name;
+    const char *our_command;
+    json_object *our_args;
+    const char *our_name;
+} WordingCase;
+
+static void
+add_case(GArray *cases, const char *wording, const char *qemu_command, json_object *qemu_args,
+         const char *qemu_name, const char *our_command, json_object *our_args,
+         const char *our_name)
+{
+    WordingCase c = { wording, qemu_command, qemu_args, qemu_name,
+                      our_command, our_args, our_name };
+
+    g_array_append_val(cases, c);
+}
+
+/* QEMU's commands with members like ours: list of structs, enum, bool, uint32, strings. */
+static json_object *
+migrate_caps(json_object *cap)
+{
+    return obj("capabilities", arr(1, cap), NULL);
+}
+
+static json_object *
+add_channel(json_object *channel)
+{
+    return obj("channels", arr(1, channel), NULL);
+}
+
+/* A uint32 of migrate-set-parameters. */
+static json_object *
+checkpoint_delay(json_object *value)
+{
+    return obj("x-checkpoint-delay", value, NULL);
+}
+
+/* blockdev-reopen's options[0] is an nbd node, whose reconnect-delay is a uint32. */
+static json_object *
+nbd_reopen(json_object *delay)
+{
+    return obj("options", arr(1, obj("driver", str("nbd"), "node-name", str("x"),
+                                     "server", obj("type", str("unix"), "path", str("/x"), NULL),
+                                     "reconnect-delay", delay, NULL)), NULL);
+}
+
+#define MISSING "Parameter '@' is missing"
+#define UNEXPECTED "Parameter '@' is unexpected"
+#define STRING "Invalid parameter type for '@', expected: string"
+#define BAD_ENUM "Parameter '@' does not accept value 'bogus'"
+#define UINT64 "Parameter '@' expects uint64"
+#define UINT32 "Parameter '@' expects uint32_t"
+
+static void
+add_member_cases(GArray *c)
+{
+    add_case(c, MISSING, "migrate-set-capabilities", migrate_caps(obj("state", yes(), NULL)),
+             "capabilities[0].capability",
+             "spicevmc-add", add_channel(obj("id", str("a"), NULL)), "channels[0].kind");
+    add_case(c, MISSING, "migrate-set-capabilities",
+             obj("capabilities", arr(2, obj("capability", str("xbzrle"), "state", yes(), NULL),
+                                     obj("state", yes(), NULL)), NULL),
+             "capabilities[1].capability",
+             "spicevmc-add", obj("channels", arr(2, obj("kind", str("webdav"), NULL),
+                                                 obj("id", str("a"), NULL)), NULL),
+             "channels[1].kind");
+    /* A missing member is reported before an unexpected one. */
+    add_case(c, MISSING, "migrate-set-capabilities",
+             migrate_caps(obj("x", num(1), "state", yes(), NULL)), "capabilities[0].capability",
+             "spicevmc-add", add_channel(obj("x", num(1), NULL)), "channels[0].kind");
+    add_case(c, UNEXPECTED, "device_del", obj("id", str("x"), "bogus", num(1), NULL), "bogus",
+             "spicevmc-remove", obj("id", str("x"), "bogus", num(1), NULL), "bogus");
+    add_case(c, UNEXPECTED, "migrate-set-capabilities",
+             migrate_caps(obj("capability", str("xbzrle"), "state", yes(), "x", num(1), NULL)),
+             "capabilities[0].x",
+             "spicevmc-add", add_channel(obj("kind", str("webdav"), "x", num(1), NULL)),
+             "channels[0].x");
+    add_case(c, UNEXPECTED, "query-status", obj("x", num(1), NULL), "x",
+             "query-spicevmc", obj("x", num(1), NULL), "x");
+    add_case(c, "QMP input member 'arguments' must be an object",
+             "device_del", arr(0), NULL, "spicevmc-remove", arr(0), NULL);
+    /* Several unexpected members: QEMU names one by the order of its hash tables. */
+    add_case(c, NULL, "query-status", many_members(6, NULL), NULL,
+             "query-spicevmc", many_members(6, NULL), NULL);
+    add_case(c, NULL, "query-status", many_members(40, NULL), NULL,
+             "query-spicevmc", many_members(40, NULL), NULL);
+    add_case(c, NULL, "device_del", many_members(3, obj("id", str("x"), NULL)), NULL,
+             "spicevmc-remove", many_members(3, obj("id", str("x"), NULL)), NULL);
+    add_case(c, NULL, "device_del", many_members(25, obj("id", str("x"), NULL)), NULL,
+             "spicevmc-remove", many_members(25, obj("id", str("x"), NULL)), NULL);
+}
+
+static void
+add_type_cases(GArray *c)
+{
+    add_case(c, STRING, "device_del", obj("id", num(1), NULL), "id",
+             "spicevmc-remove", obj("id", num(1), NULL), "id");
+    /* null is no absent member, even an optional one. */
+    add_case(c, STRING, "device_del", obj("id", NULL, NULL), "id",
+             "spicevmc-remove", obj("id", NULL, NULL), "id");
+    add_case(c, STRING, "migrate-set-capabilities",
+             migrate_caps(obj("capability", num(1), "state", yes(), NULL)),
+             "capabilities[0].capability",
+             "spicevmc-add", add_channel(obj("kind", num(1), NULL)), "channels[0].kind");
+    add_case(c, STRING, "qmp_capabilities", obj("enable", arr(1, num(1)), NULL), "enable[0]",
+             "spicevmc-remove", obj("ids", arr(2, str("a"), num(1)), NULL), "ids[1]");
+    add_case(c, "Invalid parameter type for '@', expected: boolean",
+             "set_link", obj("name", str("x"), "up", str("true"), NULL), "up",
+             "spicevmc-remove", obj("all", str("true"), NULL), "all");
+    add_case(c, "Invalid parameter type for '@', expected: array",
+             "migrate-set-capabilities", obj("capabilities", obj(NULL), NULL), "capabilities",
+             "spicevmc-add", obj("channels", obj(NULL), NULL), "channels");
+    add_case(c, "Invalid parameter type for '@', expected: object",
+             "migrate-set-capabilities", obj("capabilities", arr(1, num(1)), NULL),
+             "capabilities[0]",
+             "spicevmc-add", obj("channels", arr(1, num(1)), NULL), "channels[0]");
+    add_case(c, BAD_ENUM, "query-cpu-model-expansion",
+             obj("type", str("bogus"), "model", obj("name", str("qemu64"), NULL), NULL), "type",
+             "spicevmc-add", obj("kind", str("bogus"), NULL), "kind");
+    /* The bare member name, not its path. */
+    add_case(c, BAD_ENUM, "migrate-set-capabilities",
+             migrate_caps(obj("capability", str("bogus"), "state", yes(), NULL)), "capability",
+             "spicevmc-add", add_channel(obj("kind", str("bogus"), NULL)), "kind");
+}
+
+static void
+add_uint32_cases(GArray *c)
+{
+    add_case(c, UINT64, "migrate-set-parameters", checkpoint_delay(str("a")), "x-checkpoint-delay",
+             "spicevmc-add", obj("nr", str("a"), NULL), "nr");
+    add_case(c, UINT64, "migrate-set-parameters", checkpoint_delay(dbl(1.0)), "x-checkpoint-delay",
+             "spicevmc-add", obj("nr", dbl(1.0), NULL), "nr");
+    add_case(c, UINT64, "blockdev-reopen", nbd_reopen(str("a")), "options[0].reconnect-delay",
+             "spicevmc-add", add_channel(obj("kind", str("serial"), "nr", str("a"), NULL)),
+             "channels[0].nr");
+    /* Out of range: the bare member name; a negative number counts as a huge one. */
+    add_case(c, UINT32, "blockdev-reopen", nbd_reopen(num(G_MAXUINT32 + G_GINT64_CONSTANT(1))),
+             "reconnect-delay",
+             "spicevmc-add", add_channel(obj("kind", str("serial"),
+                                             "nr", num(G_MAXUINT32 + G_GINT64_CONSTANT(1)), NULL)),
+             "nr");
+    add_case(c, UINT32, "migrate-set-parameters", checkpoint_delay(num(-1)), "x-checkpoint-delay",
+             "spicevmc-add", obj("nr", num(-1), NULL), "nr");
+    add_case(c, UINT32, "migrate-set-parameters",
+             checkpoint_delay(json_object_new_uint64(G_MAXUINT64)), "x-checkpoint-delay",
+             "spicevmc-add", obj("nr", json_object_new_uint64(G_MAXUINT64), NULL), "nr");
+}
+
+static char *
+expand(const char *wording, const char *name)
+{
+    g_auto(GStrv) parts = g_strsplit(wording, "@", -1);
+
+    return g_strjoinv(name ? name : "", parts);
+}
+
+static char *
+qemu_desc(Fixture *f, const char *name, json_object *args)
+{
+    g_autoptr(json_object) cmd = command(name, json_object_get(args));
+    g_autoptr(json_object) ret = qmp_client_execute(f->qmp, cmd, &f->error);
+    char *desc;
+
+    g_assert_null(ret);
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_COMMAND);
+    desc = g_strdup(f->error->message);
+    g_clear_error(&f->error);
+    return desc;
+}
+
+static void
+test_wording(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GArray) cases = g_array_new(FALSE, FALSE, sizeof(WordingCase));
+
+    add_member_cases(cases);
+    add_type_cases(cases);
+    add_uint32_cases(cases);
+
+    for (guint i = 0; i < cases->len; i++) {
+        WordingCase *c = &g_array_index(cases, WordingCase, i);
+        g_autofree char *qemu = qemu_desc(f, c->qemu_command, c->qemu_args);
+
+        g_test_message("%s: QEMU says \"%s\"", c->qemu_command, qemu);
+        if (c->wording) {
+            g_autofree char *expected_qemu = expand(c->wording, c->qemu_name);
+            g_autofree char *expected_ours = expand(c->wording, c->our_name);
+
+            g_assert_cmpstr(qemu, ==, expected_qemu);
+            g_assert_false(qapi_schema_check_arguments(f->schema, c->our_command, c->our_args,
+                                                       &f->error));
+            g_assert_error(f->error, QMP_ERROR, QMP_ERROR_ARGUMENT);
+            g_assert_cmpstr(f->error->message, ==, expected_ours);
+        } else {
+            g_assert_false(qapi_schema_check_arguments(f->schema, c->our_command, c->our_args,
+                                                       &f->error));
+            g_assert_error(f->error, QMP_ERROR, QMP_ERROR_ARGUMENT);
+            g_assert_cmpstr(f->error->message, ==, qemu);
+        }
+        g_clear_error(&f->error);
+        json_object_put(c->qemu_args);
+        json_object_put(c->our_args);
+    }
+}
+
+/* Built-in types our schema does not use, against a copy of QEMU's own commands. */
+static const char mirror_schema[] =
+    "{ 'command': 'balloon', 'data': { 'value': 'int' } }\n"
+    "{ 'command': 'netdev_add', 'data': { 'type': 'str', 'id': 'str', 'hubid': 'int32',\n"
+    "                                     '*netdev': 'str' } }\n"
+    "{ 'command': 'qom-set', 'data': { 'path': 'str', 'property': 'str', 'value': 'any' } }\n"
+    "{ 'command': 'block-latency-histogram-set',\n"
+    "  'data': { 'id': 'str', '*boundaries': [ 'uint64' ] } }\n"
+    "{ 'enum': 'QMPCapability', 'data': [ 'oob' ] }\n"
+    "{ 'command': 'qmp_capabilities', 'data': { '*enable': [ 'QMPCapability' ] } }\n";
+
+static QapiSchema *
+write_schema(Fixture *f, const char *text, char **path_out)
+{
+    g_autofree char *path = g_build_filename(f->dir, "schema.json", NULL);
+    QapiSchema *schema;
+
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    schema = qapi_schema_load(path, &f->error);
+    if (path_out)
+        *path_out = g_steal_pointer(&path);
+    return schema;
+}
+
+static void
+assert_same_as_qemu(Fixture *f, QapiSchema *schema, const char *name, json_object *args)
+{
+    g_autofree char *qemu = qemu_desc(f, name, args);
+
+    g_test_message("%s: QEMU says \"%s\"", name, qemu);
+    g_assert_false(qapi_schema_check_arguments(schema, name, args, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_ARGUMENT);
+    g_assert_cmpstr(f->error->message, ==, qemu);
+    g_clear_error(&f->error);
+    json_object_put(args);
+}
+
+/* netdev_add of a hubport, whose hubid is an int32. */
+static json_object *
+hubport(json_object *hubid)
+{
+    return obj("type", str("hubport"), "id", str("h"), "hubid", hubid, NULL);
+}
+
+static void
+test_wording_builtins(Fixture *f, gconstpointer data)
+{
+    g_autoptr(QapiSchema) mirror = write_schema(f, mirror_schema, NULL);
+
+    g_assert_no_error(f->error);
+    assert_same_as_qemu(f, mirror, "balloon", obj("value", str("x"), NULL));
+    assert_same_as_qemu(f, mirror, "balloon", obj("value", dbl(1.5), NULL));
+    assert_same_as_qemu(f, mirror, "balloon",
+                        obj("value", json_object_new_uint64(G_MAXUINT64), NULL));
+    assert_same_as_qemu(f, mirror, "balloon", obj(NULL));
+    assert_same_as_qemu(f, mirror, "netdev_add", hubport(num(G_MAXINT32 + G_GINT64_CONSTANT(1))));
+    assert_same_as_qemu(f, mirror, "netdev_add", hubport(num(G_MININT32 - G_GINT64_CONSTANT(1))));
+    assert_same_as_qemu(f, mirror, "netdev_add", hubport(str("x")));
+    assert_same_as_qemu(f, mirror, "qom-set", obj("path", str("/"), "property", str("x"), NULL));
+    assert_same_as_qemu(f, mirror, "block-latency-histogram-set",
+                        obj("id", str("x"), "boundaries", arr(2, num(1), str("a")), NULL));
+    assert_same_as_qemu(f, mirror, "qmp_capabilities", obj("enable", NULL, NULL));
+    /* An enum in a list has no member name: QEMU says 'null'. */
+    assert_same_as_qemu(f, mirror, "qmp_capabilities", obj("enable", arr(1, str("bogus")), NULL));
+}
+
+static void
+assert_accepted(Fixture *f, const char *name, json_object *args)
+{
+    g_assert_true(qapi_schema_check_arguments(f->schema, name, args, &f->error));
+    g_assert_no_error(f->error);
+    json_object_put(args);
+}
+
+static void
+test_accepted(Fixture *f, gconstpointer data)
+{
+    assert_accepted(f, "spicevmc-add", obj("kind", str("webdav"), NULL));
+    assert_accepted(f, "spicevmc-add", NULL);
+    assert_accepted(f, "spicevmc-add", obj("kind", str("serial"), "nr", num(G_MAXUINT32),
+                                           "port-name", str("p"), "bus", str("vs0.0"), NULL));
+    assert_accepted(f, "spicevmc-add",
+                    obj("channels",
+                        arr(2, obj("kind", str("port"), "fqdn", str("org.x"), "nr", num(0), NULL),
+                            obj("kind", str("usbredir"), "id", str("u"), NULL)), NULL));
+    assert_accepted(f, "spicevmc-add", obj("channels", arr(0), NULL));
+    assert_accepted(f, "spicevmc-remove",
+                    obj("ids", arr(2, str("a"), str("b")), "all", yes(), NULL));
+    assert_accepted(f, "query-spicevmc", NULL);
+    assert_accepted(f, "query-spicevmc", obj(NULL));
+}
+
+/* ---- introspection ------------------------------------------------------------------- */
+
+static json_object *
+member(json_object *o, const char *key)
+{
+    return json_object_object_get(o, key);
+}
+
+static const char *
+member_str(json_object *o, const char *key)
+{
+    return json_object_get_string(json_object_object_get(o, key));
+}
+
+/* name → entry, asserting every entry has a name no other one has. */
+static GHashTable *
+index_entries(json_object *list)
+{
+    GHashTable *by_name = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (gsize i = 0; i < json_object_array_length(list); i++) {
+        json_object *entry = json_object_array_get_idx(list, i);
+        const char *name = member_str(entry, "name");
+
+        g_assert_nonnull(name);
+        if (!g_hash_table_insert(by_name, (gpointer)name, entry))
+            g_error("'%s' is listed twice", name);
+    }
+    return by_name;
+}
+
+static void
+assert_defined(GHashTable *by_name, json_object *entry, const char *key)
+{
+    const char *type = member_str(entry, key);
+
+    if (type && !g_hash_table_contains(by_name, type))
+        g_error("'%s' refers to '%s', which is not listed", member_str(entry, "name"), type);
+}
+
+/* Every type any entry names is listed, once. */
+static GHashTable *
+assert_self_contained(json_object *list)
+{
+    GHashTable *by_name = index_entries(list);
+
+    for (gsize i = 0; i < json_object_array_length(list); i++) {
+        json_object *entry = json_object_array_get_idx(list, i);
+        json_object *members = member(entry, "members");
+        json_object *variants = member(entry, "variants");
+
+        g_assert_nonnull(member_str(entry, "meta-type"));
+        assert_defined(by_name, entry, "arg-type");
+        assert_defined(by_name, entry, "ret-type");
+        assert_defined(by_name, entry, "element-type");
+        for (gsize j = 0; members && j < json_object_array_length(members); j++)
+            assert_defined(by_name, json_object_array_get_idx(members, j), "type");
+        for (gsize j = 0; variants && j < json_object_array_length(variants); j++)
+            assert_defined(by_name, json_object_array_get_idx(variants, j), "type");
+    }
+    return by_name;
+}
+
+/* "name:type" or "name:type?" for an optional member, joined with spaces. */
+static char *
+describe_members(GHashTable *by_name, const char *type)
+{
+    json_object *members = member(g_hash_table_lookup(by_name, type), "members");
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    g_assert_nonnull(members);
+    for (gsize i = 0; i < json_object_array_length(members); i++) {
+        json_object *m = json_object_array_get_idx(members, i);
+        json_object *dflt = NULL;
+        gboolean optional = json_object_object_get_ex(m, "default", &dflt);
+
+        g_assert_null(dflt);    /* QEMU gives optional members "default": null */
+        g_string_append_printf(s, "%s%s:%s%s", i ? " " : "", member_str(m, "name"),
+                               member_str(m, "type"), optional ? "?" : "");
+    }
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void
+assert_members(GHashTable *by_name, const char *type, const char *expected)
+{
+    g_autofree char *members = describe_members(by_name, type);
+
+    g_assert_cmpstr(members, ==, expected);
+}
+
+static json_object *
+lookup(GHashTable *by_name, const char *name)
+{
+    json_object *entry = g_hash_table_lookup(by_name, name);
+
+    if (!entry)
+        g_error("'%s' is not listed", name);
+    return entry;
+}
+
+static void
+assert_our_entries(GHashTable *by_name)
+{
+    json_object *add = lookup(by_name, "spicevmc-add");
+    json_object *remove = lookup(by_name, "spicevmc-remove");
+    json_object *query = lookup(by_name, "query-spicevmc");
+    json_object *kind = lookup(by_name, "SpicevmcKind");
+
+    g_assert_cmpstr(member_str(add, "meta-type"), ==, "command");
+    g_assert_cmpstr(member_str(add, "arg-type"), ==, "q_obj_spicevmc-add-arg");
+    assert_members(by_name, "q_obj_spicevmc-add-arg",
+                   "kind:SpicevmcKind? id:str? fqdn:str? port-name:str? bus:str? nr:int? "
+                   "channels:[SpicevmcChannelSpec]?");
+    g_assert_cmpstr(member_str(lookup(by_name, "[SpicevmcChannelSpec]"), "element-type"), ==,
+                    "SpicevmcChannelSpec");
+    assert_members(by_name, "SpicevmcChannelSpec",
+                   "kind:SpicevmcKind id:str? fqdn:str? port-name:str? bus:str? nr:int?");
+    g_assert_cmpstr(member_str(add, "ret-type"), ==, "[SpicevmcChannel]");
+    assert_members(by_name, "SpicevmcChannel",
+                   "id:str kind:SpicevmcKind? spice-name:str? chardev:str? frontend:str? bus:str? "
+                   "nr:int? port-name:str? controller:str? guest-open:bool inferred:bool "
+                   "libvirt:bool persistent:bool state:str");
+    g_assert_cmpstr(json_object_to_json_string(member(kind, "values")), ==,
+                    "[ \"vdagent\", \"usbredir\", \"smartcard\", \"webdav\", \"serial\", "
+                    "\"stream\", \"port\" ]");
+    g_assert_cmpint(json_object_array_length(member(kind, "members")), ==, 7);
+    g_assert_cmpstr(member_str(json_object_array_get_idx(member(kind, "members"), 0), "name"), ==,
+                    "vdagent");
+
+    assert_members(by_name, member_str(remove, "arg-type"), "id:str? ids:[str]? all:bool?");
+    g_assert_cmpstr(member_str(remove, "ret-type"), ==, "[str]");
+    g_assert_cmpstr(member_str(lookup(by_name, "[str]"), "element-type"), ==, "str");
+
+    /* No arguments, nothing but a return value: the empty object for arguments. */
+    assert_members(by_name, member_str(query, "arg-type"), "");
+    g_assert_cmpstr(member_str(query, "ret-type"), ==, "[SpicevmcChannel]");
+    g_assert_null(member(query, "allow-oob"));
+}
+
+static void
+test_introspect_merged(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) qemu = testvm_exec(f->qmp, qmp_cmd_query_qmp_schema());
+    g_autoptr(json_object) merged = qapi_schema_merge_introspection(f->schema, qemu);
+    g_autoptr(GHashTable) qemu_names = index_entries(qemu);
+    g_autoptr(GHashTable) by_name = assert_self_contained(merged);
+    g_autoptr(GPtrArray) added = g_ptr_array_new();
+    g_autofree char *added_names = NULL;
+
+    /* QEMU's entries all kept, as they were. */
+    for (gsize i = 0; i < json_object_array_length(qemu); i++) {
+        json_object *entry = json_object_array_get_idx(qemu, i);
+
+        g_assert_true(g_hash_table_lookup(by_name, member_str(entry, "name")) == entry);
+    }
+    /* Only what QEMU lacks: its str, int, bool, [str] and empty object are used. */
+    for (gsize i = 0; i < json_object_array_length(merged); i++) {
+        const char *name = member_str(json_object_array_get_idx(merged, i), "name");
+
+        if (!g_hash_table_contains(qemu_names, name))
+            g_ptr_array_add(added, (gpointer)name);
+    }
+    g_ptr_array_add(added, NULL);
+    added_names = g_strjoinv(" ", (char **)added->pdata);
+    g_assert_cmpstr(added_names, ==,
+                    "spicevmc-add q_obj_spicevmc-add-arg SpicevmcKind SpicevmcChannelSpec "
+                    "[SpicevmcChannelSpec] SpicevmcChannel [SpicevmcChannel] spicevmc-remove "
+                    "q_obj_spicevmc-remove-arg query-spicevmc");
+    assert_our_entries(by_name);
+    /* QEMU's own name for the empty object, not one of ours. */
+    g_assert_true(g_hash_table_contains(qemu_names,
+                                        member_str(lookup(by_name, "query-spicevmc"), "arg-type")));
+}
+
+static void
+test_introspect_alone(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) list = qapi_schema_introspect(f->schema);
+    g_autoptr(GHashTable) by_name = assert_self_contained(list);
+
+    assert_our_entries(by_name);
+    g_assert_cmpstr(member_str(lookup(by_name, "str"), "json-type"), ==, "string");
+    g_assert_cmpstr(member_str(lookup(by_name, "int"), "json-type"), ==, "int");
+    g_assert_cmpstr(member_str(lookup(by_name, "bool"), "json-type"), ==, "boolean");
+    g_assert_cmpstr(member_str(lookup(by_name, "str"), "meta-type"), ==, "builtin");
+    g_assert_false(g_hash_table_contains(by_name, "uint32"));
+}
+
+static void
+test_introspect_builtins(Fixture *f, gconstpointer data)
+{
+    g_autoptr(QapiSchema) schema = write_schema(f,
+        "{ 'command': 'x-all', 'allow-oob': true,\n"
+        "  'data': { 'a': 'int8', 'b': 'uint64', 'c': 'size', '*d': 'number', 'e': 'any',\n"
+        "            'f': 'null', 'g': [ 'uint32' ], 'h': 'int' } }\n", NULL);
+    g_autoptr(json_object) list = NULL;
+    g_autoptr(GHashTable) by_name = NULL;
+    json_object *cmd;
+
+    g_assert_no_error(f->error);
+    list = qapi_schema_introspect(schema);
+    by_name = assert_self_contained(list);
+    cmd = lookup(by_name, "x-all");
+    /* QEMU folds every integer type into "int". */
+    assert_members(by_name, member_str(cmd, "arg-type"),
+                   "a:int b:int c:int d:number? e:any f:null g:[int] h:int");
+    g_assert_true(json_object_get_boolean(member(cmd, "allow-oob")));
+    g_assert_cmpstr(member_str(lookup(by_name, "any"), "json-type"), ==, "value");
+    g_assert_cmpstr(member_str(lookup(by_name, "number"), "json-type"), ==, "number");
+    g_assert_cmpstr(member_str(lookup(by_name, "null"), "json-type"), ==, "null");
+    assert_members(by_name, member_str(cmd, "ret-type"), "");
+}
+
+static void
+test_commands(Fixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) qemu = testvm_exec(f->qmp, obj("execute", str("query-commands"), NULL));
+    g_autoptr(json_object) ours = qapi_schema_commands(f->schema);
+    g_autoptr(GHashTable) qemu_names = index_entries(qemu);
+
+    g_assert_cmpuint(json_object_array_length(ours), ==, 3);
+    g_assert_cmpstr(json_object_to_json_string(ours), ==,
+                    "[ { \"name\": \"spicevmc-add\" }, { \"name\": \"spicevmc-remove\" }, "
+                    "{ \"name\": \"query-spicevmc\" } ]");
+    for (gsize i = 0; i < json_object_array_length(ours); i++) {
+        const char *name = member_str(json_object_array_get_idx(ours, i), "name");
+
+        g_assert_false(g_hash_table_contains(qemu_names, name));
+    }
+    /* Entries shaped like QEMU's. */
+    g_assert_cmpint(json_object_object_length(json_object_array_get_idx(qemu, 0)), ==, 1);
+}
+
+/* ---- broken schema files ------------------------------------------------------------- */
+
+static const struct {
+    const char *text;
+    const char *error;          /* after "PATH:" */
+} bad_schemas[] = {
+    { "{ 'struct': 'A',\n  'data': { 'b': 'Nope' } }",
+      "1: member 'b' of 'A' has unknown type 'Nope'" },
+    { "\n{ 'command': 'c', 'data': { '*x': [ 'Nope' ] } }",
+      "2: member 'x' of 'c' has unknown type 'Nope'" },
+    { "{ 'command': 'c', 'returns': 'Nope' }", "1: 'returns' of 'c' has unknown type 'Nope'" },
+    { "{ 'command': 'c' }\n{ 'struct': 'A', 'data': { 'b': 'c' } }",
+      "2: member 'b' of 'A' has type 'c', which is a command" },
+    { "{ 'enum': 'E', 'data': [ 'a' ] }\n{ 'command': 'c', 'data': 'E' }",
+      "2: 'data' of 'c' names 'E', which is not a struct" },
+    { "{ 'enum': 'A', 'data': [ 'x' ] }\n# A again:\n{ 'struct': 'A', 'data': {} }",
+      "3: 'A' is already defined at line 1" },
+    { "{ 'command': 'c', 'data': { 'a': 'str' } }\n{ 'command': 'c', 'data': { 'a': 'str' } }",
+      "2: 'c' is already defined at line 1" },
+    { "{ 'struct': 'str', 'data': {} }", "1: 'str' is the name of a built-in type" },
+    { "{ 'struct': 'A', 'data': { 'b': 'str',\n                          'b': 'int' } }",
+      "2: duplicate key 'b' in 'A'" },
+    { "{ 'struct': 'A', 'data': { 'b': 'str', '*b': 'int' } }",
+      "1: 'A' has two members named 'b'" },
+    { "{ 'enum': 'E', 'data': [ 'a', 'b', 'a' ] }", "1: enum 'E' has the value 'a' twice" },
+    { "{ 'union': 'U', 'base': { 'type': 'E' }, 'data': {} }",
+      "1: 'U' is a 'union', which is not a kind of expression known here (enum, struct, command)" },
+    { "{ 'struct': 'A', 'base': 'B', 'data': {} }", "1: struct 'A' has an unknown key 'base'" },
+    { "{ 'struct': 'A'\n  'data': {} }", "2: expected ',' or '}' in 'A'" },
+    { "{ 'struct': 'A', 'data': { 'b': 'str } }\n",
+      "1: a string is not closed on its line in 'A'" },
+    { "{ \"struct\": \"A\", \"data\": {} }", "1: expected a quoted key" },
+    { "{ 'enum': 'E', 'data': [ 'a', ] }", "1: expected a value in 'E'" },
+    { "{ 'enum': 'E', 'data': [ 'a' ]", "1: unexpected end of file in 'E'" },
+    { "[ 'a' ]", "1: expected '{' to begin an expression" },
+    { "{ 'struct': 'A b', 'data': {} }", "1: 'A b' is not a valid name" },
+    { "{ 'struct': 'q_obj_c-arg', 'data': {} }", "1: 'q_obj_c-arg' is not a valid name" },
+    { "{ 'struct': 'A', 'data': { 'b': [ 'str', 'int' ] } }",
+      "1: member 'b' of 'A' has a type that is neither a name nor a list of one name" },
+    { "{ 'struct': 'A', 'data': [ 'b' ] }", "1: struct 'A' needs 'data', a dict of its members" },
+};
+
+static void
+test_bad_schemas(Fixture *f, gconstpointer data)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(bad_schemas); i++) {
+        g_autofree char *path = NULL;
+        g_autoptr(QapiSchema) schema = write_schema(f, bad_schemas[i].text, &path);
+        g_autofree char *expected = g_strdup_printf("%s:%s", path, bad_schemas[i].error);
+
+        if (schema)
+            g_error("accepted: %s", bad_schemas[i].text);
+        g_assert_error(f->error, QMP_ERROR, QMP_ERROR_SCHEMA);
+        g_assert_cmpstr(f->error->message, ==, expected);
+        g_clear_error(&f->error);
+    }
+}
+
+static void
+test_missing_file(Fixture *f, gconstpointer data)
+{
+    g_autofree char *path = g_build_filename(f->dir, "none.json", NULL);
+
+    g_assert_null(qapi_schema_load(path, &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_SCHEMA);
+    g_assert_nonnull(strstr(f->error->message, path));
+}
+
+#define ADD(path, test) g_test_add(path, Fixture, NULL, setup, test, teardown)
+#define ADD_QEMU(path, test) g_test_add(path, Fixture, NULL, setup_qemu, test, teardown)
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    ADD("/qapi/load", test_load);
+    ADD("/qapi/arguments/accepted", test_accepted);
+    ADD_QEMU("/qapi/arguments/qemu-wording", test_wording);
+    ADD_QEMU("/qapi/arguments/qemu-wording-builtins", test_wording_builtins);
+    ADD_QEMU("/qapi/introspect/merged", test_introspect_merged);
+    ADD("/qapi/introspect/alone", test_introspect_alone);
+    ADD("/qapi/introspect/builtins", test_introspect_builtins);
+    ADD_QEMU("/qapi/commands", test_commands);
+    ADD("/qapi/schema/bad", test_bad_schemas);
+    ADD("/qapi/schema/missing-file", test_missing_file);
+    return g_test_run();
+}
