@@ -49,6 +49,12 @@ qmp_cmd_query_status(void)
 }
 
 json_object *
+qmp_cmd_query_commands(void)
+{
+    return command("query-commands", NULL);
+}
+
+json_object *
 qmp_cmd_query_qmp_schema(void)
 {
     return command("query-qmp-schema", NULL);

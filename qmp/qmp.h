@@ -109,6 +109,7 @@ json_object *qmp_cmd_capabilities(gboolean oob);
 json_object *qmp_cmd_query_chardev(void);
 json_object *qmp_cmd_query_status(void);
 json_object *qmp_cmd_query_qmp_schema(void);
+json_object *qmp_cmd_query_commands(void);
 json_object *qmp_cmd_qom_list(const char *path);
 json_object *qmp_cmd_qom_get(const char *path, const char *property);
 json_object *qmp_cmd_chardev_add_spicevmc(const char *id, const char *subtype);

@@ -1,0 +1,377 @@
+/* A QMP proxy: to any number of clients it is QEMU's monitor, plus the commands it is given.
+ * Every client command goes upstream with an id of the proxy's, and its reply comes back to
+ * that client with the client's own id; events go to every client that has negotiated. */
+#include "config.h"
+
+#include <string.h>
+
+#include "proxy-private.h"
+
+static void up_lost(QmpProxy *proxy, const char *reason);
+
+/* ---- streams -------------------------------------------------------- */
+
+gboolean
+proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    Conn *conn = data;
+    g_autoptr(GError) error = NULL;
+    gssize n = g_socket_send(conn->sock, (const char *)conn->queued->data, conn->queued->len,
+                             NULL, &error);
+
+    if (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;   /* the reader sees the hang-up and closes */
+    if (n > 0)
+        g_byte_array_remove_range(conn->queued, 0, n);
+    if (conn->queued->len)
+        return G_SOURCE_CONTINUE;
+    g_clear_pointer(&conn->out, g_source_unref);
+    return G_SOURCE_REMOVE;
+}
+
+void
+proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg)
+{
+    const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    g_byte_array_append(conn->queued, (const guint8 *)text, strlen(text));
+    g_byte_array_append(conn->queued, (const guint8 *)"\r\n", 2);
+    if (conn->out)
+        return;
+    conn->out = g_socket_create_source(conn->sock, G_IO_OUT, NULL);
+    g_source_set_callback(conn->out, G_SOURCE_FUNC(proxy_conn_flush), conn, NULL);
+    g_source_attach(conn->out, proxy->context);
+}
+
+void
+proxy_conn_open(QmpProxy *proxy, Conn *conn, GSocket *sock, GSocketSourceFunc on_read,
+                gpointer data)
+{
+    conn->sock = g_object_ref(sock);
+    g_socket_set_blocking(sock, FALSE);
+    conn->queued = g_byte_array_new();
+    conn->in = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(conn->in, G_SOURCE_FUNC(on_read), data, NULL);
+    g_source_attach(conn->in, proxy->context);
+}
+
+void
+proxy_conn_close(Conn *conn)
+{
+    if (conn->in) {
+        g_source_destroy(conn->in);
+        g_clear_pointer(&conn->in, g_source_unref);
+    }
+    if (conn->out) {
+        g_source_destroy(conn->out);
+        g_clear_pointer(&conn->out, g_source_unref);
+    }
+    if (conn->sock)
+        g_socket_close(conn->sock, NULL);
+    g_clear_object(&conn->sock);
+    g_clear_pointer(&conn->queued, g_byte_array_unref);
+}
+
+/* Read what is there; FALSE (with @reason) when the peer is gone. */
+gboolean
+proxy_conn_read(Conn *conn, char *buf, gssize *n, char **reason)
+{
+    g_autoptr(GError) error = NULL;
+
+    *n = g_socket_receive(conn->sock, buf, READ_SIZE, NULL, &error);
+    if (*n > 0 || (*n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+        return TRUE;
+    *reason = g_strdup(*n == 0 ? "closed the connection" : error->message);
+    return FALSE;
+}
+
+/* ---- upstream --------------------------------------------------------- */
+
+static void
+pending_free(Pending *p)
+{
+    if (p->client)
+        proxy_client_unref(p->client);
+    json_object_put(p->id);
+    g_free(p->command);
+    g_free(p);
+}
+
+/* Send @cmd upstream under an id of the proxy's; @p says where its reply goes. */
+void
+proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p)
+{
+    g_autofree char *id = g_strdup_printf("svc-%" G_GUINT64_FORMAT, proxy->next_id++);
+
+    json_object_object_add(cmd, "id", json_object_new_string(id));
+    g_hash_table_insert(proxy->pending, g_steal_pointer(&id), p);
+    proxy_conn_write(proxy, &proxy->up, cmd);
+}
+
+static void
+deliver_reply(QmpProxy *proxy, json_object *reply, Pending *p)
+{
+    Filter *f = p->command ? g_hash_table_lookup(proxy->filters, p->command) : NULL;
+    json_object *ret;
+
+    if (p->func) {
+        p->func(reply, NULL, p->data);
+        return;
+    }
+    json_object_object_del(reply, "id");
+    if (p->id)
+        json_object_object_add(reply, "id", json_object_get(p->id));
+    if (f && json_object_object_get_ex(reply, "return", &ret)) {
+        json_object *filtered = f->filter(json_object_get(ret), f->data);
+
+        json_object_object_add(reply, "return", filtered);
+    }
+    proxy_client_send(p->client, reply);
+}
+
+static void
+fan_out(QmpProxy *proxy, json_object *event)
+{
+    const char *name = json_object_get_string(json_object_object_get(event, "event"));
+
+    for (guint i = 0; i < proxy->listeners->len; i++) {
+        Listener *l = &g_array_index(proxy->listeners, Listener, i);
+
+        l->func(name, event, l->data);
+    }
+    for (guint i = 0; i < proxy->clients->len; i++) {
+        Client *c = proxy->clients->pdata[i];
+
+        if (c->negotiated)
+            proxy_client_send(c, event);
+    }
+}
+
+static void
+start_accepting(QmpProxy *proxy)
+{
+    if (proxy->state != UP_READY || !proxy->listener || proxy->accepting)
+        return;
+    proxy->accepting = g_socket_create_source(proxy->listener, G_IO_IN, NULL);
+    g_source_set_callback(proxy->accepting, G_SOURCE_FUNC(proxy_on_accept), proxy, NULL);
+    g_source_attach(proxy->accepting, proxy->context);
+}
+
+/* QEMU's greeting is every client's; read-ahead (oob) is asked for the proxy's own sake. */
+static void
+up_greeting(QmpProxy *proxy, json_object *msg)
+{
+    json_object *caps = json_object_object_get(json_object_object_get(msg, "QMP"),
+                                               "capabilities");
+    gboolean oob = FALSE;
+    g_autoptr(json_object) cmd = NULL;
+
+    if (!json_object_object_get(msg, "QMP")) {
+        up_lost(proxy, "QEMU's monitor did not greet with QMP");
+        return;
+    }
+    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
+                       i < json_object_array_length(caps); i++)
+        oob |= g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0;
+    proxy->greeting = g_strdup_printf("%s\r\n", json_object_to_json_string_ext(
+                                                    msg, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+    cmd = qmp_cmd_capabilities(oob);
+    json_object_object_add(cmd, "id", json_object_new_string("svc-negotiation"));
+    proxy_conn_write(proxy, &proxy->up, cmd);
+    proxy->state = UP_NEGOTIATING;
+}
+
+static void
+up_message(QmpProxy *proxy, json_object *msg)
+{
+    const char *id = json_object_get_string(json_object_object_get(msg, "id"));
+    Pending *p;
+
+    if (proxy->state == UP_GREETING) {
+        up_greeting(proxy, msg);
+    } else if (proxy->state == UP_NEGOTIATING) {
+        if (!json_object_object_get(msg, "return")) {
+            up_lost(proxy, "QEMU refused QMP capabilities negotiation");
+            return;
+        }
+        proxy->state = UP_READY;
+        start_accepting(proxy);
+    } else if (json_object_object_get(msg, "event")) {
+        fan_out(proxy, msg);
+    } else if (id && (p = g_hash_table_lookup(proxy->pending, id))) {
+        g_hash_table_steal(proxy->pending, id);
+        deliver_reply(proxy, msg, p);
+        pending_free(p);
+    } else {
+        g_message("dropping a QMP reply with an id the proxy did not give: %s",
+                  json_object_to_json_string(msg));
+    }
+}
+
+static gboolean
+on_up_read(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    QmpProxy *proxy = data;
+    g_autofree char *buf = g_malloc(READ_SIZE);
+    g_autofree char *reason = NULL;
+    g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
+    g_autoptr(GError) error = NULL;
+    gssize n;
+
+    if (!proxy_conn_read(&proxy->up, buf, &n, &reason)) {
+        g_autofree char *why = g_strdup_printf("QEMU's monitor %s", reason);
+
+        up_lost(proxy, why);
+        return G_SOURCE_REMOVE;
+    }
+    if (n > 0 && !qmp_parser_feed(proxy->up_parser, buf, n, messages, &error)) {
+        up_lost(proxy, error->message);
+        return G_SOURCE_REMOVE;
+    }
+    for (guint i = 0; i < messages->len && proxy->state != UP_LOST; i++)
+        up_message(proxy, messages->pdata[i]);
+    return proxy->state == UP_LOST ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+/* Every client is told and closed; the proxy's own commands get an error. */
+static void
+up_lost(QmpProxy *proxy, const char *reason)
+{
+    GHashTableIter iter;
+    gpointer value;
+
+    if (proxy->state == UP_LOST)
+        return;
+    proxy->state = UP_LOST;
+    g_message("%s; closing every client", reason);
+    g_hash_table_iter_init(&iter, proxy->pending);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        Pending *p = value;
+        g_autoptr(GError) error = g_error_new(QMP_ERROR, QMP_ERROR_CLOSED, "%s", reason);
+
+        if (p->func)
+            p->func(NULL, error, p->data);
+        else
+            proxy_client_error(p->client, "GenericError", reason, p->id);
+    }
+    g_hash_table_remove_all(proxy->pending);
+    while (proxy->clients->len)
+        proxy_client_close(proxy->clients->pdata[0]);
+    if (proxy->on_lost)
+        proxy->on_lost(reason, proxy->lost_data);
+}
+
+/* ---- the proxy -------------------------------------------------------- */
+
+QmpProxy *
+qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
+{
+    QmpProxy *proxy = g_new0(QmpProxy, 1);
+
+    proxy->context = g_main_context_ref_thread_default();
+    proxy->up_parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    proxy->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify)pending_free);
+    proxy->clients = g_ptr_array_new();
+    proxy->commands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    proxy->filters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    proxy->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
+    proxy->on_lost = on_lost;
+    proxy->lost_data = user_data;
+    proxy_conn_open(proxy, &proxy->up, upstream, on_up_read, proxy);
+    return proxy;
+}
+
+void
+qmp_proxy_free(QmpProxy *proxy)
+{
+    if (!proxy)
+        return;
+    proxy->on_lost = NULL;
+    while (proxy->clients->len)
+        proxy_client_close(proxy->clients->pdata[0]);
+    if (proxy->accepting) {
+        g_source_destroy(proxy->accepting);
+        g_source_unref(proxy->accepting);
+    }
+    g_clear_object(&proxy->listener);
+    proxy_conn_close(&proxy->up);
+    qmp_parser_free(proxy->up_parser);
+    g_hash_table_unref(proxy->pending);
+    g_ptr_array_unref(proxy->clients);
+    g_hash_table_unref(proxy->commands);
+    g_hash_table_unref(proxy->filters);
+    g_array_unref(proxy->listeners);
+    g_free(proxy->greeting);
+    g_main_context_unref(proxy->context);
+    g_free(proxy);
+}
+
+void
+qmp_proxy_listen(QmpProxy *proxy, GSocket *listener)
+{
+    g_socket_set_blocking(listener, FALSE);
+    proxy->listener = g_object_ref(listener);
+    start_accepting(proxy);
+}
+
+void
+qmp_proxy_add_command(QmpProxy *proxy, const char *name, QmpProxyHandler handler,
+                      gpointer user_data)
+{
+    Command *c = g_new0(Command, 1);
+
+    c->handler = handler;
+    c->data = user_data;
+    g_hash_table_insert(proxy->commands, g_strdup(name), c);
+}
+
+void
+qmp_proxy_add_filter(QmpProxy *proxy, const char *command, QmpProxyFilter filter,
+                     gpointer user_data)
+{
+    Filter *f = g_new0(Filter, 1);
+
+    f->filter = filter;
+    f->data = user_data;
+    g_hash_table_insert(proxy->filters, g_strdup(command), f);
+}
+
+void
+qmp_proxy_add_event_listener(QmpProxy *proxy, QmpProxyEventFunc func, gpointer user_data)
+{
+    Listener l = { func, user_data };
+
+    g_array_append_val(proxy->listeners, l);
+}
+
+void
+qmp_proxy_execute(QmpProxy *proxy, json_object *cmd, QmpProxyReplyFunc func, gpointer user_data)
+{
+    g_autoptr(json_object) copy = NULL;
+    Pending *p;
+
+    if (proxy->state == UP_LOST) {
+        g_autoptr(GError) error = g_error_new_literal(QMP_ERROR, QMP_ERROR_CLOSED,
+                                                      "QEMU's monitor went away");
+
+        func(NULL, error, user_data);
+        return;
+    }
+    copy = json_object_new_object();
+    json_object_object_foreach(cmd, key, value)
+        json_object_object_add(copy, key, json_object_get(value));
+    p = g_new0(Pending, 1);
+    p->func = func;
+    p->data = user_data;
+    proxy_forward(proxy, copy, p);
+}
+
+guint
+qmp_proxy_count_clients(QmpProxy *proxy)
+{
+    return proxy->clients->len;
+}
+
