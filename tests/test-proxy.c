@@ -1,0 +1,499 @@
+/* spicevmc-qmp-proxy in front of a real QEMU: many clients, their ids, events, our commands
+ * beside QEMU's, introspection, and what QEMU would answer to bad input. */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gio/gunixsocketaddress.h>
+
+#include "channels-common.h"
+
+typedef struct {
+    TestVm *vm;
+    QmpClient *inspect;       /* QEMU's second monitor, for what QEMU itself says */
+    GSubprocess *proxy;
+    char *path;               /* the proxy's socket */
+} Proxied;
+
+/* The proxy gets a socket already listening, so clients can connect at once. */
+static void
+setup(Proxied *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
+    g_autoptr(GSocketAddress) addr = NULL;
+
+    f->vm = testvm_start(0, NULL);
+    f->inspect = testvm_qmp(f->vm);
+    f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
+    addr = g_unix_socket_address_new(f->path);
+    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
+    g_assert_true(g_socket_listen(listener, &error));
+    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
+    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
+                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
+    g_assert_no_error(error);
+}
+
+static void
+teardown(Proxied *f, gconstpointer data)
+{
+    g_subprocess_force_exit(f->proxy);
+    g_subprocess_wait(f->proxy, NULL, NULL);
+    g_clear_object(&f->proxy);
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    g_clear_pointer(&f->vm, testvm_free);
+    g_free(f->path);
+}
+
+static QmpClient *
+client(Proxied *f)
+{
+    g_autoptr(GError) error = NULL;
+    QmpClient *c = qmp_client_connect(f->path, 30000, &error);
+
+    g_assert_no_error(error);
+    return c;
+}
+
+static json_object *
+execute(QmpClient *c, const char *text)
+{
+    g_autoptr(json_object) cmd = json_tokener_parse(text);
+    g_autoptr(GError) error = NULL;
+    json_object *ret = qmp_client_execute(c, cmd, &error);
+
+    g_assert_no_error(error);
+    return ret;
+}
+
+/* ---- clients and their ids ------------------------------------------- */
+
+typedef struct {
+    Proxied *f;
+    guint rounds;
+} Worker;
+
+/* Every client numbers its commands from 1, so the proxy must tell their replies apart. */
+static gpointer
+hammer(gpointer data)
+{
+    Worker *w = data;
+    g_autoptr(QmpClient) c = client(w->f);
+
+    for (guint i = 0; i < w->rounds; i++) {
+        g_autoptr(json_object) status = execute(c, "{\"execute\": \"query-status\"}");
+        g_autoptr(json_object) list = execute(c, "{\"execute\": \"query-spicevmc\"}");
+
+        g_assert_cmpstr(json_object_get_string(json_object_object_get(status, "status")), ==,
+                        "prelaunch");
+        g_assert_true(json_object_is_type(list, json_type_array));
+    }
+    return NULL;
+}
+
+static void
+test_concurrent(Proxied *f, gconstpointer data)
+{
+    guint n = GPOINTER_TO_UINT(data);
+    g_autofree GThread **threads = g_new0(GThread *, n);
+    Worker w = { f, 50 };
+
+    for (guint i = 0; i < n; i++)
+        threads[i] = g_thread_new("client", hammer, &w);
+    for (guint i = 0; i < n; i++)
+        g_thread_join(threads[i]);
+}
+
+/* ---- a raw client, to see the bytes ------------------------------------ */
+
+typedef struct {
+    GSocketConnection *conn;
+    GDataInputStream *in;
+    GOutputStream *out;
+    GPtrArray *events;        /* names of the events read past, in order */
+} Raw;
+
+static void
+raw_close(Raw *r)
+{
+    g_clear_object(&r->in);
+    g_clear_object(&r->conn);
+    g_clear_pointer(&r->events, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Raw, raw_close)
+
+/* The next line that is not an event, parsed. */
+static json_object *
+raw_read(Raw *r)
+{
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = g_data_input_stream_read_line_utf8(r->in, NULL, NULL, &error);
+        json_object *msg;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(line);
+        msg = json_tokener_parse(line);
+        g_assert_nonnull(msg);
+        if (!json_object_object_get(msg, "event"))
+            return msg;
+        g_ptr_array_add(r->events,
+                        g_strdup(json_object_get_string(json_object_object_get(msg, "event"))));
+        json_object_put(msg);
+    }
+}
+
+static json_object *
+raw_exchange(Raw *r, const char *line)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = g_strdup_printf("%s\n", line);
+
+    g_assert_true(g_output_stream_write_all(r->out, text, strlen(text), NULL, NULL, &error));
+    g_assert_no_error(error);
+    return raw_read(r);
+}
+
+static void
+raw_open(Raw *r, const char *path, gboolean negotiate)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocketClient) sc = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(json_object) greeting = NULL;
+
+    r->events = g_ptr_array_new_with_free_func(g_free);
+    r->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+    g_assert_no_error(error);
+    r->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(r->conn)));
+    g_data_input_stream_set_newline_type(r->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+    r->out = g_io_stream_get_output_stream(G_IO_STREAM(r->conn));
+    greeting = raw_read(r);
+    g_assert_nonnull(json_object_object_get(greeting, "QMP"));
+    if (negotiate) {
+        g_autoptr(json_object) ok = raw_exchange(r, "{\"execute\": \"qmp_capabilities\"}");
+
+        g_assert_nonnull(json_object_object_get(ok, "return"));
+    }
+}
+
+static const char *
+desc_of(json_object *reply)
+{
+    return json_object_get_string(json_object_object_get(json_object_object_get(reply, "error"),
+                                                         "desc"));
+}
+
+/* Replies carry the id a client gave, whatever JSON it is. */
+static void
+test_any_id(Proxied *f, gconstpointer data)
+{
+    const char *ids[] = { "\"text\"", "[1,{\"a\":null}]", "3.5", "{\"deep\":{\"x\":true}}",
+                          "null" };
+    g_auto(Raw) r = { NULL };
+
+    raw_open(&r, f->path, TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *text = g_strdup_printf("{\"execute\": \"query-status\", \"id\": %s}",
+                                                ids[i]);
+        g_autofree char *spicevmc = g_strdup_printf("{\"execute\": \"query-spicevmc\", "
+                                                    "\"id\": %s}", ids[i]);
+        g_autoptr(json_object) want = json_tokener_parse(ids[i]);
+        g_autoptr(json_object) a = raw_exchange(&r, text);
+        g_autoptr(json_object) b = raw_exchange(&r, spicevmc);
+
+        g_assert_true(json_object_equal(json_object_object_get(a, "id"), want));
+        g_assert_true(json_object_equal(json_object_object_get(b, "id"), want));
+    }
+}
+
+/* Bad input is answered as QEMU answers it, word for word, and the client stays. */
+static void
+test_as_qemu(Proxied *f, gconstpointer data)
+{
+    const char *lines[] = {
+        "{\"execute\": \"no-such-command\", \"id\": 1}",
+        "{\"execute\": oops}",
+        "[1, 2]",
+        "{\"execute\": \"query-status\", \"bogus\": 1}",
+        "{\"id\": 5}",
+        "{\"execute\": \"query-status\", \"arguments\": []}",
+        "{\"execute\": \"qmp_capabilities\"}",
+    };
+    g_autofree char *inspect = g_build_filename(f->vm->dir, "inspect.sock", NULL);
+    g_auto(Raw) proxy = { NULL };
+    g_auto(Raw) qemu = { NULL };
+    g_auto(Raw) early = { NULL };
+    g_autoptr(json_object) before = NULL;
+    g_autoptr(json_object) still = NULL;
+
+    /* QEMU's second monitor is the fixture's; the test speaks to it raw instead. */
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    raw_open(&qemu, inspect, TRUE);
+    raw_open(&proxy, f->path, TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+        g_autoptr(json_object) theirs = raw_exchange(&qemu, lines[i]);
+        g_autoptr(json_object) ours = raw_exchange(&proxy, lines[i]);
+
+        /* json-c's parser words its complaints otherwise than QEMU's lexer; the rest of a parse
+         * error, and every other answer, is QEMU's word for word. */
+        if (g_str_has_prefix(desc_of(theirs) ? desc_of(theirs) : "", "JSON parse error, ") &&
+            g_str_has_prefix(desc_of(ours) ? desc_of(ours) : "", "JSON parse error, ") &&
+            !json_object_object_get(ours, "id") && !json_object_object_get(theirs, "id"))
+            continue;
+        if (!json_object_equal(ours, theirs))
+            g_error("'%s': QEMU says %s, the proxy %s", lines[i],
+                    json_object_to_json_string(theirs), json_object_to_json_string(ours));
+    }
+    raw_open(&early, f->path, FALSE);
+    before = raw_exchange(&early, "{\"execute\": \"query-spicevmc\"}");
+    g_assert_cmpstr(desc_of(before), ==, "Expecting capabilities negotiation with "
+                                         "'qmp_capabilities'");
+    still = raw_exchange(&proxy, "{\"execute\": \"query-status\"}");
+    g_assert_nonnull(json_object_object_get(still, "return"));
+}
+
+/* Our commands' arguments are checked against schemas/spicevmc.json in QEMU's words. */
+static void
+test_bad_arguments(Proxied *f, gconstpointer data)
+{
+    const struct {
+        const char *line;
+        const char *desc;
+    } cases[] = {
+        { "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"bogus\"}}",
+          "Parameter 'kind' does not accept value 'bogus'" },
+        { "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"port\", \"x\": 1}}",
+          "Parameter 'x' is unexpected" },
+        { "{\"execute\": \"spicevmc-add\", \"arguments\": {\"channels\": [{}]}}",
+          "Parameter 'channels[0].kind' is missing" },
+        { "{\"execute\": \"spicevmc-remove\", \"arguments\": {\"id\": 7}}",
+          "Invalid parameter type for 'id', expected: string" },
+        { "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"port\"}}",
+          "cannot add 'port': a port channel needs a SPICE port name (fqdn=NAME)" },
+        { "{\"execute\": \"spicevmc-remove\", \"arguments\": {\"id\": \"nope\"}}",
+          "cannot remove 'nope': the VM has no SPICE channel with that id" },
+    };
+    g_auto(Raw) r = { NULL };
+
+    raw_open(&r, f->path, TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(json_object) reply = raw_exchange(&r, cases[i].line);
+
+        g_assert_cmpstr(desc_of(reply), ==, cases[i].desc);
+    }
+}
+
+static void
+raw_wait_event(Raw *r, const char *name)
+{
+    if (g_ptr_array_find_with_equal_func(r->events, name, g_str_equal, NULL))
+        return;
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = g_data_input_stream_read_line_utf8(r->in, NULL, NULL, &error);
+        g_autoptr(json_object) msg = NULL;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(line);
+        msg = json_tokener_parse(line);
+        if (g_strcmp0(json_object_get_string(json_object_object_get(msg, "event")), name) == 0)
+            return;
+    }
+}
+
+/* QEMU's events reach every client; our commands run beside QEMU's and change QEMU. */
+static void
+test_events_and_commands(Proxied *f, gconstpointer data)
+{
+    g_auto(Raw) a = { NULL };
+    g_auto(Raw) b = { NULL };
+    g_auto(Raw) c = { NULL };
+    g_autoptr(json_object) added = NULL;
+    g_autoptr(json_object) removed = NULL;
+
+    raw_open(&a, f->path, TRUE);
+    raw_open(&b, f->path, TRUE);
+    raw_open(&c, f->path, TRUE);
+    added = raw_exchange(&a, "{\"execute\": \"spicevmc-add\", \"arguments\": "
+                             "{\"channels\": [{\"kind\": \"serial\"}, {\"kind\": \"webdav\"}]}}");
+    g_assert_cmpuint(json_object_array_length(json_object_object_get(added, "return")), ==, 2);
+    g_assert_true(testvm_has_device(f->inspect, "serial0"));
+    g_assert_true(testvm_has_device(f->inspect, "webdav0"));
+    removed = raw_exchange(&b, "{\"execute\": \"spicevmc-remove\", \"arguments\": "
+                               "{\"ids\": [\"serial0\", \"webdav0\"]}}");
+    g_assert_cmpuint(json_object_array_length(json_object_object_get(removed, "return")), ==, 2);
+    /* The reply comes once the chardevs are gone, so nothing is left in QEMU. */
+    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
+    raw_wait_event(&a, "DEVICE_DELETED");
+    raw_wait_event(&b, "DEVICE_DELETED");
+    raw_wait_event(&c, "DEVICE_DELETED");
+}
+
+static gboolean
+has_name(json_object *list, const char *name)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *entry = json_object_array_get_idx(list, i);
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(entry, "name")), name) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Introspection answers for our commands too: query-commands and query-qmp-schema. */
+static void
+test_introspection(Proxied *f, gconstpointer data)
+{
+    static const char *const ours[] = { "spicevmc-add", "spicevmc-remove", "query-spicevmc" };
+    g_autoptr(QmpClient) c = client(f);
+    g_autoptr(json_object) theirs = testvm_exec(f->inspect, qmp_cmd_query_commands());
+    g_autoptr(json_object) commands = execute(c, "{\"execute\": \"query-commands\"}");
+    g_autoptr(json_object) schema = execute(c, "{\"execute\": \"query-qmp-schema\"}");
+
+    g_assert_cmpuint(json_object_array_length(commands), ==,
+                     json_object_array_length(theirs) + G_N_ELEMENTS(ours));
+    for (guint i = 0; i < G_N_ELEMENTS(ours); i++) {
+        g_assert_true(has_name(commands, ours[i]));
+        g_assert_true(has_name(schema, ours[i]));
+    }
+    for (size_t i = 0; i < json_object_array_length(schema); i++) {
+        json_object *entry = json_object_array_get_idx(schema, i);
+        const char *arg = json_object_get_string(json_object_object_get(entry, "arg-type"));
+        const char *ret = json_object_get_string(json_object_object_get(entry, "ret-type"));
+
+        if (arg && !has_name(schema, arg))
+            g_error("'%s' takes a type the schema does not list: %s",
+                    json_object_get_string(json_object_object_get(entry, "name")), arg);
+        if (ret && !has_name(schema, ret))
+            g_error("'%s' returns a type the schema does not list: %s",
+                    json_object_get_string(json_object_object_get(entry, "name")), ret);
+    }
+}
+
+/* A client that leaves mid-command does not stop the command, nor the proxy. */
+static void
+test_client_leaves(Proxied *f, gconstpointer data)
+{
+    g_autoptr(QmpClient) other = NULL;
+    g_autoptr(json_object) list = NULL;
+
+    {
+        g_auto(Raw) r = { NULL };
+        g_autoptr(GError) error = NULL;
+        const char *line = "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"serial\"}}\n";
+
+        raw_open(&r, f->path, TRUE);
+        g_assert_true(g_output_stream_write_all(r.out, line, strlen(line), NULL, NULL, &error));
+    }
+    other = client(f);
+    /* Commands of ours run one at a time: this one runs after the first is done. */
+    list = execute(other, "{\"execute\": \"query-spicevmc\"}");
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_true(testvm_has_device(f->inspect, "serial0"));
+}
+
+/* One client that reads nothing does not hold up another. */
+static void
+test_slow_client(Proxied *f, gconstpointer data)
+{
+    g_auto(Raw) slow = { NULL };
+    g_autoptr(QmpClient) fast = NULL;
+
+    raw_open(&slow, f->path, TRUE);
+    fast = client(f);
+    for (guint i = 0; i < 20; i++) {
+        g_autoptr(json_object) a = execute(fast, "{\"execute\": \"spicevmc-add\", "
+                                                 "\"arguments\": {\"kind\": \"serial\"}}");
+        g_autoptr(json_object) b = execute(fast, "{\"execute\": \"spicevmc-remove\", "
+                                                 "\"arguments\": {\"all\": true}}");
+    }
+    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
+}
+
+/* QEMU gone: every client is closed, and the proxy ends. */
+static void
+test_qemu_killed(Proxied *f, gconstpointer data)
+{
+    g_auto(Raw) r = { NULL };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *line = NULL;
+
+    raw_open(&r, f->path, TRUE);
+    testvm_kill(f->vm);
+    line = g_data_input_stream_read_line_utf8(r.in, NULL, NULL, &error);
+    g_assert_null(line);
+    g_assert_true(g_subprocess_wait(f->proxy, NULL, &error));
+    g_assert_true(g_subprocess_get_if_exited(f->proxy));
+}
+
+/* With --listen, the socket is the proxy's own, made 0600. */
+static void
+on_created(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+           gpointer user_data)
+{
+    g_autofree char *name = g_file_get_basename(file);
+
+    /* QEMU makes its SPICE socket in the same directory. */
+    if (event == G_FILE_MONITOR_EVENT_CREATED && g_str_equal(name, "own.sock"))
+        g_main_loop_quit(user_data);
+}
+
+static gboolean
+give_up(gpointer data)
+{
+    g_error("the proxy did not make its socket");
+    return G_SOURCE_REMOVE;
+}
+
+static void
+test_socket_mode(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autofree char *path = g_build_filename(vm->dir, "own.sock", NULL);
+    g_autoptr(GFile) dir = g_file_new_for_path(vm->dir);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GFileMonitor) monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_NONE, NULL,
+                                                               &error);
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    g_autoptr(GSubprocess) proxy = NULL;
+    guint timer = g_timeout_add_seconds(30, give_up, NULL);
+    struct stat st;
+
+    g_signal_connect(monitor, "changed", G_CALLBACK(on_created), loop);
+    proxy = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SPICEVMC_PROXY, "--upstream",
+                             vm->qmp_path, "--listen", path, NULL);
+    g_assert_no_error(error);
+    g_main_loop_run(loop);
+    g_source_remove(timer);
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+    g_subprocess_force_exit(proxy);
+    g_subprocess_wait(proxy, NULL, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add("/proxy/clients/2", Proxied, GUINT_TO_POINTER(2), setup, test_concurrent,
+               teardown);
+    g_test_add("/proxy/clients/8", Proxied, GUINT_TO_POINTER(8), setup, test_concurrent,
+               teardown);
+    g_test_add("/proxy/any-id", Proxied, NULL, setup, test_any_id, teardown);
+    g_test_add("/proxy/as-qemu", Proxied, NULL, setup, test_as_qemu, teardown);
+    g_test_add("/proxy/bad-arguments", Proxied, NULL, setup, test_bad_arguments, teardown);
+    g_test_add("/proxy/events-and-commands", Proxied, NULL, setup, test_events_and_commands,
+               teardown);
+    g_test_add("/proxy/introspection", Proxied, NULL, setup, test_introspection, teardown);
+    g_test_add("/proxy/client-leaves", Proxied, NULL, setup, test_client_leaves, teardown);
+    g_test_add("/proxy/slow-client", Proxied, NULL, setup, test_slow_client, teardown);
+    g_test_add("/proxy/qemu-killed", Proxied, NULL, setup, test_qemu_killed, teardown);
+    g_test_add_func("/proxy/socket-mode", test_socket_mode);
+    return g_test_run();
+}

@@ -1,0 +1,323 @@
+/* spicevmc-qmp-proxy: QEMU's QMP monitor to any number of clients, plus spicevmc-add,
+ * spicevmc-remove and query-spicevmc, which libspicevmc runs over QEMU's connection. */
+#include "config.h"
+
+#include <grp.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+
+#include "proxy.h"
+#include "qapi.h"
+#include "spicevmc.h"
+
+typedef struct {
+    char *upstream;
+    int upstream_fd;
+    char *listen;
+    int listen_fd;
+    char *mode;
+    char *group;
+    char *schema;
+    double timeout;
+} Options;
+
+typedef struct {
+    GMainLoop *loop;
+    GMainContext *context;
+    QapiSchema *schema;
+    SvcVm *vm;
+    GThreadPool *pool;
+} Service;
+
+/* One of our commands, run by libspicevmc in the worker thread, one at a time: two clients
+ * cannot race for the same port, while everything else keeps flowing. */
+typedef struct {
+    Service *service;
+    QmpProxyRequest *request;
+    char *command;
+    json_object *args;
+    json_object *ret;
+    GError *error;
+} Job;
+
+static gboolean
+finish_job(gpointer data)
+{
+    Job *job = data;
+
+    if (job->error)
+        qmp_proxy_reply(job->request, NULL, "GenericError", job->error->message);
+    else
+        qmp_proxy_reply(job->request, g_steal_pointer(&job->ret), NULL, NULL);
+    g_clear_error(&job->error);
+    json_object_put(job->args);
+    g_free(job->command);
+    g_free(job);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+run_job(gpointer data, gpointer user_data)
+{
+    Job *job = data;
+    SvcVm *vm = user_data;
+
+    if (g_str_equal(job->command, "spicevmc-add"))
+        job->ret = svc_qmp_add(vm, job->args, &job->error);
+    else if (g_str_equal(job->command, "spicevmc-remove"))
+        job->ret = svc_qmp_remove(vm, job->args, &job->error);
+    else
+        job->ret = svc_qmp_query(vm, &job->error);
+    g_main_context_invoke(job->service->context, finish_job, job);
+}
+
+static void
+on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
+           json_object *arguments, gpointer user_data)
+{
+    Service *service = user_data;
+    g_autoptr(GError) error = NULL;
+    Job *job;
+
+    if (!qapi_schema_check_arguments(service->schema, command, arguments, &error)) {
+        qmp_proxy_reply(request, NULL, "GenericError", error->message);
+        return;
+    }
+    job = g_new0(Job, 1);
+    job->service = service;
+    job->request = request;
+    job->command = g_strdup(command);
+    job->args = arguments ? json_object_get(arguments) : json_object_new_object();
+    g_thread_pool_push(service->pool, job, NULL);
+}
+
+/* query-commands and query-qmp-schema answer for our commands too. */
+static json_object *
+add_commands(json_object *ret, gpointer user_data)
+{
+    Service *service = user_data;
+    g_autoptr(json_object) ours = qapi_schema_commands(service->schema);
+
+    for (size_t i = 0; json_object_is_type(ret, json_type_array) &&
+                       i < json_object_array_length(ours); i++)
+        json_object_array_add(ret, json_object_get(json_object_array_get_idx(ours, i)));
+    return ret;
+}
+
+static json_object *
+add_schema(json_object *ret, gpointer user_data)
+{
+    Service *service = user_data;
+    json_object *merged = qapi_schema_merge_introspection(service->schema, ret);
+
+    json_object_put(ret);
+    return merged;
+}
+
+static void
+on_lost(const char *reason, gpointer user_data)
+{
+    Service *service = user_data;
+
+    g_main_loop_quit(service->loop);
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static GSocket *
+connect_upstream(Options *o, GError **error)
+{
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GSocket) sock = NULL;
+
+    if (o->upstream_fd >= 0)
+        return g_socket_new_from_fd(o->upstream_fd, error);
+    if (!o->upstream) {
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "--upstream QMP_SOCKET is required: QEMU's QMP monitor");
+        return NULL;
+    }
+    addr = g_unix_socket_address_new(o->upstream);
+    sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                        error);
+    if (!sock || !g_socket_connect(sock, addr, NULL, error)) {
+        g_prefix_error(error, "cannot connect to QEMU's monitor '%s': ", o->upstream);
+        return NULL;
+    }
+    return g_steal_pointer(&sock);
+}
+
+static gboolean
+is_listening(const char *path)
+{
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    struct stat st;
+
+    return stat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+           (probe && g_socket_connect(probe, addr, NULL, NULL));
+}
+
+/* The socket is made with the mode asked for (0600 by default), never wider for a moment. */
+static GSocket *
+listen_path(Options *o, GError **error)
+{
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(o->listen);
+    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_DEFAULT, error);
+    guint64 mode = 0600;
+    mode_t old;
+    gboolean bound;
+
+    if (o->mode && !g_ascii_string_to_unsigned(o->mode, 8, 0, 0777, &mode, NULL)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "invalid --mode '%s': expected an octal mode such as 0660", o->mode);
+        return NULL;
+    }
+    if (!sock)
+        return NULL;
+    /* A socket left by an earlier proxy that died; a live one would refuse to be replaced. */
+    if (g_file_test(o->listen, G_FILE_TEST_EXISTS) && !is_listening(o->listen))
+        unlink(o->listen);
+    old = umask(0177);
+    bound = g_socket_bind(sock, addr, TRUE, error);
+    umask(old);
+    if (!bound || chmod(o->listen, mode) < 0) {
+        g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+        return NULL;
+    }
+    if (o->group) {
+        struct group *gr = getgrnam(o->group);
+
+        if (!gr || chown(o->listen, -1, gr->gr_gid) < 0) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "cannot give '%s' to group '%s'", o->listen, o->group);
+            return NULL;
+        }
+    }
+    if (!g_socket_listen(sock, error))
+        return NULL;
+    return g_steal_pointer(&sock);
+}
+
+/* --listen PATH, --listen-fd N, or the socket systemd activated us with. */
+static GSocket *
+open_listener(Options *o, GError **error)
+{
+    const char *pid = g_getenv("LISTEN_PID");
+    const char *fds = g_getenv("LISTEN_FDS");
+
+    if (o->listen_fd >= 0)
+        return g_socket_new_from_fd(o->listen_fd, error);
+    if (!o->listen && pid && fds && g_ascii_strtoll(pid, NULL, 10) == getpid() &&
+        g_ascii_strtoll(fds, NULL, 10) >= 1)
+        return g_socket_new_from_fd(3, error);
+    if (!o->listen) {
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "--listen PATH is required (or socket activation)");
+        return NULL;
+    }
+    return listen_path(o, error);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int
+fail(GError *error)
+{
+    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
+    return 1;
+}
+
+static void
+options_clear(Options *o)
+{
+    g_free(o->upstream);
+    g_free(o->listen);
+    g_free(o->mode);
+    g_free(o->group);
+    g_free(o->schema);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
+
+static void
+serve(QmpProxy *proxy, Service *service)
+{
+    static const char *const ours[] = { "spicevmc-add", "spicevmc-remove", "query-spicevmc" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(ours); i++) {
+        g_assert(qapi_schema_has_command(service->schema, ours[i]));
+        qmp_proxy_add_command(proxy, ours[i], on_command, service);
+    }
+    qmp_proxy_add_filter(proxy, "query-commands", add_commands, service);
+    qmp_proxy_add_filter(proxy, "query-qmp-schema", add_schema, service);
+    service->vm = svc_vm_new_proxy(proxy);
+    service->pool = g_thread_pool_new(run_job, service->vm, 1, FALSE, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10 };
+    GOptionEntry entries[] = {
+        { "upstream", 'u', 0, G_OPTION_ARG_FILENAME, &o.upstream,
+          "QEMU's QMP monitor socket", "PATH" },
+        { "upstream-fd", 0, 0, G_OPTION_ARG_INT, &o.upstream_fd,
+          "QEMU's QMP monitor, connected, on file descriptor N", "N" },
+        { "listen", 'l', 0, G_OPTION_ARG_FILENAME, &o.listen,
+          "Unix socket to serve clients on", "PATH" },
+        { "listen-fd", 0, 0, G_OPTION_ARG_INT, &o.listen_fd,
+          "A listening socket to serve clients on, on file descriptor N", "N" },
+        { "mode", 'm', 0, G_OPTION_ARG_STRING, &o.mode, "Mode of the socket (default 0600)",
+          "MODE" },
+        { "group", 'g', 0, G_OPTION_ARG_STRING, &o.group, "Group of the socket", "GROUP" },
+        { "schema", 0, 0, G_OPTION_ARG_FILENAME, &o.schema,
+          "The QAPI schema of the commands (default: the installed one)", "FILE" },
+        { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o.timeout,
+          "Seconds to wait for QEMU to confirm a removal (default 10)", "SECONDS" },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new("");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocket) upstream = NULL;
+    g_autoptr(GSocket) listener = NULL;
+    g_autoptr(QmpProxy) proxy = NULL;
+    g_autofree char *schema_path = NULL;
+    Service service = { NULL };
+
+    setlocale(LC_ALL, "");
+    g_set_prgname("spicevmc-qmp-proxy");
+    g_option_context_add_main_entries(context, entries, NULL);
+    g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
+                                          "commands added.");
+    if (!g_option_context_parse(context, &argc, &argv, &error))
+        return fail(error);
+    schema_path = o.schema ? g_strdup(o.schema)
+                           : g_build_filename(g_getenv("SPICEVMC_SCHEMA_DIR")
+                                                  ? g_getenv("SPICEVMC_SCHEMA_DIR")
+                                                  : SPICEVMC_SCHEMA_DIR, "spicevmc.json", NULL);
+    if (!(service.schema = qapi_schema_load(schema_path, &error)) ||
+        !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
+        return fail(error);
+
+    service.context = g_main_context_default();
+    service.loop = g_main_loop_new(service.context, FALSE);
+    proxy = qmp_proxy_new(upstream, on_lost, &service);
+    serve(proxy, &service);
+    svc_vm_set_timeout(service.vm, (guint)(o.timeout * 1000));
+    qmp_proxy_listen(proxy, listener);
+    g_main_loop_run(service.loop);
+
+    /* QEMU is gone: what a worker still does fails at once. */
+    g_thread_pool_free(service.pool, FALSE, TRUE);
+    svc_vm_free(service.vm);
+    g_main_loop_unref(service.loop);
+    qapi_schema_free(service.schema);
+    return 0;
+}
