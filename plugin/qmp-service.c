@@ -1,8 +1,26 @@
 /* The QMP commands spicevmc adds (schemas/spicevmc.json): spicevmc-add, spicevmc-remove and
- * query-spicevmc, on any VM, their arguments already checked against the schema. */
+ * query-spicevmc, on any VM, and their service on a QMP proxy. */
 #include "config.h"
 
+#include "qmp-service.h"
 #include "svc-private.h"
+
+struct _SvcQmpService {
+    GMainContext *context;
+    QapiSchema *schema;
+    SvcVm *vm;
+    GThreadPool *pool;
+};
+
+/* One command, run in the worker thread and answered from the proxy's. */
+typedef struct {
+    SvcQmpService *service;
+    QmpProxyRequest *request;
+    char *command;
+    json_object *args;
+    json_object *ret;
+    GError *error;
+} Job;
 
 /* One channel's members, as the schema names them, onto a spec. */
 static SvcSpec *
@@ -118,4 +136,113 @@ svc_qmp_query(SvcVm *vm, GError **error)
     g_autoptr(GPtrArray) channels = svc_list(vm, error);
 
     return channels ? channels_to_json(channels) : NULL;
+}
+
+/* ---- the service on a proxy ------------------------------------------- */
+
+static gboolean
+finish_job(gpointer data)
+{
+    Job *job = data;
+
+    if (job->error)
+        qmp_proxy_reply(job->request, NULL, "GenericError", job->error->message);
+    else
+        qmp_proxy_reply(job->request, g_steal_pointer(&job->ret), NULL, NULL);
+    g_clear_error(&job->error);
+    json_object_put(job->args);
+    g_free(job->command);
+    g_free(job);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+run_job(gpointer data, gpointer user_data)
+{
+    Job *job = data;
+    SvcVm *vm = user_data;
+
+    if (g_str_equal(job->command, "spicevmc-add"))
+        job->ret = svc_qmp_add(vm, job->args, &job->error);
+    else if (g_str_equal(job->command, "spicevmc-remove"))
+        job->ret = svc_qmp_remove(vm, job->args, &job->error);
+    else
+        job->ret = svc_qmp_query(vm, &job->error);
+    g_main_context_invoke(job->service->context, finish_job, job);
+}
+
+static void
+on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
+           json_object *arguments, gpointer user_data)
+{
+    SvcQmpService *service = user_data;
+    g_autoptr(GError) error = NULL;
+    Job *job;
+
+    if (!qapi_schema_check_arguments(service->schema, command, arguments, &error)) {
+        qmp_proxy_reply(request, NULL, "GenericError", error->message);
+        return;
+    }
+    job = g_new0(Job, 1);
+    job->service = service;
+    job->request = request;
+    job->command = g_strdup(command);
+    job->args = arguments ? json_object_get(arguments) : json_object_new_object();
+    g_thread_pool_push(service->pool, job, NULL);
+}
+
+static json_object *
+add_commands(json_object *ret, gpointer user_data)
+{
+    SvcQmpService *service = user_data;
+    g_autoptr(json_object) ours = qapi_schema_commands(service->schema);
+
+    for (size_t i = 0; json_object_is_type(ret, json_type_array) &&
+                       i < json_object_array_length(ours); i++)
+        json_object_array_add(ret, json_object_get(json_object_array_get_idx(ours, i)));
+    return ret;
+}
+
+static json_object *
+add_schema(json_object *ret, gpointer user_data)
+{
+    SvcQmpService *service = user_data;
+    json_object *merged = qapi_schema_merge_introspection(service->schema, ret);
+
+    json_object_put(ret);
+    return merged;
+}
+
+SvcQmpService *
+svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms)
+{
+    static const char *const ours[] = { "spicevmc-add", "spicevmc-remove", "query-spicevmc" };
+    SvcQmpService *service = g_new0(SvcQmpService, 1);
+
+    service->context = g_main_context_ref_thread_default();
+    service->schema = schema;
+    for (guint i = 0; i < G_N_ELEMENTS(ours); i++) {
+        g_return_val_if_fail(qapi_schema_has_command(schema, ours[i]), NULL);
+        qmp_proxy_add_command(proxy, ours[i], on_command, service);
+    }
+    qmp_proxy_add_filter(proxy, "query-commands", add_commands, service);
+    qmp_proxy_add_filter(proxy, "query-qmp-schema", add_schema, service);
+    service->vm = svc_vm_new_proxy(proxy);
+    svc_vm_set_timeout(service->vm, timeout_ms);
+    service->pool = g_thread_pool_new(run_job, service->vm, 1, FALSE, NULL);
+    return service;
+}
+
+void
+svc_qmp_service_free(SvcQmpService *service)
+{
+    if (!service)
+        return;
+    g_thread_pool_free(service->pool, FALSE, TRUE);
+    /* Replies of the commands that finished last are still to be sent (or dropped). */
+    while (g_main_context_iteration(service->context, FALSE))
+        ;
+    svc_vm_free(service->vm);
+    g_main_context_unref(service->context);
+    g_free(service);
 }

@@ -201,16 +201,11 @@ gboolean svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray *
 
 /* ---- QMP commands (schemas/spicevmc.json) ----------------------------- */
 
-typedef struct _QmpProxy QmpProxy;
-
 /* spicevmc-add, spicevmc-remove and query-spicevmc on @vm, their arguments checked against
  * the schema already; the "return" value, or NULL and the error. */
 json_object *svc_qmp_add(SvcVm *vm, json_object *args, GError **error);
 json_object *svc_qmp_remove(SvcVm *vm, json_object *args, GError **error);
 json_object *svc_qmp_query(SvcVm *vm, GError **error);
-/* A VM reached through @proxy's upstream connection, for a thread other than the proxy's;
- * call it from the proxy's thread. */
-SvcVm *svc_vm_new_proxy(QmpProxy *proxy);
 
 /* ---- libvirt domains -------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * from the proxy's thread, and the worker waits for their replies and for DEVICE_DELETED. */
 #include "config.h"
 
-#include "proxy.h"
+#include "qmp-service.h"
 #include "svc-private.h"
 
 typedef struct {

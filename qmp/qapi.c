@@ -501,6 +501,7 @@ qapi_schema_load(const char *path, GError **error)
 {
     g_autoptr(QapiSchema) schema = g_new0(QapiSchema, 1);
     g_autoptr(GError) local = NULL;
+    g_autoptr(GFile) file = NULL;
     g_autofree char *text = NULL;
     gsize len;
     Lexer lx = { path, NULL, 1, NULL };
@@ -508,9 +509,11 @@ qapi_schema_load(const char *path, GError **error)
     schema->path = g_strdup(path);
     schema->entities = g_ptr_array_new_with_free_func((GDestroyNotify)entity_free);
     schema->by_name = g_hash_table_new(g_str_hash, g_str_equal);
-    if (!g_file_get_contents(path, &text, &len, &local)) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_SCHEMA, "cannot read a QAPI schema: %s",
-                    local->message);
+    file = g_str_has_prefix(path, "resource:") ? g_file_new_for_uri(path)
+                                               : g_file_new_for_path(path);
+    if (!g_file_load_contents(file, NULL, &text, &len, NULL, &local)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_SCHEMA, "cannot read the QAPI schema '%s': %s",
+                    path, local->message);
         return NULL;
     }
     if (strlen(text) != len) {

@@ -7,8 +7,12 @@ G_BEGIN_DECLS
 
 typedef struct _QapiSchema QapiSchema;
 
-/* Read and check a schema file of 'enum', 'struct' and 'command' expressions.  Errors are
- * QMP_ERROR_SCHEMA and start with "PATH:LINE: ", naming the expression at fault. */
+/* spicevmc's own schema (schemas/spicevmc.json), built into the library. */
+#define QAPI_SPICEVMC_SCHEMA "resource:///org/spicevmc/schemas/spicevmc.json"
+
+/* Read and check a schema file of 'enum', 'struct' and 'command' expressions; @path is a file
+ * name or a resource:// URI.  Errors are QMP_ERROR_SCHEMA and start with "PATH:LINE: ",
+ * naming the expression at fault. */
 QapiSchema *qapi_schema_load(const char *path, GError **error);
 void qapi_schema_free(QapiSchema *schema);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QapiSchema, qapi_schema_free)

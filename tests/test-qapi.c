@@ -736,6 +736,20 @@ test_missing_file(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(f->error->message, path));
 }
 
+/* The library's built-in copy is the source file, not an older one. */
+static void
+test_built_in(Fixture *f, gconstpointer data)
+{
+    g_autoptr(QapiSchema) built_in = qapi_schema_load(QAPI_SPICEVMC_SCHEMA, &f->error);
+    g_autoptr(json_object) ours = NULL;
+    g_autoptr(json_object) theirs = NULL;
+
+    g_assert_no_error(f->error);
+    ours = qapi_schema_introspect(built_in);
+    theirs = qapi_schema_introspect(f->schema);
+    g_assert_cmpstr(json_object_to_json_string(ours), ==, json_object_to_json_string(theirs));
+}
+
 #define ADD(path, test) g_test_add(path, Fixture, NULL, setup, test, teardown)
 #define ADD_QEMU(path, test) g_test_add(path, Fixture, NULL, setup_qemu, test, teardown)
 
@@ -753,5 +767,6 @@ main(int argc, char **argv)
     ADD_QEMU("/qapi/commands", test_commands);
     ADD("/qapi/schema/bad", test_bad_schemas);
     ADD("/qapi/schema/missing-file", test_missing_file);
+    ADD("/qapi/schema/built-in", test_built_in);
     return g_test_run();
 }

@@ -11,9 +11,7 @@
 
 #include <gio/gunixsocketaddress.h>
 
-#include "proxy.h"
-#include "qapi.h"
-#include "spicevmc.h"
+#include "qmp-service.h"
 
 typedef struct {
     char *upstream;
@@ -26,105 +24,10 @@ typedef struct {
     double timeout;
 } Options;
 
-typedef struct {
-    GMainLoop *loop;
-    GMainContext *context;
-    QapiSchema *schema;
-    SvcVm *vm;
-    GThreadPool *pool;
-} Service;
-
-/* One of our commands, run by libspicevmc in the worker thread, one at a time: two clients
- * cannot race for the same port, while everything else keeps flowing. */
-typedef struct {
-    Service *service;
-    QmpProxyRequest *request;
-    char *command;
-    json_object *args;
-    json_object *ret;
-    GError *error;
-} Job;
-
-static gboolean
-finish_job(gpointer data)
-{
-    Job *job = data;
-
-    if (job->error)
-        qmp_proxy_reply(job->request, NULL, "GenericError", job->error->message);
-    else
-        qmp_proxy_reply(job->request, g_steal_pointer(&job->ret), NULL, NULL);
-    g_clear_error(&job->error);
-    json_object_put(job->args);
-    g_free(job->command);
-    g_free(job);
-    return G_SOURCE_REMOVE;
-}
-
-static void
-run_job(gpointer data, gpointer user_data)
-{
-    Job *job = data;
-    SvcVm *vm = user_data;
-
-    if (g_str_equal(job->command, "spicevmc-add"))
-        job->ret = svc_qmp_add(vm, job->args, &job->error);
-    else if (g_str_equal(job->command, "spicevmc-remove"))
-        job->ret = svc_qmp_remove(vm, job->args, &job->error);
-    else
-        job->ret = svc_qmp_query(vm, &job->error);
-    g_main_context_invoke(job->service->context, finish_job, job);
-}
-
-static void
-on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
-           json_object *arguments, gpointer user_data)
-{
-    Service *service = user_data;
-    g_autoptr(GError) error = NULL;
-    Job *job;
-
-    if (!qapi_schema_check_arguments(service->schema, command, arguments, &error)) {
-        qmp_proxy_reply(request, NULL, "GenericError", error->message);
-        return;
-    }
-    job = g_new0(Job, 1);
-    job->service = service;
-    job->request = request;
-    job->command = g_strdup(command);
-    job->args = arguments ? json_object_get(arguments) : json_object_new_object();
-    g_thread_pool_push(service->pool, job, NULL);
-}
-
-/* query-commands and query-qmp-schema answer for our commands too. */
-static json_object *
-add_commands(json_object *ret, gpointer user_data)
-{
-    Service *service = user_data;
-    g_autoptr(json_object) ours = qapi_schema_commands(service->schema);
-
-    for (size_t i = 0; json_object_is_type(ret, json_type_array) &&
-                       i < json_object_array_length(ours); i++)
-        json_object_array_add(ret, json_object_get(json_object_array_get_idx(ours, i)));
-    return ret;
-}
-
-static json_object *
-add_schema(json_object *ret, gpointer user_data)
-{
-    Service *service = user_data;
-    json_object *merged = qapi_schema_merge_introspection(service->schema, ret);
-
-    json_object_put(ret);
-    return merged;
-}
-
 static void
 on_lost(const char *reason, gpointer user_data)
 {
-    Service *service = user_data;
-
-    g_main_loop_quit(service->loop);
+    g_main_loop_quit(user_data);
 }
 
 /* ---- sockets ---------------------------------------------------------- */
@@ -246,21 +149,6 @@ options_clear(Options *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
-static void
-serve(QmpProxy *proxy, Service *service)
-{
-    static const char *const ours[] = { "spicevmc-add", "spicevmc-remove", "query-spicevmc" };
-
-    for (guint i = 0; i < G_N_ELEMENTS(ours); i++) {
-        g_assert(qapi_schema_has_command(service->schema, ours[i]));
-        qmp_proxy_add_command(proxy, ours[i], on_command, service);
-    }
-    qmp_proxy_add_filter(proxy, "query-commands", add_commands, service);
-    qmp_proxy_add_filter(proxy, "query-qmp-schema", add_schema, service);
-    service->vm = svc_vm_new_proxy(proxy);
-    service->pool = g_thread_pool_new(run_job, service->vm, 1, FALSE, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -278,7 +166,7 @@ main(int argc, char **argv)
           "MODE" },
         { "group", 'g', 0, G_OPTION_ARG_STRING, &o.group, "Group of the socket", "GROUP" },
         { "schema", 0, 0, G_OPTION_ARG_FILENAME, &o.schema,
-          "The QAPI schema of the commands (default: the installed one)", "FILE" },
+          "The QAPI schema of the commands (default: the built-in one)", "FILE" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o.timeout,
           "Seconds to wait for QEMU to confirm a removal (default 10)", "SECONDS" },
         { NULL }
@@ -287,9 +175,10 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(GSocket) upstream = NULL;
     g_autoptr(GSocket) listener = NULL;
+    g_autoptr(QapiSchema) schema = NULL;
     g_autoptr(QmpProxy) proxy = NULL;
-    g_autofree char *schema_path = NULL;
-    Service service = { NULL };
+    g_autoptr(SvcQmpService) service = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
 
     setlocale(LC_ALL, "");
     g_set_prgname("spicevmc-qmp-proxy");
@@ -298,26 +187,14 @@ main(int argc, char **argv)
                                           "commands added.");
     if (!g_option_context_parse(context, &argc, &argv, &error))
         return fail(error);
-    schema_path = o.schema ? g_strdup(o.schema)
-                           : g_build_filename(g_getenv("SPICEVMC_SCHEMA_DIR")
-                                                  ? g_getenv("SPICEVMC_SCHEMA_DIR")
-                                                  : SPICEVMC_SCHEMA_DIR, "spicevmc.json", NULL);
-    if (!(service.schema = qapi_schema_load(schema_path, &error)) ||
+    if (!(schema = qapi_schema_load(o.schema ? o.schema : QAPI_SPICEVMC_SCHEMA, &error)) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    service.context = g_main_context_default();
-    service.loop = g_main_loop_new(service.context, FALSE);
-    proxy = qmp_proxy_new(upstream, on_lost, &service);
-    serve(proxy, &service);
-    svc_vm_set_timeout(service.vm, (guint)(o.timeout * 1000));
+    loop = g_main_loop_new(NULL, FALSE);
+    proxy = qmp_proxy_new(upstream, on_lost, loop);
+    service = svc_qmp_service_new(proxy, schema, (guint)(o.timeout * 1000));
     qmp_proxy_listen(proxy, listener);
-    g_main_loop_run(service.loop);
-
-    /* QEMU is gone: what a worker still does fails at once. */
-    g_thread_pool_free(service.pool, FALSE, TRUE);
-    svc_vm_free(service.vm);
-    g_main_loop_unref(service.loop);
-    qapi_schema_free(service.schema);
+    g_main_loop_run(loop);
     return 0;
 }

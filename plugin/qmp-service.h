@@ -1,0 +1,26 @@
+/* spicevmc's QMP commands served by the QMP proxy; for spicevmc's own front ends, not installed. */
+#pragma once
+
+#include "proxy.h"
+#include "qapi.h"
+#include "spicevmc.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SvcQmpService SvcQmpService;
+
+/* A VM reached through @proxy's upstream connection, for a thread other than the proxy's;
+ * call it from the proxy's thread. */
+SvcVm *svc_vm_new_proxy(QmpProxy *proxy);
+
+/* Serve spicevmc-add, spicevmc-remove and query-spicevmc on @proxy, their arguments checked
+ * against @schema (borrowed; it and @proxy must outlive the service), and add them to the
+ * answers of query-commands and query-qmp-schema.  The commands run one at a time on a worker
+ * thread, so two clients cannot race for a port while passthrough commands keep flowing.
+ * Call from the proxy's thread; @timeout_ms bounds the wait for QEMU to confirm a removal. */
+SvcQmpService *svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms);
+/* Waits for the command at work, then answers what is left; before qmp_proxy_free(). */
+void svc_qmp_service_free(SvcQmpService *service);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcQmpService, svc_qmp_service_free)
+
+G_END_DECLS
