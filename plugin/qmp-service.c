@@ -234,6 +234,12 @@ svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms)
 }
 
 void
+svc_qmp_service_set_placement(SvcQmpService *service, const char *id_prefix, gboolean from_top)
+{
+    svc_vm_set_placement(service->vm, id_prefix, from_top);
+}
+
+void
 svc_qmp_service_free(SvcQmpService *service)
 {
     if (!service)

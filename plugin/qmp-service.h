@@ -19,6 +19,9 @@ SvcVm *svc_vm_new_proxy(QmpProxy *proxy);
  * thread, so two clients cannot race for a port while passthrough commands keep flowing.
  * Call from the proxy's thread; @timeout_ms bounds the wait for QEMU to confirm a removal. */
 SvcQmpService *svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms);
+/* As svc_vm_set_placement(), for the channels the service adds; before any client connects. */
+void svc_qmp_service_set_placement(SvcQmpService *service, const char *id_prefix,
+                                   gboolean from_top);
 /* Waits for the command at work, then answers what is left; before qmp_proxy_free(). */
 void svc_qmp_service_free(SvcQmpService *service);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcQmpService, svc_qmp_service_free)
