@@ -79,8 +79,8 @@ svc_domain_free(SvcDomain *d)
     g_free(d);
 }
 
-static gboolean
-is_running(SvcDomain *d)
+gboolean
+svc_domain_is_running(SvcDomain *d)
 {
     return virDomainIsActive(d->dom) == 1;
 }
@@ -97,7 +97,7 @@ svc_domain_get_vm(SvcDomain *d, GError **error)
 {
     if (d->vm)
         return d->vm;
-    if (!is_running(d)) {
+    if (!svc_domain_is_running(d)) {
         not_running(d, error);
         return NULL;
     }
@@ -113,8 +113,8 @@ gboolean
 svc_domain_resolve_affect(SvcDomain *d, SvcAffect *affect, GError **error)
 {
     if (*affect == SVC_AFFECT_CURRENT)
-        *affect = is_running(d) ? SVC_AFFECT_LIVE : SVC_AFFECT_CONFIG;
-    if ((*affect & SVC_AFFECT_LIVE) && !is_running(d))
+        *affect = svc_domain_is_running(d) ? SVC_AFFECT_LIVE : SVC_AFFECT_CONFIG;
+    if ((*affect & SVC_AFFECT_LIVE) && !svc_domain_is_running(d))
         return not_running(d, error);
     if ((*affect & SVC_AFFECT_CONFIG) && virDomainIsPersistent(d->dom) != 1) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_STATE,
@@ -169,10 +169,10 @@ device_channel(xmlNode *node)
     return svc_channel_from_spec(spec);
 }
 
-static xmlDoc *
-domain_doc(SvcDomain *d, gboolean inactive, GError **error)
+xmlDoc *
+svc_domain_doc(SvcDomain *d, unsigned int flags, GError **error)
 {
-    g_autofree char *text = virDomainGetXMLDesc(d->dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+    g_autofree char *text = virDomainGetXMLDesc(d->dom, flags);
     xmlDoc *doc;
 
     if (!text) {
@@ -189,7 +189,7 @@ domain_doc(SvcDomain *d, gboolean inactive, GError **error)
 GPtrArray *
 svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
 {
-    g_autoptr(xmlDoc) doc = domain_doc(d, inactive, error);
+    g_autoptr(xmlDoc) doc = svc_domain_doc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, error);
     GPtrArray *found;
     xmlNode *devices;
 
@@ -404,7 +404,7 @@ plan_one(Taken *t, const SvcSpec *spec, GError **error)
 GPtrArray *
 svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **error)
 {
-    g_autoptr(xmlDoc) doc = domain_doc(d, TRUE, error);
+    g_autoptr(xmlDoc) doc = svc_domain_doc(d, VIR_DOMAIN_XML_INACTIVE, error);
     g_autoptr(GPtrArray) devices = doc ? svc_domain_devices(d, TRUE, error) : NULL;
     g_autoptr(GPtrArray) meta = devices ? svc_domain_read_metadata(d, TRUE, error) : NULL;
     g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func(
@@ -514,7 +514,7 @@ svc_domain_list(SvcDomain *d, GError **error)
     if (!config_devices ||
         !(config_meta = persistent ? svc_domain_read_metadata(d, TRUE, error) : g_ptr_array_new()))
         return NULL;
-    if (!is_running(d)) {
+    if (!svc_domain_is_running(d)) {
         live = g_ptr_array_new_with_free_func((GDestroyNotify)svc_channel_free);
         add_config_only(live, config_devices, config_meta);
         return g_steal_pointer(&live);

@@ -224,6 +224,7 @@ SvcDomain *svc_domain_open(const char *uri, const char *name, guint timeout_ms, 
 void svc_domain_free(SvcDomain *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcDomain, svc_domain_free)
 /* The live QEMU of the domain, through libvirt's QMP passthrough. */
+gboolean svc_domain_is_running(SvcDomain *d);
 SvcVm *svc_domain_get_vm(SvcDomain *d, GError **error);
 
 /* As svc_add(); libvirt does what it can hot-plug or keep in the persistent definition, the
@@ -240,5 +241,16 @@ GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
 char *svc_domain_list_xml(SvcDomain *d, GError **error);
 /* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
 gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
+
+/* The domain's <emulator> switched to @wrapper (spicevmc-qemu, which runs @qemu and puts
+ * spicevmc's QMP proxy on the monitor), or back to the emulator it replaced: in the persistent
+ * definition, so from the domain's next start.  Enabling needs the domain's emulator to be
+ * @qemu.  *@changed is FALSE when there was nothing to do. */
+gboolean svc_domain_enable_wrapper(SvcDomain *d, const char *wrapper, const char *qemu,
+                                   gboolean *changed, GError **error);
+gboolean svc_domain_disable_wrapper(SvcDomain *d, const char *wrapper, const char *qemu,
+                                    gboolean *changed, GError **error);
+/* Whether the domain runs, started by @wrapper. */
+gboolean svc_domain_runs_wrapper(SvcDomain *d, const char *wrapper);
 
 G_END_DECLS

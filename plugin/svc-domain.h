@@ -21,6 +21,8 @@ typedef struct {
     char *xml;
 } LvDevice;
 
+/* The domain XML, with virDomainGetXMLDesc's @flags. */
+xmlDoc *svc_domain_doc(SvcDomain *d, unsigned int flags, GError **error);
 gboolean svc_domain_resolve_affect(SvcDomain *d, SvcAffect *affect, GError **error);
 /* The SPICE devices of the live (or the persistent) domain XML, LvDevice each. */
 GPtrArray *svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error);

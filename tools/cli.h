@@ -19,6 +19,7 @@ typedef struct {
     char *port_name;
     char *bus;
     char *nr;
+    char *wrapper;
 } Options;
 
 /* A QEMU reached directly over QMP, or a libvirt domain. */
@@ -42,3 +43,5 @@ gboolean cmd_attach(Options *o, char **args, GError **error);
 gboolean cmd_detach(Options *o, char **args, GError **error);
 gboolean cmd_xml(Options *o, char **args, GError **error);
 gboolean cmd_restore(Options *o, char **args, GError **error);
+gboolean cmd_enable(Options *o, char **args, GError **error);
+gboolean cmd_disable(Options *o, char **args, GError **error);

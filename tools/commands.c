@@ -337,3 +337,61 @@ cmd_restore(Options *o, char **args, GError **error)
         print_added(added->pdata[i]);
     return TRUE;
 }
+
+/* ---- enable, disable ------------------------------------------------- */
+
+/* Only the persistent definition can change: libvirt starts QEMU once. */
+static gboolean
+open_for_emulator(Options *o, const char *command, Target *t, GError **error)
+{
+    if (!o->domain) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s is for a libvirt domain: virt-spicevmc DOMAIN %s", command, command);
+        return FALSE;
+    }
+    if (o->live || o->persistent) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "a running domain keeps its emulator: %s changes the persistent "
+                    "definition only (--config), for the next start", command);
+        return FALSE;
+    }
+    return target_open(o, t, error);
+}
+
+gboolean
+cmd_enable(Options *o, char **args, GError **error)
+{
+    g_auto(Target) t = { NULL };
+    const char *wrapper = o->wrapper ? o->wrapper : SPICEVMC_WRAPPER;
+    gboolean changed;
+
+    if (!no_arguments(args, error) || !open_for_emulator(o, "enable", &t, error) ||
+        !svc_domain_enable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
+        return FALSE;
+    if (!changed)
+        printf("Domain '%s' already uses %s\n", o->domain, wrapper);
+    else if (svc_domain_is_running(t.domain))
+        printf("Domain '%s' will use %s from its next start\n", o->domain, wrapper);
+    else
+        printf("Domain '%s' uses %s\n", o->domain, wrapper);
+    return TRUE;
+}
+
+gboolean
+cmd_disable(Options *o, char **args, GError **error)
+{
+    g_auto(Target) t = { NULL };
+    const char *wrapper = o->wrapper ? o->wrapper : SPICEVMC_WRAPPER;
+    gboolean changed;
+
+    if (!no_arguments(args, error) || !open_for_emulator(o, "disable", &t, error) ||
+        !svc_domain_disable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
+        return FALSE;
+    if (!changed)
+        printf("Domain '%s' does not use %s\n", o->domain, wrapper);
+    else if (svc_domain_runs_wrapper(t.domain, wrapper))
+        printf("Domain '%s' will stop using %s from its next start\n", o->domain, wrapper);
+    else
+        printf("Domain '%s' no longer uses %s\n", o->domain, wrapper);
+    return TRUE;
+}

@@ -20,6 +20,7 @@ options_clear(Options *o)
     g_free(o->port_name);
     g_free(o->bus);
     g_free(o->nr);
+    g_free(o->wrapper);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
@@ -79,6 +80,12 @@ command_entries(Options *o, const char *command)
         AFFECT_ENTRIES(o),
         { NULL }
     };
+    GOptionEntry emulator[] = {
+        { "wrapper", 0, 0, G_OPTION_ARG_FILENAME, &o->wrapper,
+          "The QEMU wrapper (default " SPICEVMC_WRAPPER ")", "PATH" },
+        AFFECT_ENTRIES(o),
+        { NULL }
+    };
 
     if (g_str_equal(command, "add"))
         return g_memdup2(add, sizeof(add));
@@ -90,6 +97,8 @@ command_entries(Options *o, const char *command)
         return g_memdup2(xml, sizeof(xml));
     if (g_str_equal(command, "attach") || g_str_equal(command, "detach"))
         return g_memdup2(change, sizeof(change));
+    if (g_str_equal(command, "enable") || g_str_equal(command, "disable"))
+        return g_memdup2(emulator, sizeof(emulator));
     return g_new0(GOptionEntry, 1);
 }
 
@@ -105,11 +114,14 @@ static const struct {
     { "attach", cmd_attach, "FILE.xml|-", "add the channels of libvirt device XML" },
     { "detach", cmd_detach, "FILE.xml|-", "remove the channels of libvirt device XML" },
     { "restore", cmd_restore, "", "add what a domain's definition asks that libvirt cannot" },
+    { "enable", cmd_enable, "", "give a domain spicevmc's QMP commands (spicevmc-qemu)" },
+    { "disable", cmd_disable, "", "give a domain its own QEMU back" },
     { "xml", cmd_xml, "KIND", "print the device XML of a channel" },
     { "kinds", cmd_kinds, "", "list the kinds of channel spicevmc knows" },
 };
 
-#define COMMAND_NAMES "add, remove, list, attach, detach, restore, xml, kinds"
+#define COMMAND_NAMES \
+    "add, remove, list, attach, detach, restore, enable, disable, xml, kinds"
 
 static char *
 commands_summary(void)
@@ -118,8 +130,10 @@ commands_summary(void)
                                 "       virt-spicevmc [-c URI] DOMAIN COMMAND [ARG…]\n\n"
                                 "Commands:");
 
+    /* Padded by characters, not bytes: "…" is three. */
     for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-        g_string_append_printf(out, "\n  %-8s %-20s %s", commands[i].name, commands[i].args,
+        g_string_append_printf(out, "\n  %-8s %s%*s %s", commands[i].name, commands[i].args,
+                               (int)(20 - g_utf8_strlen(commands[i].args, -1)), "",
                                commands[i].summary);
     return g_string_free(out, FALSE);
 }
