@@ -64,7 +64,7 @@ libvirt_env_remove_root(const char *root)
 }
 
 char *
-libvirt_env_domain_xml(const char *name, const char *spice_path)
+libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emulator)
 {
     return g_strdup_printf(
         "<domain type='qemu'>\n"
@@ -81,5 +81,5 @@ libvirt_env_domain_xml(const char *name, const char *spice_path)
         "    <video><model type='none'/></video>\n"
         "    <memballoon model='none'/>\n"
         "  </devices>\n"
-        "</domain>\n", name, QEMU_BINARY, spice_path);
+        "</domain>\n", name, emulator ? emulator : QEMU_BINARY, spice_path);
 }

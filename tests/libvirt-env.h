@@ -10,5 +10,5 @@ char *libvirt_env_embed_uri(const char *root);
 /* Remove the root and everything under it; its domains must be gone. */
 void libvirt_env_remove_root(const char *root);
 /* A q35 TCG domain with a virtio-serial and a qemu-xhci controller and SPICE on the unix
- * socket @spice_path. */
-char *libvirt_env_domain_xml(const char *name, const char *spice_path);
+ * socket @spice_path, run by @emulator (NULL: QEMU). */
+char *libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emulator);

@@ -48,7 +48,7 @@ setup(Fixture *f, gconstpointer data)
 
     f->name = g_strdup_printf("svc%u", count++);
     spice = g_strdup_printf("%s/%s.spice", root, f->name);
-    xml = libvirt_env_domain_xml(f->name, spice);
+    xml = libvirt_env_domain_xml(f->name, spice, NULL);
     f->dom = virDomainDefineXML(conn, xml);
     if (!f->dom)
         g_error("cannot define %s: %s", f->name, virGetLastErrorMessage());

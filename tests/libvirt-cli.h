@@ -1,0 +1,69 @@
+/* The harness of the end-to-end libvirt tests: each case in a child process, on a domain of
+ * the embedded driver or of libvirtd, with virsh and virt-spicevmc run as a user runs them. */
+#pragma once
+
+#include "qmp.h"
+
+#define SYSTEM_URI "qemu:///system"
+#define REMOTE_URI "qemu+unix:///system"
+
+typedef enum { DOMAIN_NONE, DOMAIN_DEFINED, DOMAIN_RUNNING, DOMAIN_TRANSIENT } DomainSetup;
+
+typedef struct _Fixture Fixture;
+typedef struct {
+    const char *path;
+    gboolean system;
+    DomainSetup domain;
+    void (*body)(Fixture *f, const char *arg);
+    const char *arg;
+    const char *emulator;     /* of the domain; NULL: QEMU */
+} Case;
+
+struct _Fixture {
+    const Case *c;
+    const char *uri;
+    char *dir;                /* spice socket, domain and device XML */
+    char *name;               /* of the domain */
+    gboolean made;            /* by this process, which undoes it */
+};
+
+typedef struct {
+    char *out;
+    char *err;
+    int status;               /* -1: killed by a signal */
+} Run;
+
+void run_clear(Run *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
+
+/* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
+ * asserts success and returns stdout. */
+char *run(Run *r, gboolean is_virsh, const char *uri, ...);
+#define virsh(r, uri, ...) run(r, TRUE, uri, __VA_ARGS__, NULL)
+#define cli(r, uri, ...) run(r, FALSE, uri, __VA_ARGS__, NULL)
+#define virsh_ok(uri, ...) run(NULL, TRUE, uri, __VA_ARGS__, NULL)
+#define cli_ok(uri, ...) run(NULL, FALSE, uri, __VA_ARGS__, NULL)
+
+/* Success prints nothing on stderr; the assertion shows what was printed instead. */
+void assert_ok(Run *r);
+/* strstr that fails showing both strings. */
+void assert_contains(const char *haystack, const char *needle);
+/* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
+ * "virt-spicevmc: error: …", containing @fragment. */
+void assert_one_error(Run *r, const char *fragment);
+
+json_object *parse_json(const char *text);
+/* @obj's @key, which must be there. */
+json_object *member(json_object *obj, const char *key);
+const char *member_str(json_object *obj, const char *key);
+/* virsh qemu-monitor-command: QEMU's "return". */
+json_object *qemu(Fixture *f, const char *cmd);
+/* Entries of @arr whose @key starts with (@prefix) or is @value. */
+guint count_entries(json_object *arr, const char *key, const char *value, gboolean prefix);
+#define has_entry(arr, key, value) (count_entries(arr, key, value, FALSE) > 0)
+#define count_prefixed(arr, key, prefix) count_entries(arr, key, prefix, TRUE)
+
+/* g_test_init(), and @cases added, their domains named after their index; more tests may be
+ * added before libvirt_cli_run() runs them all. */
+void libvirt_cli_init(int *argc, char ***argv, const Case *cases, guint n_cases);
+int libvirt_cli_run(void);

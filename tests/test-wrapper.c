@@ -1,0 +1,217 @@
+/* spicevmc-qemu as a libvirt domain's <emulator>: spicevmc's QMP commands through virsh
+ * qemu-monitor-command, while libvirt's own start, hot-plug, events and destroy keep working;
+ * and virt-spicevmc enable/disable.  Every virsh on qemu:///embed is a new libvirt that
+ * reconnects to the running QEMU's monitor, as libvirtd does after a restart. */
+#include "config.h"
+
+#include <string.h>
+
+#include "libvirt-cli.h"
+
+#define AGENT_XML "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/>" \
+                  "</channel>\n"
+#define EMULATOR_NS "urn:spicevmc:emulator:1"
+/* How long libvirt and the kernel may take to let processes go after destroy. */
+#define GONE_TIMEOUT_S 30
+
+static json_object *
+find_id(json_object *list, const char *id)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ch = json_object_array_get_idx(list, i);
+
+        if (g_str_equal(member_str(ch, "id"), id))
+            return ch;
+    }
+    g_assert_cmpstr(json_object_to_json_string(list), ==, id);
+    return NULL;
+}
+
+/* The processes whose command line names the domain: QEMU, and the proxy beside it. */
+static guint
+count_processes(Fixture *f)
+{
+    g_autofree char *needle = g_strdup_printf("guest=%s,", f->name);
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *pid;
+    guint n = 0;
+
+    g_assert_nonnull(proc);
+    while ((pid = g_dir_read_name(proc))) {
+        g_autofree char *path = g_build_filename("/proc", pid, "cmdline", NULL);
+        g_autofree char *text = NULL;
+        gsize len;
+
+        if (!g_ascii_isdigit(pid[0]) || !g_file_get_contents(path, &text, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            text[i] = text[i] ? text[i] : ' ';
+        n += strstr(text, needle) != NULL;
+    }
+    return n;
+}
+
+static void
+assert_destroy_leaves_nothing(Fixture *f)
+{
+    gint64 deadline = g_get_monotonic_time() + GONE_TIMEOUT_S * G_USEC_PER_SEC;
+
+    g_auto(Run) r = { NULL };
+
+    g_assert_cmpuint(count_processes(f), ==, 2);
+    virsh(&r, f->uri, "destroy", f->name);
+    /* libvirt 9.0's embedded driver reconnects to the domain in a thread of its own while
+     * virsh's destroy kills QEMU; the reconnection sees the monitor close and stops the
+     * domain first, and destroy finds it stopped.  The same with QEMU alone. */
+    if (r.status != 0)
+        assert_contains(r.err, "domain is not running");
+    while (count_processes(f) && g_get_monotonic_time() < deadline)
+        g_usleep(50 * 1000);
+    g_assert_cmpuint(count_processes(f), ==, 0);
+}
+
+static void
+monitor_commands(Fixture *f, const char *arg)
+{
+    g_autofree char *agent = g_build_filename(f->dir, "agent.xml", NULL);
+    g_autofree char *xml = NULL, *state = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) added = NULL, list = NULL, commands = NULL, status = NULL;
+    g_autoptr(json_object) removed = NULL, after = NULL;
+    g_auto(Run) bad = { NULL };
+    json_object *webdav, *vdagent;
+
+    added = qemu(f, "{\"execute\":\"spicevmc-add\",\"arguments\":{\"kind\":\"webdav\"}}");
+    g_assert_cmpstr(member_str(json_object_array_get_idx(added, 0), "id"), ==, "ua-webdav0");
+    g_assert_true(g_file_set_contents(agent, AGENT_XML, -1, &error));
+    g_assert_no_error(error);
+    g_free(virsh_ok(f->uri, "attach-device", f->name, agent, "--live"));
+
+    /* Both in QEMU, on different ports: ours from the top, libvirt's from the bottom. */
+    list = qemu(f, "{\"execute\":\"query-spicevmc\"}");
+    g_assert_cmpuint(json_object_array_length(list), ==, 2);
+    webdav = find_id(list, "ua-webdav0");
+    vdagent = find_id(list, "channel0");
+    g_assert_cmpstr(member_str(vdagent, "kind"), ==, "vdagent");
+    g_assert_true(json_object_get_boolean(member(vdagent, "inferred")));
+    g_assert_cmpint(json_object_get_int(member(webdav, "nr")), !=,
+                    json_object_get_int(member(vdagent, "nr")));
+
+    commands = qemu(f, "{\"execute\":\"query-commands\"}");
+    g_assert_true(has_entry(commands, "name", "spicevmc-add"));
+    g_assert_true(has_entry(commands, "name", "device_add"));
+    status = qemu(f, "{\"execute\":\"query-status\"}");
+    g_assert_cmpstr(member_str(status, "status"), ==, "prelaunch");
+
+    virsh(&bad, f->uri, "qemu-monitor-command", f->name,
+          "{\"execute\":\"spicevmc-add\",\"arguments\":{\"kind\":\"bogus\"}}");
+    /* virsh prints QEMU's error reply as it prints any reply. */
+    assert_ok(&bad);
+    assert_contains(bad.out, "{\"class\":\"GenericError\",\"desc\":\"Parameter 'kind' does "
+                             "not accept value 'bogus'\"}");
+
+    /* libvirt waits for DEVICE_DELETED before it drops the device from its XML: the event
+     * came through the proxy. */
+    g_free(virsh_ok(f->uri, "detach-device", f->name, agent, "--live"));
+    xml = virsh_ok(f->uri, "dumpxml", f->name);
+    g_assert_null(strstr(xml, "com.redhat.spice.0"));
+    g_free(virsh_ok(f->uri, "resume", f->name));
+    state = virsh_ok(f->uri, "domstate", f->name);
+    g_assert_cmpstr(state, ==, "running\n\n");
+    removed = qemu(f, "{\"execute\":\"spicevmc-remove\",\"arguments\":{\"id\":\"ua-webdav0\"}}");
+    g_assert_cmpstr(json_object_to_json_string(removed), ==, "[ \"ua-webdav0\" ]");
+    after = qemu(f, "{\"execute\":\"query-spicevmc\"}");
+    g_assert_cmpuint(json_object_array_length(after), ==, 0);
+    assert_destroy_leaves_nothing(f);
+}
+
+/* virsh's metadata for spicevmc's record of the emulator, "" when there is none. */
+static char *
+emulator_record(Fixture *f)
+{
+    g_auto(Run) r = { NULL };
+
+    virsh(&r, f->uri, "metadata", f->name, "--uri", EMULATOR_NS, "--config");
+    return g_strdup(r.status == 0 ? r.out : "");
+}
+
+static void
+assert_emulator(Fixture *f, const char *path)
+{
+    g_autofree char *xml = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
+    g_autofree char *element = g_strdup_printf("<emulator>%s</emulator>", path);
+
+    assert_contains(xml, element);
+}
+
+static void
+enable_disable(Fixture *f, const char *arg)
+{
+    g_autofree char *enabled = g_strdup_printf("Domain '%s' uses %s\n", f->name, WRAPPER);
+    g_autofree char *again = g_strdup_printf("Domain '%s' already uses %s\n", f->name, WRAPPER);
+    g_autofree char *later = g_strdup_printf("Domain '%s' will stop using %s from its next "
+                                             "start\n", f->name, WRAPPER);
+    g_autofree char *record = NULL, *out = NULL;
+    g_autoptr(json_object) list = NULL;
+    g_auto(Run) live = { NULL };
+    g_auto(Run) missing = { NULL };
+
+    out = cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER);
+    g_assert_cmpstr(out, ==, enabled);
+    g_clear_pointer(&out, g_free);
+    out = cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER);
+    g_assert_cmpstr(out, ==, again);
+    assert_emulator(f, WRAPPER);
+    record = emulator_record(f);
+    assert_contains(record, "path=\"" QEMU_BINARY "\"");
+
+    g_free(virsh_ok(f->uri, "start", "--paused", f->name));
+    list = qemu(f, "{\"execute\":\"query-spicevmc\"}");
+    g_assert_cmpuint(json_object_array_length(list), ==, 0);
+
+    cli(&live, f->uri, f->name, "disable", "--live", "--wrapper", WRAPPER);
+    assert_one_error(&live, "a running domain keeps its emulator");
+    cli(&missing, f->uri, f->name, "enable", "--wrapper", "/nonexistent/spicevmc-qemu");
+    assert_one_error(&missing, "'/nonexistent/spicevmc-qemu' is not an executable");
+    g_clear_pointer(&out, g_free);
+    out = cli_ok(f->uri, f->name, "disable", "--wrapper", WRAPPER);
+    g_assert_cmpstr(out, ==, later);
+    assert_emulator(f, QEMU_BINARY);
+    g_clear_pointer(&record, g_free);
+    record = emulator_record(f);
+    g_assert_cmpstr(record, ==, "");
+    assert_destroy_leaves_nothing(f);
+}
+
+/* Anything but a domain's start is QEMU's, untouched: here its version. */
+static void
+test_not_libvirt(void)
+{
+    const char *argv[] = { WRAPPER, "--version", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                 &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(err, ==, "");
+    g_assert_true(g_str_has_prefix(out, "QEMU emulator version "));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
+static const Case cases[] = {
+    { "/wrapper/embed/monitor-commands", FALSE, DOMAIN_RUNNING, monitor_commands, NULL,
+      WRAPPER },
+    { "/wrapper/embed/enable-disable", FALSE, DOMAIN_DEFINED, enable_disable },
+    { "/wrapper/system/monitor-commands", TRUE, DOMAIN_TRANSIENT, monitor_commands, NULL,
+      WRAPPER },
+};
+
+int
+main(int argc, char **argv)
+{
+    libvirt_cli_init(&argc, &argv, cases, G_N_ELEMENTS(cases));
+    g_test_add_func("/wrapper/not-libvirt", test_not_libvirt);
+    return libvirt_cli_run();
+}
