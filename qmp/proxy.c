@@ -187,6 +187,7 @@ static void
 up_message(QmpProxy *proxy, json_object *msg)
 {
     const char *id = json_object_get_string(json_object_object_get(msg, "id"));
+    g_autofree char *key = NULL;
     Pending *p;
 
     if (proxy->state == UP_GREETING) {
@@ -200,8 +201,8 @@ up_message(QmpProxy *proxy, json_object *msg)
         start_accepting(proxy);
     } else if (json_object_object_get(msg, "event")) {
         fan_out(proxy, msg);
-    } else if (id && (p = g_hash_table_lookup(proxy->pending, id))) {
-        g_hash_table_steal(proxy->pending, id);
+    } else if (id && g_hash_table_steal_extended(proxy->pending, id, (gpointer *)&key,
+                                                 (gpointer *)&p)) {
         deliver_reply(proxy, msg, p);
         pending_free(p);
     } else {
