@@ -41,7 +41,7 @@ struct _QmpProxyRequest {
     json_object *id;          /* the client's, or NULL */
 };
 
-/* A command sent upstream, waiting for its reply. */
+/* A command sent upstream (or held back), waiting for its reply. */
 typedef struct {
     Client *client;           /* NULL for the proxy's own */
     json_object *id;
@@ -49,6 +49,13 @@ typedef struct {
     QmpProxyReplyFunc func;
     gpointer data;
 } Pending;
+
+/* A command held back until QEMU has taken the fds sent before it. */
+typedef struct {
+    json_object *cmd;
+    char *id;
+    GUnixFDList *fds;
+} Held;
 
 typedef struct {
     QmpProxyHandler handler;
@@ -74,6 +81,8 @@ struct _QmpProxy {
     UpState state;
     char *greeting;           /* QEMU's, as clients get it */
     GHashTable *pending;      /* upstream id -> Pending */
+    char *fds_unanswered;     /* upstream id of the last command sent with fds, until answered */
+    GQueue *held;             /* Held, in order */
     guint64 next_id;
     GPtrArray *clients;
     GSocket *listener;

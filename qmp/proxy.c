@@ -188,16 +188,58 @@ pending_free(Pending *p)
     g_free(p);
 }
 
+static void
+held_free(Held *h)
+{
+    json_object_put(h->cmd);
+    g_free(h->id);
+    g_clear_object(&h->fds);
+    g_free(h);
+}
+
+static void
+send_up(QmpProxy *proxy, json_object *cmd, const char *id, GUnixFDList *fds)
+{
+    if (fds)
+        proxy->fds_unanswered = g_strdup(id);
+    proxy_conn_write(proxy, &proxy->up, cmd, fds);
+}
+
 /* Send @cmd upstream under an id of the proxy's; @p says where its reply goes, @fds (transfer
- * full, nullable) go with it. */
+ * full, nullable) go with it.  QEMU keeps only the fds of its last read that carried some, and
+ * with oob it reads ahead of the command it runs: a command with fds waits until QEMU has
+ * answered the last one sent with fds, and every command after it waits too, so that each
+ * client's commands stay in order. */
 void
 proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p, GUnixFDList *fds)
 {
     g_autofree char *id = g_strdup_printf("svc-%" G_GUINT64_FORMAT, proxy->next_id++);
+    Held *h;
 
     json_object_object_add(cmd, "id", json_object_new_string(id));
-    g_hash_table_insert(proxy->pending, g_steal_pointer(&id), p);
-    proxy_conn_write(proxy, &proxy->up, cmd, fds);
+    g_hash_table_insert(proxy->pending, g_strdup(id), p);
+    if (g_queue_is_empty(proxy->held) && !(fds && proxy->fds_unanswered)) {
+        send_up(proxy, cmd, id, fds);
+        return;
+    }
+    h = g_new0(Held, 1);
+    h->cmd = json_object_get(cmd);
+    h->id = g_steal_pointer(&id);
+    h->fds = fds;
+    g_queue_push_tail(proxy->held, h);
+}
+
+/* QEMU answered the command sent with fds: what waited for it goes, up to the next with fds. */
+static void
+release_held(QmpProxy *proxy)
+{
+    Held *h;
+
+    g_clear_pointer(&proxy->fds_unanswered, g_free);
+    while (!proxy->fds_unanswered && (h = g_queue_pop_head(proxy->held))) {
+        send_up(proxy, h->cmd, h->id, g_steal_pointer(&h->fds));
+        held_free(h);
+    }
 }
 
 static void
@@ -294,6 +336,8 @@ up_message(QmpProxy *proxy, json_object *msg)
         fan_out(proxy, msg);
     } else if (id && g_hash_table_steal_extended(proxy->pending, id, (gpointer *)&key,
                                                  (gpointer *)&p)) {
+        if (g_strcmp0(id, proxy->fds_unanswered) == 0)
+            release_held(proxy);
         deliver_reply(proxy, msg, p);
         pending_free(p);
     } else {
@@ -349,6 +393,8 @@ up_lost(QmpProxy *proxy, const char *reason)
             proxy_client_error(p->client, "GenericError", reason, p->id);
     }
     g_hash_table_remove_all(proxy->pending);
+    g_queue_clear_full(proxy->held, (GDestroyNotify)held_free);
+    g_clear_pointer(&proxy->fds_unanswered, g_free);
     while (proxy->clients->len)
         proxy_client_close(proxy->clients->pdata[0]);
     if (proxy->on_lost)
@@ -366,6 +412,7 @@ qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
     proxy->up_parser = qmp_parser_new(QMP_MAX_MESSAGE);
     proxy->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify)pending_free);
+    proxy->held = g_queue_new();
     proxy->clients = g_ptr_array_new();
     proxy->commands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     proxy->filters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -392,6 +439,8 @@ qmp_proxy_free(QmpProxy *proxy)
     proxy_conn_close(&proxy->up);
     qmp_parser_free(proxy->up_parser);
     g_hash_table_unref(proxy->pending);
+    g_queue_free_full(proxy->held, (GDestroyNotify)held_free);
+    g_free(proxy->fds_unanswered);
     g_ptr_array_unref(proxy->clients);
     g_hash_table_unref(proxy->commands);
     g_hash_table_unref(proxy->filters);

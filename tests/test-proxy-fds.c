@@ -373,6 +373,45 @@ test_behind_long_command(Proxied *f, gconstpointer data)
     assert_return(closed);
 }
 
+/* Clients passing fds at once: QEMU keeps only the fds of its last read that had some, and
+ * reads ahead of the command it runs, yet each client must get its own fd, never another's
+ * nor none. */
+static void
+test_concurrent(Proxied *f, gconstpointer data)
+{
+    enum { ROUNDS = 4, N = 8 };
+
+    for (guint round = 0; round < ROUNDS; round++) {
+        Peer peers[N] = { { NULL } };
+        Pipe pipes[N];
+
+        for (guint i = 0; i < N; i++) {
+            pipes[i] = (Pipe){ { -1, -1 } };
+            pipe_open(&pipes[i]);
+            peer_open(&peers[i], f->path);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autofree char *line = g_strdup_printf("{\"execute\": \"add-fd\", \"arguments\": "
+                                                    "{\"opaque\": \"r%u-c%u\"}}", round, i);
+
+            peer_send(&peers[i], line, pipes[i].fds[0]);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autoptr(json_object) reply = peer_read(&peers[i]);
+
+            assert_return(reply);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autofree char *opaque = g_strdup_printf("r%u-c%u", round, i);
+            gint64 fd = fdset_fd(f->inspect, opaque);
+
+            g_assert_true(same_file(f->vm->pid, fd, pipes[i].fds[0]));
+            peer_close(&peers[i]);
+            pipe_close(&pipes[i]);
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -387,5 +426,6 @@ main(int argc, char **argv)
                teardown);
     g_test_add("/proxy-fds/behind-long-command", Proxied, NULL, setup, test_behind_long_command,
                teardown);
+    g_test_add("/proxy-fds/concurrent", Proxied, NULL, setup, test_concurrent, teardown);
     return g_test_run();
 }
