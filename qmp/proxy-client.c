@@ -44,7 +44,7 @@ proxy_client_send(Client *c, json_object *msg)
 {
     if (c->closed)
         return;
-    proxy_conn_write(c->proxy, &c->conn, msg);
+    proxy_conn_write(c->proxy, &c->conn, msg, NULL);
     if (c->conn.queued->len > CLIENT_BACKLOG_MAX) {
         g_message("dropping a QMP client that does not read what it is sent");
         proxy_client_close(c);
@@ -89,6 +89,7 @@ proxy_client_close(Client *c)
     c->closed = TRUE;
     g_ptr_array_remove(c->proxy->clients, c);
     proxy_conn_close(&c->conn);
+    g_clear_object(&c->fds);
     proxy_client_unref(c);
 }
 
@@ -179,12 +180,13 @@ client_message(Client *c, json_object *msg)
                          command->data);
         return;
     }
-    /* Everything else is QEMU's to answer, malformed envelopes included. */
+    /* Everything else is QEMU's to answer, malformed envelopes included, and takes the fds the
+     * client sent last, as QEMU's monitor would have kept them for it. */
     p = g_new0(Pending, 1);
     p->client = client_ref(c);
     p->id = id ? json_object_get(id) : NULL;
     p->command = g_strdup(name);
-    proxy_forward(proxy, msg, p);
+    proxy_forward(proxy, msg, p, g_steal_pointer(&c->fds));
 }
 
 /* QEMU's words for what its JSON parser refuses. */
@@ -211,12 +213,18 @@ on_client_read(GSocket *sock, GIOCondition cond, gpointer data)
     g_autofree char *reason = NULL;
     g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+    g_autoptr(GUnixFDList) fds = NULL;
     gssize n;
 
-    if (!proxy_conn_read(&c->conn, buf, &n, &reason)) {
+    if (!proxy_conn_read(&c->conn, buf, &n, &fds, &reason)) {
         proxy_client_close(c);
         return G_SOURCE_REMOVE;
     }
+    /* libvirt sends fds with the first bytes of the command that takes them; like QEMU's
+     * socket chardev, the client's last fds wait for its next command, and replace any that no
+     * command took. */
+    if (fds)
+        g_set_object(&c->fds, fds);
     if (n <= 0)
         return G_SOURCE_CONTINUE;
     qmp_parser_feed_resync(c->parser, buf, n, messages, errors);

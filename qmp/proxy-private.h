@@ -1,6 +1,8 @@
 /* The QMP proxy's connections, clients and upstream state, shared by its two halves. */
 #pragma once
 
+#include <gio/gunixfdlist.h>
+
 #include "proxy.h"
 
 G_BEGIN_DECLS
@@ -9,18 +11,26 @@ G_BEGIN_DECLS
 /* A client that leaves this much unread is dropped rather than let it hold the others up. */
 #define CLIENT_BACKLOG_MAX (64 * 1024 * 1024)
 
+/* Fds that go with the queued bytes from @offset on. */
+typedef struct {
+    gsize offset;
+    GUnixFDList *fds;
+} FdMark;
+
 /* One end of a stream: reads dispatched as they come, writes queued until writable. */
 typedef struct {
     GSocket *sock;
     GSource *in;
     GSource *out;
     GByteArray *queued;
+    GArray *marks;            /* FdMark, by offset */
 } Conn;
 
 typedef struct {
     QmpProxy *proxy;
     Conn conn;
     QmpParser *parser;
+    GUnixFDList *fds;         /* the last fds the client sent, for its next command to QEMU */
     gboolean negotiated;
     gboolean closed;
     gint refs;
@@ -31,7 +41,7 @@ struct _QmpProxyRequest {
     json_object *id;          /* the client's, or NULL */
 };
 
-/* A command sent upstream, waiting for its reply. */
+/* A command sent upstream (or held back), waiting for its reply. */
 typedef struct {
     Client *client;           /* NULL for the proxy's own */
     json_object *id;
@@ -39,6 +49,13 @@ typedef struct {
     QmpProxyReplyFunc func;
     gpointer data;
 } Pending;
+
+/* A command held back until QEMU has taken the fds sent before it. */
+typedef struct {
+    json_object *cmd;
+    char *id;
+    GUnixFDList *fds;
+} Held;
 
 typedef struct {
     QmpProxyHandler handler;
@@ -64,6 +81,8 @@ struct _QmpProxy {
     UpState state;
     char *greeting;           /* QEMU's, as clients get it */
     GHashTable *pending;      /* upstream id -> Pending */
+    char *fds_unanswered;     /* upstream id of the last command sent with fds, until answered */
+    GQueue *held;             /* Held, in order */
     guint64 next_id;
     GPtrArray *clients;
     GSocket *listener;
@@ -79,12 +98,15 @@ struct _QmpProxy {
 G_GNUC_INTERNAL void proxy_conn_open(QmpProxy *proxy, Conn *conn, GSocket *sock,
                                      GSocketSourceFunc on_read, gpointer data);
 G_GNUC_INTERNAL void proxy_conn_close(Conn *conn);
-G_GNUC_INTERNAL gboolean proxy_conn_read(Conn *conn, char *buf, gssize *n, char **reason);
-G_GNUC_INTERNAL void proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg);
+G_GNUC_INTERNAL gboolean proxy_conn_read(Conn *conn, char *buf, gssize *n, GUnixFDList **fds,
+                                         char **reason);
+G_GNUC_INTERNAL void proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg,
+                                      GUnixFDList *fds);
 G_GNUC_INTERNAL gboolean proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data);
 
 /* upstream (proxy.c) */
-G_GNUC_INTERNAL void proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p);
+G_GNUC_INTERNAL void proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p,
+                                   GUnixFDList *fds);
 
 /* clients (proxy-client.c) */
 G_GNUC_INTERNAL void proxy_client_send(Client *c, json_object *msg);

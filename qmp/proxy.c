@@ -1,9 +1,13 @@
 /* A QMP proxy: to any number of clients it is QEMU's monitor, plus the commands it is given.
  * Every client command goes upstream with an id of the proxy's, and its reply comes back to
- * that client with the client's own id; events go to every client that has negotiated. */
+ * that client with the client's own id; events go to every client that has negotiated; file
+ * descriptors a client passes go upstream with its next command for QEMU. */
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
+
+#include <gio/gunixfdmessage.h>
 
 #include "proxy-private.h"
 
@@ -11,30 +15,75 @@ static void up_lost(QmpProxy *proxy, const char *reason);
 
 /* ---- streams -------------------------------------------------------- */
 
+static void
+clear_mark(gpointer data)
+{
+    FdMark *mark = data;
+
+    g_clear_object(&mark->fds);
+}
+
+static gssize
+send_bytes(GSocket *sock, const guint8 *bytes, gsize len, GUnixFDList *fds, GError **error)
+{
+    GOutputVector vector = { bytes, len };
+    g_autoptr(GSocketControlMessage) msg = NULL;
+
+    if (!fds)
+        return g_socket_send(sock, (const char *)bytes, len, NULL, error);
+    msg = g_unix_fd_message_new_with_fd_list(fds);
+    return g_socket_send_message(sock, NULL, &vector, 1, &msg, 1, G_SOCKET_MSG_NONE, NULL,
+                                 error);
+}
+
+/* The fds of a command go with its first byte, so a send stops short of the next command
+ * that has fds; whatever part of the bytes a send takes, the fds went with them. */
 gboolean
 proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data)
 {
     Conn *conn = data;
+    FdMark *first = conn->marks->len ? &g_array_index(conn->marks, FdMark, 0) : NULL;
+    GUnixFDList *fds = first && first->offset == 0 ? first->fds : NULL;
+    guint next = fds ? 1 : 0;
+    gsize len = conn->marks->len > next ? g_array_index(conn->marks, FdMark, next).offset
+                                        : conn->queued->len;
     g_autoptr(GError) error = NULL;
-    gssize n = g_socket_send(conn->sock, (const char *)conn->queued->data, conn->queued->len,
-                             NULL, &error);
+    gssize n = send_bytes(conn->sock, conn->queued->data, len, fds, &error);
 
+    if (n < 0 && fds && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        /* Rather than retry for ever: the command goes alone and QEMU says what it lacks. */
+        g_message("cannot pass %d file descriptors on: %s", g_unix_fd_list_get_length(fds),
+                  error->message);
+        g_array_remove_index(conn->marks, 0);
+        return G_SOURCE_CONTINUE;
+    }
     if (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return G_SOURCE_CONTINUE;   /* the reader sees the hang-up and closes */
-    if (n > 0)
+    if (n > 0) {
+        if (fds)
+            g_array_remove_index(conn->marks, 0);
+        for (guint i = 0; i < conn->marks->len; i++)
+            g_array_index(conn->marks, FdMark, i).offset -= n;
         g_byte_array_remove_range(conn->queued, 0, n);
+    }
     if (conn->queued->len)
         return G_SOURCE_CONTINUE;
     g_clear_pointer(&conn->out, g_source_unref);
     return G_SOURCE_REMOVE;
 }
 
+/* Queue @msg, with @fds (transfer full, nullable) to go with its first byte. */
 void
-proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg)
+proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg, GUnixFDList *fds)
 {
     const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
 
+    if (fds) {
+        FdMark mark = { conn->queued->len, fds };
+
+        g_array_append_val(conn->marks, mark);
+    }
     g_byte_array_append(conn->queued, (const guint8 *)text, strlen(text));
     g_byte_array_append(conn->queued, (const guint8 *)"\r\n", 2);
     if (conn->out)
@@ -51,6 +100,8 @@ proxy_conn_open(QmpProxy *proxy, Conn *conn, GSocket *sock, GSocketSourceFunc on
     conn->sock = g_object_ref(sock);
     g_socket_set_blocking(sock, FALSE);
     conn->queued = g_byte_array_new();
+    conn->marks = g_array_new(FALSE, FALSE, sizeof(FdMark));
+    g_array_set_clear_func(conn->marks, clear_mark);
     conn->in = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
     g_source_set_callback(conn->in, G_SOURCE_FUNC(on_read), data, NULL);
     g_source_attach(conn->in, proxy->context);
@@ -71,15 +122,54 @@ proxy_conn_close(Conn *conn)
         g_socket_close(conn->sock, NULL);
     g_clear_object(&conn->sock);
     g_clear_pointer(&conn->queued, g_byte_array_unref);
+    g_clear_pointer(&conn->marks, g_array_unref);
 }
 
-/* Read what is there; FALSE (with @reason) when the peer is gone. */
+/* The fds that came in @messages (freed), in one list; NULL when none did. */
+static GUnixFDList *
+take_fds(GSocketControlMessage **messages, gint n_messages)
+{
+    GUnixFDList *fds = NULL;
+
+    for (gint i = 0; i < n_messages; i++) {
+        g_autoptr(GSocketControlMessage) msg = messages[i];
+        GUnixFDList *got;
+        const gint *each;
+        gint n;
+
+        if (!G_IS_UNIX_FD_MESSAGE(msg))
+            continue;
+        got = g_unix_fd_message_get_fd_list(G_UNIX_FD_MESSAGE(msg));
+        if (!fds) {
+            fds = g_object_ref(got);
+            continue;
+        }
+        each = g_unix_fd_list_peek_fds(got, &n);
+        for (gint j = 0; j < n; j++)
+            g_unix_fd_list_append(fds, each[j], NULL);
+    }
+    g_free(messages);
+    return fds;
+}
+
+/* Read what is there, and with @fds non-NULL the fds that came with it (NULL when none did);
+ * FALSE (with @reason) when the peer is gone. */
 gboolean
-proxy_conn_read(Conn *conn, char *buf, gssize *n, char **reason)
+proxy_conn_read(Conn *conn, char *buf, gssize *n, GUnixFDList **fds, char **reason)
 {
     g_autoptr(GError) error = NULL;
+    GInputVector vector = { buf, READ_SIZE };
+    GSocketControlMessage **messages = NULL;
+    gint n_messages = 0;
+    gint flags = 0;
 
-    *n = g_socket_receive(conn->sock, buf, READ_SIZE, NULL, &error);
+    /* Without a place for control messages the kernel closes any fds that come. */
+    *n = g_socket_receive_message(conn->sock, NULL, &vector, 1, fds ? &messages : NULL,
+                                  fds ? &n_messages : NULL, &flags, NULL, &error);
+    if (fds)
+        *fds = take_fds(messages, n_messages);
+    if (fds && (flags & MSG_CTRUNC))
+        g_message("a QMP client sent more file descriptors than one read takes; some are lost");
     if (*n > 0 || (*n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
         return TRUE;
     *reason = g_strdup(*n == 0 ? "closed the connection" : error->message);
@@ -98,15 +188,58 @@ pending_free(Pending *p)
     g_free(p);
 }
 
-/* Send @cmd upstream under an id of the proxy's; @p says where its reply goes. */
+static void
+held_free(Held *h)
+{
+    json_object_put(h->cmd);
+    g_free(h->id);
+    g_clear_object(&h->fds);
+    g_free(h);
+}
+
+static void
+send_up(QmpProxy *proxy, json_object *cmd, const char *id, GUnixFDList *fds)
+{
+    if (fds)
+        proxy->fds_unanswered = g_strdup(id);
+    proxy_conn_write(proxy, &proxy->up, cmd, fds);
+}
+
+/* Send @cmd upstream under an id of the proxy's; @p says where its reply goes, @fds (transfer
+ * full, nullable) go with it.  QEMU keeps only the fds of its last read that carried some, and
+ * with oob it reads ahead of the command it runs: a command with fds waits until QEMU has
+ * answered the last one sent with fds, and every command after it waits too, so that each
+ * client's commands stay in order. */
 void
-proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p)
+proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p, GUnixFDList *fds)
 {
     g_autofree char *id = g_strdup_printf("svc-%" G_GUINT64_FORMAT, proxy->next_id++);
+    Held *h;
 
     json_object_object_add(cmd, "id", json_object_new_string(id));
-    g_hash_table_insert(proxy->pending, g_steal_pointer(&id), p);
-    proxy_conn_write(proxy, &proxy->up, cmd);
+    g_hash_table_insert(proxy->pending, g_strdup(id), p);
+    if (g_queue_is_empty(proxy->held) && !(fds && proxy->fds_unanswered)) {
+        send_up(proxy, cmd, id, fds);
+        return;
+    }
+    h = g_new0(Held, 1);
+    h->cmd = json_object_get(cmd);
+    h->id = g_steal_pointer(&id);
+    h->fds = fds;
+    g_queue_push_tail(proxy->held, h);
+}
+
+/* QEMU answered the command sent with fds: what waited for it goes, up to the next with fds. */
+static void
+release_held(QmpProxy *proxy)
+{
+    Held *h;
+
+    g_clear_pointer(&proxy->fds_unanswered, g_free);
+    while (!proxy->fds_unanswered && (h = g_queue_pop_head(proxy->held))) {
+        send_up(proxy, h->cmd, h->id, g_steal_pointer(&h->fds));
+        held_free(h);
+    }
 }
 
 static void
@@ -179,7 +312,7 @@ up_greeting(QmpProxy *proxy, json_object *msg)
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
     cmd = qmp_cmd_capabilities(oob);
     json_object_object_add(cmd, "id", json_object_new_string("svc-negotiation"));
-    proxy_conn_write(proxy, &proxy->up, cmd);
+    proxy_conn_write(proxy, &proxy->up, cmd, NULL);
     proxy->state = UP_NEGOTIATING;
 }
 
@@ -187,6 +320,7 @@ static void
 up_message(QmpProxy *proxy, json_object *msg)
 {
     const char *id = json_object_get_string(json_object_object_get(msg, "id"));
+    g_autofree char *key = NULL;
     Pending *p;
 
     if (proxy->state == UP_GREETING) {
@@ -200,8 +334,10 @@ up_message(QmpProxy *proxy, json_object *msg)
         start_accepting(proxy);
     } else if (json_object_object_get(msg, "event")) {
         fan_out(proxy, msg);
-    } else if (id && (p = g_hash_table_lookup(proxy->pending, id))) {
-        g_hash_table_steal(proxy->pending, id);
+    } else if (id && g_hash_table_steal_extended(proxy->pending, id, (gpointer *)&key,
+                                                 (gpointer *)&p)) {
+        if (g_strcmp0(id, proxy->fds_unanswered) == 0)
+            release_held(proxy);
         deliver_reply(proxy, msg, p);
         pending_free(p);
     } else {
@@ -220,7 +356,7 @@ on_up_read(GSocket *sock, GIOCondition cond, gpointer data)
     g_autoptr(GError) error = NULL;
     gssize n;
 
-    if (!proxy_conn_read(&proxy->up, buf, &n, &reason)) {
+    if (!proxy_conn_read(&proxy->up, buf, &n, NULL, &reason)) {
         g_autofree char *why = g_strdup_printf("QEMU's monitor %s", reason);
 
         up_lost(proxy, why);
@@ -257,6 +393,8 @@ up_lost(QmpProxy *proxy, const char *reason)
             proxy_client_error(p->client, "GenericError", reason, p->id);
     }
     g_hash_table_remove_all(proxy->pending);
+    g_queue_clear_full(proxy->held, (GDestroyNotify)held_free);
+    g_clear_pointer(&proxy->fds_unanswered, g_free);
     while (proxy->clients->len)
         proxy_client_close(proxy->clients->pdata[0]);
     if (proxy->on_lost)
@@ -274,6 +412,7 @@ qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
     proxy->up_parser = qmp_parser_new(QMP_MAX_MESSAGE);
     proxy->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify)pending_free);
+    proxy->held = g_queue_new();
     proxy->clients = g_ptr_array_new();
     proxy->commands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     proxy->filters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -300,6 +439,8 @@ qmp_proxy_free(QmpProxy *proxy)
     proxy_conn_close(&proxy->up);
     qmp_parser_free(proxy->up_parser);
     g_hash_table_unref(proxy->pending);
+    g_queue_free_full(proxy->held, (GDestroyNotify)held_free);
+    g_free(proxy->fds_unanswered);
     g_ptr_array_unref(proxy->clients);
     g_hash_table_unref(proxy->commands);
     g_hash_table_unref(proxy->filters);
@@ -366,7 +507,7 @@ qmp_proxy_execute(QmpProxy *proxy, json_object *cmd, QmpProxyReplyFunc func, gpo
     p = g_new0(Pending, 1);
     p->func = func;
     p->data = user_data;
-    proxy_forward(proxy, copy, p);
+    proxy_forward(proxy, copy, p, NULL);
 }
 
 guint

@@ -1,0 +1,431 @@
+/* spicevmc-qmp-proxy passing file descriptors to a real QEMU as libvirt does (getfd, add-fd):
+ * each fd reaches QEMU with the command it came with, and no fd is kept once a client is gone. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixfdmessage.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib-unix.h>
+
+#include "testvm.h"
+
+#define NO_FD_DESC "No file descriptor supplied via SCM_RIGHTS"
+/* More than the kernel buffers on a unix socket (about 200 KiB). */
+#define LONG_SIZE (384 * 1024)
+
+typedef struct {
+    TestVm *vm;
+    QmpClient *inspect;       /* QEMU's second monitor, for what QEMU itself says */
+    GSubprocess *proxy;
+    char *path;               /* the proxy's socket */
+} Proxied;
+
+/* As in test-proxy: the proxy gets a socket already listening. */
+static void
+setup(Proxied *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
+    g_autoptr(GSocketAddress) addr = NULL;
+
+    f->vm = testvm_start(0, NULL);
+    f->inspect = testvm_qmp(f->vm);
+    f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
+    addr = g_unix_socket_address_new(f->path);
+    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
+    g_assert_true(g_socket_listen(listener, &error));
+    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
+    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
+                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
+    g_assert_no_error(error);
+}
+
+static void
+teardown(Proxied *f, gconstpointer data)
+{
+    g_subprocess_force_exit(f->proxy);
+    g_subprocess_wait(f->proxy, NULL, NULL);
+    g_clear_object(&f->proxy);
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    g_clear_pointer(&f->vm, testvm_free);
+    g_free(f->path);
+}
+
+/* ---- a client that can send fds ---------------------------------------- */
+
+typedef struct {
+    GSocketConnection *conn;
+    GDataInputStream *in;
+} Peer;
+
+static void
+peer_close(Peer *p)
+{
+    g_clear_object(&p->in);
+    g_clear_object(&p->conn);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Peer, peer_close)
+
+typedef struct {
+    int fds[2];               /* read end, write end */
+} Pipe;
+
+static void
+pipe_close(Pipe *p)
+{
+    for (guint i = 0; i < 2; i++) {
+        if (p->fds[i] >= 0)
+            close(p->fds[i]);
+        p->fds[i] = -1;
+    }
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Pipe, pipe_close)
+
+static void
+pipe_open(Pipe *p)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(g_unix_open_pipe(p->fds, FD_CLOEXEC, &error));
+    g_assert_no_error(error);
+}
+
+/* The next message that is not an event. */
+static json_object *
+peer_read(Peer *p)
+{
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = g_data_input_stream_read_line_utf8(p->in, NULL, NULL, &error);
+        json_object *msg;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(line);
+        msg = json_tokener_parse(line);
+        g_assert_nonnull(msg);
+        if (!json_object_object_get(msg, "event"))
+            return msg;
+        json_object_put(msg);
+    }
+}
+
+/* One command, with @fd (unless -1) attached by SCM_RIGHTS to its first bytes, as libvirt
+ * sends. */
+static void
+peer_send(Peer *p, const char *line, int fd)
+{
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(p->conn));
+    g_autofree char *text = g_strdup_printf("%s\n", line);
+    GOutputVector vector = { text, strlen(text) };
+    g_autoptr(GSocketControlMessage) msg = NULL;
+    g_autoptr(GError) error = NULL;
+    gssize n;
+
+    if (fd >= 0) {
+        msg = g_unix_fd_message_new();
+        g_assert_true(g_unix_fd_message_append_fd(G_UNIX_FD_MESSAGE(msg), fd, &error));
+    }
+    n = g_socket_send_message(g_socket_connection_get_socket(p->conn), NULL, &vector, 1,
+                              msg ? &msg : NULL, msg ? 1 : 0, G_SOCKET_MSG_NONE, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(n, >, 0);
+    g_assert_true(g_output_stream_write_all(out, text + n, vector.size - n, NULL, NULL, &error));
+    g_assert_no_error(error);
+}
+
+static json_object *
+peer_exchange(Peer *p, const char *line, int fd)
+{
+    peer_send(p, line, fd);
+    return peer_read(p);
+}
+
+static void
+peer_open(Peer *p, const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocketClient) sc = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(json_object) greeting = NULL;
+    g_autoptr(json_object) ok = NULL;
+
+    p->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+    g_assert_no_error(error);
+    p->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(p->conn)));
+    g_data_input_stream_set_newline_type(p->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+    greeting = peer_read(p);
+    g_assert_nonnull(json_object_object_get(greeting, "QMP"));
+    ok = peer_exchange(p, "{\"execute\": \"qmp_capabilities\"}", -1);
+    g_assert_nonnull(json_object_object_get(ok, "return"));
+}
+
+static void
+assert_return(json_object *reply)
+{
+    if (!json_object_object_get(reply, "return"))
+        g_error("QEMU did not return: %s", json_object_to_json_string(reply));
+}
+
+static void
+assert_error(json_object *reply, const char *klass, const char *desc)
+{
+    json_object *error = json_object_object_get(reply, "error");
+
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(error, "class")), ==, klass);
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(error, "desc")), ==, desc);
+}
+
+/* QEMU's fd @qemu_fd is the file @ours is: they share an inode. */
+static gboolean
+same_file(GPid qemu, gint64 qemu_fd, int ours)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/fd/%" G_GINT64_FORMAT, qemu, qemu_fd);
+    struct stat theirs, mine;
+
+    return stat(path, &theirs) == 0 && fstat(ours, &mine) == 0 &&
+           theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino;
+}
+
+/* The fd QEMU's query-fdsets lists with @opaque, or -1. */
+static gint64
+fdset_fd(QmpClient *inspect, const char *opaque)
+{
+    json_object *cmd = json_tokener_parse("{\"execute\": \"query-fdsets\"}");
+    g_autoptr(json_object) sets = testvm_exec(inspect, cmd);
+
+    for (size_t i = 0; i < json_object_array_length(sets); i++) {
+        json_object *fds = json_object_object_get(json_object_array_get_idx(sets, i), "fds");
+
+        for (size_t j = 0; j < json_object_array_length(fds); j++) {
+            json_object *fd = json_object_array_get_idx(fds, j);
+
+            if (g_strcmp0(json_object_get_string(json_object_object_get(fd, "opaque")),
+                          opaque) == 0)
+                return json_object_get_int64(json_object_object_get(fd, "fd"));
+        }
+    }
+    return -1;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* getfd takes the fd sent with it, closefd knows it by name; without an fd QEMU refuses. */
+static void
+test_getfd(Proxied *f, gconstpointer data)
+{
+    g_auto(Peer) p = { NULL };
+    g_auto(Pipe) pp = { { -1, -1 } };
+    g_autoptr(json_object) got = NULL;
+    g_autoptr(json_object) closed = NULL;
+    g_autoptr(json_object) none = NULL;
+
+    pipe_open(&pp);
+    peer_open(&p, f->path);
+    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+                        pp.fds[0]);
+    assert_return(got);
+    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+                           -1);
+    assert_return(closed);
+    none = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"y\"}}", -1);
+    assert_error(none, "GenericError", NO_FD_DESC);
+}
+
+/* add-fd puts the very fd sent into an fdset that QEMU lists. */
+static void
+test_add_fd(Proxied *f, gconstpointer data)
+{
+    g_auto(Peer) p = { NULL };
+    g_auto(Pipe) pp = { { -1, -1 } };
+    g_autoptr(json_object) added = NULL;
+    json_object *ret;
+    gint64 fd;
+
+    pipe_open(&pp);
+    peer_open(&p, f->path);
+    added = peer_exchange(&p, "{\"execute\": \"add-fd\", \"arguments\": {\"opaque\": \"tap0\"}}",
+                          pp.fds[0]);
+    assert_return(added);
+    ret = json_object_object_get(added, "return");
+    g_assert_nonnull(json_object_object_get(ret, "fdset-id"));
+    fd = fdset_fd(f->inspect, "tap0");
+    g_assert_cmpint(fd, ==, json_object_get_int64(json_object_object_get(ret, "fd")));
+    g_assert_true(same_file(f->vm->pid, fd, pp.fds[0]));
+}
+
+/* A command the proxy answers itself leaves the fd for the next command that goes to QEMU. */
+static void
+test_own_command_keeps_fds(Proxied *f, gconstpointer data)
+{
+    g_auto(Peer) p = { NULL };
+    g_auto(Pipe) pp = { { -1, -1 } };
+    g_autoptr(json_object) list = NULL;
+    g_autoptr(json_object) got = NULL;
+    g_autoptr(json_object) closed = NULL;
+
+    pipe_open(&pp);
+    peer_open(&p, f->path);
+    list = peer_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
+    assert_return(list);
+    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"kept\"}}", -1);
+    assert_return(got);
+    closed = peer_exchange(&p, "{\"execute\": \"closefd\", "
+                               "\"arguments\": {\"fdname\": \"kept\"}}", -1);
+    assert_return(closed);
+}
+
+/* A client that leaves with an fd no command took: the proxy closes it.  Once no one holds the
+ * read end of the pipe, its write end polls POLLERR. */
+static void
+test_unused_fd_closed(Proxied *f, gconstpointer data)
+{
+    g_auto(Pipe) pp = { { -1, -1 } };
+    struct pollfd pfd = { .events = 0 };
+
+    pipe_open(&pp);
+    {
+        g_auto(Peer) p = { NULL };
+        g_autoptr(json_object) list = NULL;
+
+        peer_open(&p, f->path);
+        list = peer_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
+        assert_return(list);
+    }
+    close(pp.fds[0]);
+    pp.fds[0] = -1;
+    pfd.fd = pp.fds[1];
+    g_assert_cmpint(poll(&pfd, 1, 30000), ==, 1);
+    g_assert_true(pfd.revents & POLLERR);
+}
+
+/* A command longer than a socket holds, which QEMU (reading its monitor a byte at a time)
+ * takes in many pieces; it fails for its unexpected member. */
+static char *
+long_command(void)
+{
+    g_autofree char *filler = g_strnfill(LONG_SIZE, 'x');
+
+    return g_strdup_printf("{\"execute\": \"query-status\", "
+                           "\"arguments\": {\"filler\": \"%s\"}}", filler);
+}
+
+/* The fds sent right behind a long command: they may come in the read that ends the long one
+ * and go to QEMU with its first piece, where they wait for the getfd behind it. */
+static void
+test_after_long_command(Proxied *f, gconstpointer data)
+{
+    g_auto(Peer) p = { NULL };
+    g_auto(Pipe) pp = { { -1, -1 } };
+    g_autofree char *line = long_command();
+    g_autoptr(json_object) refused = NULL;
+    g_autoptr(json_object) got = NULL;
+    g_autoptr(json_object) closed = NULL;
+
+    pipe_open(&pp);
+    peer_open(&p, f->path);
+    peer_send(&p, line, -1);
+    peer_send(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+              pp.fds[0]);
+    refused = peer_read(&p);
+    assert_error(refused, "GenericError", "Parameter 'filler' is unexpected");
+    got = peer_read(&p);
+    assert_return(got);
+    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+                           -1);
+    assert_return(closed);
+}
+
+/* Another client's fds while a long command is still on its way to QEMU: they go with the
+ * first byte of their own command, not with the long one's bytes before it. */
+static void
+test_behind_long_command(Proxied *f, gconstpointer data)
+{
+    g_auto(Peer) slow = { NULL };
+    g_auto(Peer) p = { NULL };
+    g_auto(Pipe) pp = { { -1, -1 } };
+    g_autofree char *line = long_command();
+    g_autoptr(json_object) sync = NULL;
+    g_autoptr(json_object) got = NULL;
+    g_autoptr(json_object) refused = NULL;
+    g_autoptr(json_object) closed = NULL;
+
+    pipe_open(&pp);
+    peer_open(&slow, f->path);
+    peer_open(&p, f->path);
+    peer_send(&slow, line, -1);
+    /* The proxy answers this itself, once it has read (and queued) the long command. */
+    sync = peer_exchange(&slow, "{\"execute\": \"qmp_capabilities\"}", -1);
+    g_assert_nonnull(json_object_object_get(sync, "error"));
+    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+                        pp.fds[0]);
+    assert_return(got);
+    refused = peer_read(&slow);
+    assert_error(refused, "GenericError", "Parameter 'filler' is unexpected");
+    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+                           -1);
+    assert_return(closed);
+}
+
+/* Clients passing fds at once: QEMU keeps only the fds of its last read that had some, and
+ * reads ahead of the command it runs, yet each client must get its own fd, never another's
+ * nor none. */
+static void
+test_concurrent(Proxied *f, gconstpointer data)
+{
+    enum { ROUNDS = 4, N = 8 };
+
+    for (guint round = 0; round < ROUNDS; round++) {
+        Peer peers[N] = { { NULL } };
+        Pipe pipes[N];
+
+        for (guint i = 0; i < N; i++) {
+            pipes[i] = (Pipe){ { -1, -1 } };
+            pipe_open(&pipes[i]);
+            peer_open(&peers[i], f->path);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autofree char *line = g_strdup_printf("{\"execute\": \"add-fd\", \"arguments\": "
+                                                    "{\"opaque\": \"r%u-c%u\"}}", round, i);
+
+            peer_send(&peers[i], line, pipes[i].fds[0]);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autoptr(json_object) reply = peer_read(&peers[i]);
+
+            assert_return(reply);
+        }
+        for (guint i = 0; i < N; i++) {
+            g_autofree char *opaque = g_strdup_printf("r%u-c%u", round, i);
+            gint64 fd = fdset_fd(f->inspect, opaque);
+
+            g_assert_true(same_file(f->vm->pid, fd, pipes[i].fds[0]));
+            peer_close(&peers[i]);
+            pipe_close(&pipes[i]);
+        }
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add("/proxy-fds/getfd", Proxied, NULL, setup, test_getfd, teardown);
+    g_test_add("/proxy-fds/add-fd", Proxied, NULL, setup, test_add_fd, teardown);
+    g_test_add("/proxy-fds/own-command-keeps-fds", Proxied, NULL, setup,
+               test_own_command_keeps_fds, teardown);
+    g_test_add("/proxy-fds/unused-fd-closed", Proxied, NULL, setup, test_unused_fd_closed,
+               teardown);
+    g_test_add("/proxy-fds/after-long-command", Proxied, NULL, setup, test_after_long_command,
+               teardown);
+    g_test_add("/proxy-fds/behind-long-command", Proxied, NULL, setup, test_behind_long_command,
+               teardown);
+    g_test_add("/proxy-fds/concurrent", Proxied, NULL, setup, test_concurrent, teardown);
+    return g_test_run();
+}
