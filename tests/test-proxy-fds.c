@@ -12,51 +12,11 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
 
-#include "testvm.h"
+#include "proxy-common.h"
 
 #define NO_FD_DESC "No file descriptor supplied via SCM_RIGHTS"
 /* More than the kernel buffers on a unix socket (about 200 KiB). */
 #define LONG_SIZE (384 * 1024)
-
-typedef struct {
-    TestVm *vm;
-    QmpClient *inspect;       /* QEMU's second monitor, for what QEMU itself says */
-    GSubprocess *proxy;
-    char *path;               /* the proxy's socket */
-} Proxied;
-
-/* As in test-proxy: the proxy gets a socket already listening. */
-static void
-setup(Proxied *f, gconstpointer data)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
-    g_autoptr(GSocketAddress) addr = NULL;
-
-    f->vm = testvm_start(0, NULL);
-    f->inspect = testvm_qmp(f->vm);
-    f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
-    addr = g_unix_socket_address_new(f->path);
-    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
-    g_assert_true(g_socket_listen(listener, &error));
-    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
-    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
-                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
-    g_assert_no_error(error);
-}
-
-static void
-teardown(Proxied *f, gconstpointer data)
-{
-    g_subprocess_force_exit(f->proxy);
-    g_subprocess_wait(f->proxy, NULL, NULL);
-    g_clear_object(&f->proxy);
-    g_clear_pointer(&f->inspect, qmp_client_free);
-    g_clear_pointer(&f->vm, testvm_free);
-    g_free(f->path);
-}
 
 /* ---- a client that can send fds ---------------------------------------- */
 
@@ -416,16 +376,12 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/proxy-fds/getfd", Proxied, NULL, setup, test_getfd, teardown);
-    g_test_add("/proxy-fds/add-fd", Proxied, NULL, setup, test_add_fd, teardown);
-    g_test_add("/proxy-fds/own-command-keeps-fds", Proxied, NULL, setup,
-               test_own_command_keeps_fds, teardown);
-    g_test_add("/proxy-fds/unused-fd-closed", Proxied, NULL, setup, test_unused_fd_closed,
-               teardown);
-    g_test_add("/proxy-fds/after-long-command", Proxied, NULL, setup, test_after_long_command,
-               teardown);
-    g_test_add("/proxy-fds/behind-long-command", Proxied, NULL, setup, test_behind_long_command,
-               teardown);
-    g_test_add("/proxy-fds/concurrent", Proxied, NULL, setup, test_concurrent, teardown);
+    ADD_PROXIED("/proxy-fds/getfd", NULL, test_getfd);
+    ADD_PROXIED("/proxy-fds/add-fd", NULL, test_add_fd);
+    ADD_PROXIED("/proxy-fds/own-command-keeps-fds", NULL, test_own_command_keeps_fds);
+    ADD_PROXIED("/proxy-fds/unused-fd-closed", NULL, test_unused_fd_closed);
+    ADD_PROXIED("/proxy-fds/after-long-command", NULL, test_after_long_command);
+    ADD_PROXIED("/proxy-fds/behind-long-command", NULL, test_behind_long_command);
+    ADD_PROXIED("/proxy-fds/concurrent", NULL, test_concurrent);
     return g_test_run();
 }

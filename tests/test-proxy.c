@@ -8,46 +8,7 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "channels-common.h"
-
-typedef struct {
-    TestVm *vm;
-    QmpClient *inspect;       /* QEMU's second monitor, for what QEMU itself says */
-    GSubprocess *proxy;
-    char *path;               /* the proxy's socket */
-} Proxied;
-
-/* The proxy gets a socket already listening, so clients can connect at once. */
-static void
-setup(Proxied *f, gconstpointer data)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
-    g_autoptr(GSocketAddress) addr = NULL;
-
-    f->vm = testvm_start(0, NULL);
-    f->inspect = testvm_qmp(f->vm);
-    f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
-    addr = g_unix_socket_address_new(f->path);
-    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
-    g_assert_true(g_socket_listen(listener, &error));
-    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
-    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
-                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
-    g_assert_no_error(error);
-}
-
-static void
-teardown(Proxied *f, gconstpointer data)
-{
-    g_subprocess_force_exit(f->proxy);
-    g_subprocess_wait(f->proxy, NULL, NULL);
-    g_clear_object(&f->proxy);
-    g_clear_pointer(&f->inspect, qmp_client_free);
-    g_clear_pointer(&f->vm, testvm_free);
-    g_free(f->path);
-}
+#include "proxy-common.h"
 
 static QmpClient *
 client(Proxied *f)
@@ -481,19 +442,16 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/proxy/clients/2", Proxied, GUINT_TO_POINTER(2), setup, test_concurrent,
-               teardown);
-    g_test_add("/proxy/clients/8", Proxied, GUINT_TO_POINTER(8), setup, test_concurrent,
-               teardown);
-    g_test_add("/proxy/any-id", Proxied, NULL, setup, test_any_id, teardown);
-    g_test_add("/proxy/as-qemu", Proxied, NULL, setup, test_as_qemu, teardown);
-    g_test_add("/proxy/bad-arguments", Proxied, NULL, setup, test_bad_arguments, teardown);
-    g_test_add("/proxy/events-and-commands", Proxied, NULL, setup, test_events_and_commands,
-               teardown);
-    g_test_add("/proxy/introspection", Proxied, NULL, setup, test_introspection, teardown);
-    g_test_add("/proxy/client-leaves", Proxied, NULL, setup, test_client_leaves, teardown);
-    g_test_add("/proxy/slow-client", Proxied, NULL, setup, test_slow_client, teardown);
-    g_test_add("/proxy/qemu-killed", Proxied, NULL, setup, test_qemu_killed, teardown);
+    ADD_PROXIED("/proxy/clients/2", GUINT_TO_POINTER(2), test_concurrent);
+    ADD_PROXIED("/proxy/clients/8", GUINT_TO_POINTER(8), test_concurrent);
+    ADD_PROXIED("/proxy/any-id", NULL, test_any_id);
+    ADD_PROXIED("/proxy/as-qemu", NULL, test_as_qemu);
+    ADD_PROXIED("/proxy/bad-arguments", NULL, test_bad_arguments);
+    ADD_PROXIED("/proxy/events-and-commands", NULL, test_events_and_commands);
+    ADD_PROXIED("/proxy/introspection", NULL, test_introspection);
+    ADD_PROXIED("/proxy/client-leaves", NULL, test_client_leaves);
+    ADD_PROXIED("/proxy/slow-client", NULL, test_slow_client);
+    ADD_PROXIED("/proxy/qemu-killed", NULL, test_qemu_killed);
     g_test_add_func("/proxy/socket-mode", test_socket_mode);
     return g_test_run();
 }

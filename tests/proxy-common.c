@@ -1,0 +1,41 @@
+/* The fixture of the proxy tests (proxy-common.h). */
+#include "config.h"
+
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+
+#include "proxy-common.h"
+
+
+void
+proxied_setup(Proxied *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
+    g_autoptr(GSocketAddress) addr = NULL;
+
+    f->vm = testvm_start(0, NULL);
+    f->inspect = testvm_qmp(f->vm);
+    f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
+    addr = g_unix_socket_address_new(f->path);
+    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
+    g_assert_true(g_socket_listen(listener, &error));
+    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
+    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
+                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
+    g_assert_no_error(error);
+}
+
+void
+proxied_teardown(Proxied *f, gconstpointer data)
+{
+    g_subprocess_force_exit(f->proxy);
+    g_subprocess_wait(f->proxy, NULL, NULL);
+    g_clear_object(&f->proxy);
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    g_clear_pointer(&f->vm, testvm_free);
+    g_free(f->path);
+}

@@ -1,0 +1,17 @@
+/* The fixture of the proxy tests: a real QEMU and spicevmc-qmp-proxy in front of it. */
+#pragma once
+
+#include "testvm.h"
+
+typedef struct {
+    TestVm *vm;
+    QmpClient *inspect;       /* QEMU's second monitor, for what QEMU itself says */
+    GSubprocess *proxy;
+    char *path;               /* the proxy's socket */
+} Proxied;
+
+/* The proxy gets a socket already listening, so clients can connect at once. */
+void proxied_setup(Proxied *f, gconstpointer data);
+void proxied_teardown(Proxied *f, gconstpointer data);
+#define ADD_PROXIED(path, data, test)                                                          \
+    g_test_add(path, Proxied, data, proxied_setup, test, proxied_teardown)
