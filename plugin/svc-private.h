@@ -140,6 +140,29 @@ gboolean svc_vm_wait_deleted(SvcVm *vm, GHashTable *pending, gint64 deadline, GE
 guint svc_vm_get_timeout(SvcVm *vm);
 /* For transports: take out of @pending what @deleted holds. */
 void svc_pending_drop(GHashTable *pending, GHashTable *deleted);
+/* For transports: QEMU's reply @raw (borrowed) as @reply, its "return" or its error; a
+ * DeviceNotFound, the one class callers act on, is SVC_ERROR_NOT_FOUND. */
+void svc_reply_set(SvcReply *reply, json_object *raw);
+
+/* ---- DEVICE_DELETED received on another thread (deletions.c) --------- */
+
+typedef struct {
+    GMutex lock;              /* also for what else the transport's threads share */
+    GCond changed;
+    GHashTable *deleted;      /* device ids QEMU reported deleted since the last reset */
+    char *ended;              /* why no more will come (QEMU gone, domain stopped) */
+} SvcDeletions;
+
+void svc_deletions_init(SvcDeletions *d);
+void svc_deletions_clear(SvcDeletions *d);
+void svc_deletions_reset(SvcDeletions *d);
+/* The "data" of a DEVICE_DELETED event. */
+void svc_deletions_add(SvcDeletions *d, json_object *data);
+void svc_deletions_end(SvcDeletions *d, const char *why);
+/* Until every id of @pending is reported, the deadline passes (TRUE, what is left still in
+ * @pending), or no more reports can come (FALSE). */
+gboolean svc_deletions_wait(SvcDeletions *d, GHashTable *pending, gint64 deadline,
+                            GError **error);
 const char *svc_vm_get_id_prefix(SvcVm *vm);
 gboolean svc_vm_get_from_top(SvcVm *vm);
 

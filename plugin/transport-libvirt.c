@@ -11,10 +11,7 @@ typedef struct {
     virDomainPtr dom;
     int monitor_cb;
     int lifecycle_cb;
-    GMutex lock;
-    GCond changed;
-    GHashTable *deleted;      /* device ids QEMU reported deleted since the last run() */
-    gboolean stopped;         /* the domain stopped or crashed */
+    SvcDeletions events;
 } LibvirtTransport;
 
 static gpointer
@@ -69,15 +66,8 @@ on_monitor_event(virConnectPtr conn, virDomainPtr dom, const char *event, long l
 {
     LibvirtTransport *t = opaque;
     g_autoptr(json_object) data = details ? json_tokener_parse(details) : NULL;
-    json_object *device;
 
-    /* Anonymous devices and a device's internal parts come with a path only. */
-    if (!json_object_object_get_ex(data, "device", &device))
-        return;
-    g_mutex_lock(&t->lock);
-    g_hash_table_add(t->deleted, g_strdup(json_object_get_string(device)));
-    g_cond_broadcast(&t->changed);
-    g_mutex_unlock(&t->lock);
+    svc_deletions_add(&t->events, data);
 }
 
 static int
@@ -85,12 +75,9 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
 {
     LibvirtTransport *t = opaque;
 
-    if (event == VIR_DOMAIN_EVENT_STOPPED) {
-        g_mutex_lock(&t->lock);
-        t->stopped = TRUE;
-        g_cond_broadcast(&t->changed);
-        g_mutex_unlock(&t->lock);
-    }
+    if (event == VIR_DOMAIN_EVENT_STOPPED)
+        svc_deletions_end(&t->events,
+                          "the domain stopped while its devices were being removed");
     return 0;
 }
 
@@ -101,7 +88,6 @@ run_one(LibvirtTransport *t, json_object *cmd, SvcReply *reply, GError **error)
                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
     g_autofree char *result = NULL;
     g_autoptr(json_object) raw = NULL;
-    g_autoptr(GError) qerr = NULL;
 
     if (virDomainQemuMonitorCommand(t->dom, text, &result, 0) < 0) {
         g_autofree char *what = g_strdup_printf(
@@ -115,13 +101,7 @@ run_one(LibvirtTransport *t, json_object *cmd, SvcReply *reply, GError **error)
                     "libvirt passed on a reply that is not JSON: %.80s", result);
         return FALSE;
     }
-    reply->ret = qmp_reply_take_return(raw, &qerr);
-    if (qerr)
-        reply->error = g_error_new_literal(SVC_ERROR,
-                                           g_strcmp0(qmp_reply_error_class(raw),
-                                                     "DeviceNotFound") == 0
-                                               ? SVC_ERROR_NOT_FOUND : SVC_ERROR_QEMU,
-                                           qerr->message);
+    svc_reply_set(reply, raw);
     return TRUE;
 }
 
@@ -132,9 +112,7 @@ transport_run(gpointer impl, json_object *const *cmds, guint n, SvcReply *replie
 {
     LibvirtTransport *t = impl;
 
-    g_mutex_lock(&t->lock);
-    g_hash_table_remove_all(t->deleted);
-    g_mutex_unlock(&t->lock);
+    svc_deletions_reset(&t->events);
     for (guint i = 0; i < n; i++) {
         if (!run_one(t, cmds[i], &replies[i], error))
             return FALSE;
@@ -146,24 +124,8 @@ static gboolean
 transport_wait_deleted(gpointer impl, GHashTable *pending, gint64 deadline, GError **error)
 {
     LibvirtTransport *t = impl;
-    gboolean ok = TRUE;
 
-    g_mutex_lock(&t->lock);
-    for (;;) {
-        svc_pending_drop(pending, t->deleted);
-        if (!g_hash_table_size(pending))
-            break;
-        if (t->stopped) {
-            g_set_error_literal(error, SVC_ERROR, SVC_ERROR_TRANSPORT,
-                                "the domain stopped while its devices were being removed");
-            ok = FALSE;
-            break;
-        }
-        if (!g_cond_wait_until(&t->changed, &t->lock, deadline))
-            break;
-    }
-    g_mutex_unlock(&t->lock);
-    return ok;
+    return svc_deletions_wait(&t->events, pending, deadline, error);
 }
 
 static void
@@ -177,9 +139,7 @@ transport_free(gpointer impl)
         virConnectDomainEventDeregisterAny(t->conn, t->lifecycle_cb);
     virDomainFree(t->dom);
     virConnectClose(t->conn);
-    g_hash_table_unref(t->deleted);
-    g_mutex_clear(&t->lock);
-    g_cond_clear(&t->changed);
+    svc_deletions_clear(&t->events);
     g_free(t);
 }
 
@@ -194,9 +154,7 @@ svc_vm_new_libvirt(virConnectPtr conn, virDomainPtr dom, GError **error)
 {
     LibvirtTransport *t = g_new0(LibvirtTransport, 1);
 
-    g_mutex_init(&t->lock);
-    g_cond_init(&t->changed);
-    t->deleted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    svc_deletions_init(&t->events);
     virConnectRef(conn);
     virDomainRef(dom);
     t->conn = conn;

@@ -31,14 +31,6 @@ transport_error(GError *qmp_error, GError **error)
                         qmp_error->message);
 }
 
-/* The one class callers act on: a device or chardev that is already gone. */
-static SvcErrorCode
-error_code(json_object *reply)
-{
-    return g_strcmp0(qmp_reply_error_class(reply), "DeviceNotFound") == 0 ? SVC_ERROR_NOT_FOUND
-                                                                            : SVC_ERROR_QEMU;
-}
-
 static gboolean
 transport_run(gpointer impl, json_object *const *cmds, guint n, SvcReply *replies,
               GError **error)
@@ -53,14 +45,8 @@ transport_run(gpointer impl, json_object *const *cmds, guint n, SvcReply *replie
     for (guint i = 0; i < n; i++) {
         if (!raw[i])
             continue;
-        if (ok) {
-            g_autoptr(GError) qerr = NULL;
-
-            replies[i].ret = qmp_reply_take_return(raw[i], &qerr);
-            if (qerr)
-                replies[i].error = g_error_new_literal(SVC_ERROR, error_code(raw[i]),
-                                                       qerr->message);
-        }
+        if (ok)
+            svc_reply_set(&replies[i], raw[i]);
         json_object_put(raw[i]);
     }
     if (!ok)

@@ -115,3 +115,17 @@ svc_pending_drop(GHashTable *pending, GHashTable *deleted)
             g_hash_table_iter_remove(&iter);
     }
 }
+
+void
+svc_reply_set(SvcReply *reply, json_object *raw)
+{
+    g_autoptr(GError) qerr = NULL;
+
+    reply->ret = qmp_reply_take_return(raw, &qerr);
+    if (qerr)
+        reply->error = g_error_new_literal(
+            SVC_ERROR,
+            g_strcmp0(qmp_reply_error_class(raw), "DeviceNotFound") == 0 ? SVC_ERROR_NOT_FOUND
+                                                                         : SVC_ERROR_QEMU,
+            qerr->message);
+}
