@@ -252,3 +252,22 @@ svc_qmp_service_free(SvcQmpService *service)
     g_main_context_unref(service->context);
     g_free(service);
 }
+
+static void
+on_lost(const char *reason, gpointer user_data)
+{
+    g_main_loop_quit(user_data);
+}
+
+void
+svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint timeout_ms,
+              const char *id_prefix, gboolean from_top)
+{
+    g_autoptr(GMainLoop) loop = g_main_loop_new(g_main_context_get_thread_default(), FALSE);
+    g_autoptr(QmpProxy) proxy = qmp_proxy_new(upstream, on_lost, loop);
+    g_autoptr(SvcQmpService) service = svc_qmp_service_new(proxy, schema, timeout_ms);
+
+    svc_qmp_service_set_placement(service, id_prefix, from_top);
+    qmp_proxy_listen(proxy, listener);
+    g_main_loop_run(loop);
+}

@@ -26,4 +26,9 @@ void svc_qmp_service_set_placement(SvcQmpService *service, const char *id_prefix
 void svc_qmp_service_free(SvcQmpService *service);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcQmpService, svc_qmp_service_free)
 
+/* The proxy with the service, between QEMU's monitor @upstream and clients on @listener,
+ * until QEMU goes away; @id_prefix and @from_top as for svc_vm_set_placement(). */
+void svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint timeout_ms,
+                   const char *id_prefix, gboolean from_top);
+
 G_END_DECLS

@@ -39,3 +39,24 @@ proxied_teardown(Proxied *f, gconstpointer data)
     g_clear_pointer(&f->vm, testvm_free);
     g_free(f->path);
 }
+
+json_object *
+proxied_read_reply(GDataInputStream *in, GPtrArray *events)
+{
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+        json_object *msg;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(line);
+        msg = json_tokener_parse(line);
+        g_assert_nonnull(msg);
+        if (!json_object_object_get(msg, "event"))
+            return msg;
+        if (events)
+            g_ptr_array_add(events, g_strdup(json_object_get_string(
+                                        json_object_object_get(msg, "event"))));
+        json_object_put(msg);
+    }
+}

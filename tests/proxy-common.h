@@ -13,5 +13,9 @@ typedef struct {
 /* The proxy gets a socket already listening, so clients can connect at once. */
 void proxied_setup(Proxied *f, gconstpointer data);
 void proxied_teardown(Proxied *f, gconstpointer data);
+/* The next line of @in that is not an event, parsed; the names of the events before it are
+ * appended to @events (may be NULL). */
+json_object *proxied_read_reply(GDataInputStream *in, GPtrArray *events);
+
 #define ADD_PROXIED(path, data, test)                                                          \
     g_test_add(path, Proxied, data, proxied_setup, test, proxied_teardown)

@@ -61,19 +61,7 @@ pipe_open(Pipe *p)
 static json_object *
 peer_read(Peer *p)
 {
-    for (;;) {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *line = g_data_input_stream_read_line_utf8(p->in, NULL, NULL, &error);
-        json_object *msg;
-
-        g_assert_no_error(error);
-        g_assert_nonnull(line);
-        msg = json_tokener_parse(line);
-        g_assert_nonnull(msg);
-        if (!json_object_object_get(msg, "event"))
-            return msg;
-        json_object_put(msg);
-    }
+    return proxied_read_reply(p->in, NULL);
 }
 
 /* One command, with @fd (unless -1) attached by SCM_RIGHTS to its first bytes, as libvirt

@@ -91,21 +91,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Raw, raw_close)
 static json_object *
 raw_read(Raw *r)
 {
-    for (;;) {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *line = g_data_input_stream_read_line_utf8(r->in, NULL, NULL, &error);
-        json_object *msg;
-
-        g_assert_no_error(error);
-        g_assert_nonnull(line);
-        msg = json_tokener_parse(line);
-        g_assert_nonnull(msg);
-        if (!json_object_object_get(msg, "event"))
-            return msg;
-        g_ptr_array_add(r->events,
-                        g_strdup(json_object_get_string(json_object_object_get(msg, "event"))));
-        json_object_put(msg);
-    }
+    return proxied_read_reply(r->in, r->events);
 }
 
 static json_object *

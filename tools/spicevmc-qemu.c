@@ -115,12 +115,6 @@ connected_chardev(const char *value)
 
 /* ---- the proxy, in a process of its own -------------------------------- */
 
-static void
-on_lost(const char *reason, gpointer user_data)
-{
-    g_main_loop_quit(user_data);
-}
-
 static int
 serve(int upstream_fd, int listen_fd)
 {
@@ -128,9 +122,6 @@ serve(int upstream_fd, int listen_fd)
     g_autoptr(QapiSchema) schema = NULL;
     g_autoptr(GSocket) upstream = NULL;
     g_autoptr(GSocket) listener = NULL;
-    g_autoptr(GMainLoop) loop = NULL;
-    g_autoptr(QmpProxy) proxy = NULL;
-    g_autoptr(SvcQmpService) service = NULL;
 
     /* Told apart from QEMU in ps and in the domain's log. */
     prctl(PR_SET_NAME, "spicevmc-proxy");
@@ -142,13 +133,8 @@ serve(int upstream_fd, int listen_fd)
         fprintf(stderr, PREFIX "error: cannot serve the monitor: %s\n", error->message);
         return 1;
     }
-    loop = g_main_loop_new(NULL, FALSE);
-    proxy = qmp_proxy_new(upstream, on_lost, loop);
-    service = svc_qmp_service_new(proxy, schema, REMOVE_TIMEOUT_MS);
     /* libvirt names devices itself and allocates ports from the bottom, blind to ours. */
-    svc_qmp_service_set_placement(service, "ua-", TRUE);
-    qmp_proxy_listen(proxy, listener);
-    g_main_loop_run(loop);
+    svc_qmp_serve(upstream, listener, schema, REMOVE_TIMEOUT_MS, "ua-", TRUE);
     return 0;
 }
 

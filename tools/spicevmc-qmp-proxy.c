@@ -24,12 +24,6 @@ typedef struct {
     double timeout;
 } Options;
 
-static void
-on_lost(const char *reason, gpointer user_data)
-{
-    g_main_loop_quit(user_data);
-}
-
 /* ---- sockets ---------------------------------------------------------- */
 
 static GSocket *
@@ -176,9 +170,6 @@ main(int argc, char **argv)
     g_autoptr(GSocket) upstream = NULL;
     g_autoptr(GSocket) listener = NULL;
     g_autoptr(QapiSchema) schema = NULL;
-    g_autoptr(QmpProxy) proxy = NULL;
-    g_autoptr(SvcQmpService) service = NULL;
-    g_autoptr(GMainLoop) loop = NULL;
 
     setlocale(LC_ALL, "");
     g_set_prgname("spicevmc-qmp-proxy");
@@ -191,10 +182,6 @@ main(int argc, char **argv)
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    loop = g_main_loop_new(NULL, FALSE);
-    proxy = qmp_proxy_new(upstream, on_lost, loop);
-    service = svc_qmp_service_new(proxy, schema, (guint)(o.timeout * 1000));
-    qmp_proxy_listen(proxy, listener);
-    g_main_loop_run(loop);
+    svc_qmp_serve(upstream, listener, schema, (guint)(o.timeout * 1000), NULL, FALSE);
     return 0;
 }
