@@ -4,10 +4,10 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 
 #include "spicevmc.h"
+#include "stats.h"
 #include "testvm.h"
 #include "timed-transport.h"
 
@@ -459,88 +459,38 @@ run_breakdown(guint n)
 
 /* ---- report ---------------------------------------------------------- */
 
-static int
-compare_doubles(gconstpointer a, gconstpointer b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double
-median(GArray *values)
-{
-    g_autoptr(GArray) sorted = g_array_copy(values);
-
-    g_array_sort(sorted, compare_doubles);
-    if (sorted->len % 2)
-        return g_array_index(sorted, double, sorted->len / 2);
-    return (g_array_index(sorted, double, sorted->len / 2 - 1) +
-            g_array_index(sorted, double, sorted->len / 2)) / 2;
-}
-
-static double
-minimum(GArray *values)
-{
-    double m = G_MAXDOUBLE;
-
-    for (guint i = 0; i < values->len; i++)
-        m = MIN(m, g_array_index(values, double, i));
-    return m;
-}
-
-static const char *
-verdict(gboolean pass)
-{
-    return pass ? "PASS" : "MISS  <-- target missed";
-}
-
-/* QEMU's own memory, from the kernel's view of it. */
-static char *
-qemu_memory(void)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)the_vm->pid);
-    g_autofree char *text = NULL;
-    const char *hwm;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL) || !(hwm = strstr(text, "VmHWM:")))
-        return g_strdup("unknown");
-    hwm += strlen("VmHWM:");
-    hwm += strspn(hwm, " \t");
-    return g_strndup(hwm, strcspn(hwm, "\n"));
-}
-
 static void
 report(Results *res)
 {
     struct rusage usage;
-    g_autofree char *qemu_hwm = qemu_memory();
-    double floor_min = minimum(res->floor_list), floor_med = median(res->floor_list);
-    double lib_min = minimum(res->lib_list), lib_med = median(res->lib_list);
+    g_autofree char *qemu_hwm = stats_proc_status(the_vm->pid, "VmHWM");
+    double floor_min = stats_minimum(res->floor_list), floor_med = stats_median(res->floor_list);
+    double lib_min = stats_minimum(res->lib_list), lib_med = stats_median(res->lib_list);
 
     g_print("\nmedian of %u rounds, per channel:\n", ROUNDS);
     for (guint k = 0; k < G_N_ELEMENTS(sizes); k++) {
         Sample *s = &res->by_size[k];
         guint n = sizes[k];
-        double fa = median(s->floor_add) / n, la = median(s->lib_add) / n;
-        double fr = median(s->floor_remove) / n, lr = median(s->lib_remove) / n;
-        double fw = median(s->floor_waiting) / n;
+        double fa = stats_median(s->floor_add) / n, la = stats_median(s->lib_add) / n;
+        double fr = stats_median(s->floor_remove) / n, lr = stats_median(s->lib_remove) / n;
+        double fw = stats_median(s->floor_waiting) / n;
 
         g_print("add      N=%-3u  floor %6.2f ms/ch   spicevmc %6.2f ms/ch   ratio %5.2f  "
                 "(target <= %.2f)  %s\n", n, fa, la, la / fa, ADD_RATIO_MAX,
-                verdict(la / fa <= ADD_RATIO_MAX));
+                stats_verdict(la / fa <= ADD_RATIO_MAX));
         g_print("remove   N=%-3u  one-at-a-time %6.2f ms/ch   batch %6.2f ms/ch   speed-up %5.1fx",
                 n, fr, lr, fr / lr);
         if (n == REMOVE_SPEEDUP_N)
             g_print("  (target >= %.0fx)  %s\n", REMOVE_SPEEDUP_MIN,
-                    verdict(fr / lr >= REMOVE_SPEEDUP_MIN));
+                    stats_verdict(fr / lr >= REMOVE_SPEEDUP_MIN));
         else
             g_print("  (no target)\n");
         g_print("                one-at-a-time spends %.2f ms/ch waiting for DEVICE_DELETED\n", fw);
     }
     g_print("list     N=%-3u  floor %.2f / %.2f ms   spicevmc %.2f / %.2f ms  "
             "(min / median of %u)  (target <= %.0f ms)  %s\n", LIST_N, floor_min, floor_med,
-            lib_min, lib_med, res->lib_list->len, LIST_MS_MAX, verdict(lib_med <= LIST_MS_MAX));
+            lib_min, lib_med, res->lib_list->len, LIST_MS_MAX,
+            stats_verdict(lib_med <= LIST_MS_MAX));
     getrusage(RUSAGE_SELF, &usage);
     g_print("memory   peak RSS of the bench %.1f MiB; svc_list result %.0f bytes/channel; "
             "QEMU VmHWM %s\n", usage.ru_maxrss / 1024.0, (double)res->list_bytes / LIST_N,

@@ -1,0 +1,16 @@
+/* What the bench's report lines share: order statistics, verdicts, a process's memory. */
+#pragma once
+
+#include <glib.h>
+
+/* Of an array of doubles, left as it is. */
+double stats_median(GArray *values);
+double stats_minimum(GArray *values);
+/* Nearest rank: the smallest value at least @pct per cent of @values are no greater than. */
+double stats_percentile(GArray *values, guint pct);
+
+/* "PASS", or a MISS that stands out in the report. */
+const char *stats_verdict(gboolean pass);
+
+/* A line of /proc/PID/status, such as "VmHWM" ("12345 kB"), or "unknown". */
+char *stats_proc_status(GPid pid, const char *field);
