@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "proxy.h"
 #include "spicevmc.h"
 #include "stats.h"
 #include "testvm.h"
@@ -497,15 +498,12 @@ report(Results *res)
             qemu_hwm);
 }
 
-int
-main(int argc, char **argv)
+static void
+run_library_bench(void)
 {
-    g_autoptr(TestVm) vm = NULL;
     g_auto(Results) res = { 0 };
 
     results_init(&res);
-
-    the_vm = vm = testvm_start(MAX_PORTS, NULL);
     g_print("spicevmc-bench: %u rounds on one QEMU (virtio-serial max_ports=%u); floor and "
             "spicevmc alternate, each from an empty VM\n", ROUNDS, MAX_PORTS);
     for (guint round = 0; round < ROUNDS; round++)
@@ -516,6 +514,37 @@ main(int argc, char **argv)
             "exchange):\n");
     for (guint k = 0; k < G_N_ELEMENTS(sizes); k++)
         run_breakdown(sizes[k]);
+}
+
+int
+main(int argc, char **argv)
+{
+    gboolean proxy_only = FALSE;
+    g_autofree char *proxy = NULL;
+    GOptionEntry entries[] = {
+        { "proxy-only", 0, 0, G_OPTION_ARG_NONE, &proxy_only,
+          "Only what the QMP proxy costs, to compare changes to it quickly", NULL },
+        { "proxy", 0, 0, G_OPTION_ARG_FILENAME, &proxy,
+          "The spicevmc-qmp-proxy to time (default: the one built with the bench)", "PATH" },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new("");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(TestVm) vm = NULL;
+
+    g_option_context_add_main_entries(context, entries, NULL);
+    if (!g_option_context_parse(context, &argc, &argv, &error)) {
+        g_printerr("spicevmc-bench: error: %s\n", error->message);
+        return 1;
+    }
+    the_vm = vm = testvm_start(MAX_PORTS, NULL);
+    if (!proxy_only)
+        run_library_bench();
+
+    g_print("\nwhat the QMP proxy costs a client (spicevmc-qmp-proxy on QEMU's first monitor; "
+            "direct: the second, identical one; the two take turns):\n");
+    bench_proxy_run(vm, proxy ? proxy : SPICEVMC_PROXY, &error);
+    fail_on(error, "QMP proxy");
     the_vm = NULL;
     /* Informational: a missed target is reported above, not in the exit status. */
     return 0;

@@ -46,7 +46,6 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GSocket) qmp = NULL;
     g_autoptr(GSocket) inspect = NULL;
-    g_autofree char *inspect_path = NULL;
     g_autofree char *log_path = NULL;
     int log_fd;
 
@@ -54,10 +53,10 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
     g_assert_no_error(error);
     vm->qmp_path = g_build_filename(vm->dir, "qmp.sock", NULL);
     vm->spice_path = g_build_filename(vm->dir, "spice.sock", NULL);
-    inspect_path = g_build_filename(vm->dir, "inspect.sock", NULL);
+    vm->inspect_path = g_build_filename(vm->dir, "inspect.sock", NULL);
     log_path = g_build_filename(vm->dir, "qemu.log", NULL);
     qmp = listen_unix(vm->qmp_path);
-    inspect = listen_unix(inspect_path);
+    inspect = listen_unix(vm->inspect_path);
     log_fd = g_open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     g_assert_cmpint(log_fd, >=, 0);
 
@@ -154,6 +153,7 @@ testvm_free(TestVm *vm)
     remove_tree(vm->dir);
     g_free(vm->dir);
     g_free(vm->qmp_path);
+    g_free(vm->inspect_path);
     g_free(vm->spice_path);
     g_free(vm);
 }
@@ -162,8 +162,7 @@ QmpClient *
 testvm_qmp(TestVm *vm)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *path = g_build_filename(vm->dir, "inspect.sock", NULL);
-    QmpClient *client = qmp_client_connect(path, 30000, &error);
+    QmpClient *client = qmp_client_connect(vm->inspect_path, 30000, &error);
 
     g_assert_no_error(error);
     return client;

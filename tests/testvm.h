@@ -7,6 +7,7 @@
 typedef struct {
     char *dir;                /* private temp dir, removed by testvm_free() */
     char *qmp_path;           /* QMP unix socket */
+    char *inspect_path;       /* the second QMP socket, the one testvm_qmp() connects to */
     char *spice_path;         /* SPICE unix socket */
     GPid pid;
 } TestVm;
