@@ -247,11 +247,7 @@ qmp_proxy_add_client(QmpProxy *proxy, GSocket *sock)
     c->parser = qmp_parser_new(QMP_MAX_MESSAGE);
     proxy_conn_open(proxy, &c->conn, sock, on_client_read, c);
     g_ptr_array_add(proxy->clients, c);
-    g_byte_array_append(c->conn.queued, (const guint8 *)proxy->greeting,
-                        strlen(proxy->greeting));
-    c->conn.out = g_socket_create_source(c->conn.sock, G_IO_OUT, NULL);
-    g_source_set_callback(c->conn.out, G_SOURCE_FUNC(proxy_conn_flush), &c->conn, NULL);
-    g_source_attach(c->conn.out, proxy->context);
+    proxy_conn_send(proxy, &c->conn, proxy->greeting, strlen(proxy->greeting));
 }
 
 gboolean

@@ -17,7 +17,8 @@ typedef struct {
     GUnixFDList *fds;
 } FdMark;
 
-/* One end of a stream: reads dispatched as they come, writes queued until writable. */
+/* One end of a stream: reads dispatched as they come; writes go out at once, what the socket
+ * does not take is queued until it is writable. */
 typedef struct {
     GSocket *sock;
     GSource *in;
@@ -43,6 +44,7 @@ struct _QmpProxyRequest {
 
 /* A command sent upstream (or held back), waiting for its reply. */
 typedef struct {
+    guint up_id;              /* the proxy's id for it upstream */
     Client *client;           /* NULL for the proxy's own */
     json_object *id;
     char *command;
@@ -53,7 +55,7 @@ typedef struct {
 /* A command held back until QEMU has taken the fds sent before it. */
 typedef struct {
     json_object *cmd;
-    char *id;
+    Pending *pending;
     GUnixFDList *fds;
 } Held;
 
@@ -80,10 +82,10 @@ struct _QmpProxy {
     QmpParser *up_parser;
     UpState state;
     char *greeting;           /* QEMU's, as clients get it */
-    GHashTable *pending;      /* upstream id -> Pending */
-    char *fds_unanswered;     /* upstream id of the last command sent with fds, until answered */
+    GHashTable *pending;      /* upstream id (GUINT_TO_POINTER) -> Pending */
+    guint lowest_free;        /* every upstream id below it is pending */
+    Pending *fds_unanswered;  /* the last command sent with fds, until QEMU answers it */
     GQueue *held;             /* Held, in order */
-    guint64 next_id;
     GPtrArray *clients;
     GSocket *listener;
     GSource *accepting;
@@ -100,9 +102,9 @@ G_GNUC_INTERNAL void proxy_conn_open(QmpProxy *proxy, Conn *conn, GSocket *sock,
 G_GNUC_INTERNAL void proxy_conn_close(Conn *conn);
 G_GNUC_INTERNAL gboolean proxy_conn_read(Conn *conn, char *buf, gssize *n, GUnixFDList **fds,
                                          char **reason);
+G_GNUC_INTERNAL void proxy_conn_send(QmpProxy *proxy, Conn *conn, const char *data, gsize len);
 G_GNUC_INTERNAL void proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg,
                                       GUnixFDList *fds);
-G_GNUC_INTERNAL gboolean proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data);
 
 /* upstream (proxy.c) */
 G_GNUC_INTERNAL void proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p,

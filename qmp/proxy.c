@@ -38,7 +38,7 @@ send_bytes(GSocket *sock, const guint8 *bytes, gsize len, GUnixFDList *fds, GErr
 
 /* The fds of a command go with its first byte, so a send stops short of the next command
  * that has fds; whatever part of the bytes a send takes, the fds went with them. */
-gboolean
+static gboolean
 proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data)
 {
     Conn *conn = data;
@@ -72,7 +72,27 @@ proxy_conn_flush(GSocket *sock, GIOCondition cond, gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* Queue @msg, with @fds (transfer full, nullable) to go with its first byte. */
+/* Write what the socket takes now and wait for G_IO_OUT only for the rest: a source per message
+ * costs a main-loop pass, and GLib wakes its own loop (an eventfd written, polled and read)
+ * each time a source's fd joins or leaves the poll set. */
+static void
+conn_push(QmpProxy *proxy, Conn *conn)
+{
+    if (conn->out || proxy_conn_flush(conn->sock, G_IO_OUT, conn) == G_SOURCE_REMOVE)
+        return;
+    conn->out = g_socket_create_source(conn->sock, G_IO_OUT, NULL);
+    g_source_set_callback(conn->out, G_SOURCE_FUNC(proxy_conn_flush), conn, NULL);
+    g_source_attach(conn->out, proxy->context);
+}
+
+void
+proxy_conn_send(QmpProxy *proxy, Conn *conn, const char *data, gsize len)
+{
+    g_byte_array_append(conn->queued, (const guint8 *)data, len);
+    conn_push(proxy, conn);
+}
+
+/* Send @msg, with @fds (transfer full, nullable) to go with its first byte. */
 void
 proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg, GUnixFDList *fds)
 {
@@ -84,13 +104,10 @@ proxy_conn_write(QmpProxy *proxy, Conn *conn, json_object *msg, GUnixFDList *fds
 
         g_array_append_val(conn->marks, mark);
     }
+    /* One buffer, so that the message and its end go out in one write. */
     g_byte_array_append(conn->queued, (const guint8 *)text, strlen(text));
     g_byte_array_append(conn->queued, (const guint8 *)"\r\n", 2);
-    if (conn->out)
-        return;
-    conn->out = g_socket_create_source(conn->sock, G_IO_OUT, NULL);
-    g_source_set_callback(conn->out, G_SOURCE_FUNC(proxy_conn_flush), conn, NULL);
-    g_source_attach(conn->out, proxy->context);
+    conn_push(proxy, conn);
 }
 
 void
@@ -104,6 +121,10 @@ proxy_conn_open(QmpProxy *proxy, Conn *conn, GSocket *sock, GSocketSourceFunc on
     g_array_set_clear_func(conn->marks, clear_mark);
     conn->in = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
     g_source_set_callback(conn->in, G_SOURCE_FUNC(on_read), data, NULL);
+    /* GLib takes a source that may not recurse out of the poll set while it is dispatched and
+     * puts it back after, waking its own loop through an eventfd both times: one more pass for
+     * every read.  Nothing here runs a nested main loop, so there is no recursion to prevent. */
+    g_source_set_can_recurse(conn->in, TRUE);
     g_source_attach(conn->in, proxy->context);
 }
 
@@ -192,41 +213,64 @@ static void
 held_free(Held *h)
 {
     json_object_put(h->cmd);
-    g_free(h->id);
     g_clear_object(&h->fds);
     g_free(h);
 }
 
 static void
-send_up(QmpProxy *proxy, json_object *cmd, const char *id, GUnixFDList *fds)
+send_up(QmpProxy *proxy, json_object *cmd, Pending *p, GUnixFDList *fds)
 {
     if (fds)
-        proxy->fds_unanswered = g_strdup(id);
+        proxy->fds_unanswered = p;
     proxy_conn_write(proxy, &proxy->up, cmd, fds);
 }
 
 /* Send @cmd upstream under an id of the proxy's; @p says where its reply goes, @fds (transfer
- * full, nullable) go with it.  QEMU keeps only the fds of its last read that carried some, and
- * with oob it reads ahead of the command it runs: a command with fds waits until QEMU has
- * answered the last one sent with fds, and every command after it waits too, so that each
- * client's commands stay in order. */
+ * full, nullable) go with it.
+ *
+ * QEMU 7.2 reads its monitor one byte per main-loop pass, 5 to 10 µs a byte, so the id is paid
+ * for on every command: it is the smallest number not in flight, as short as the number of
+ * commands in flight allows however long the proxy has run, and shorter than most clients'.
+ *
+ * QEMU keeps only the fds of its last read that carried some, and with oob it reads ahead of
+ * the command it runs: a command with fds waits until QEMU has answered the last one sent with
+ * fds, and every command after it waits too, so that each client's commands stay in order. */
 void
 proxy_forward(QmpProxy *proxy, json_object *cmd, Pending *p, GUnixFDList *fds)
 {
-    g_autofree char *id = g_strdup_printf("svc-%" G_GUINT64_FORMAT, proxy->next_id++);
+    guint id = proxy->lowest_free;
     Held *h;
 
-    json_object_object_add(cmd, "id", json_object_new_string(id));
-    g_hash_table_insert(proxy->pending, g_strdup(id), p);
+    while (g_hash_table_contains(proxy->pending, GUINT_TO_POINTER(id)))
+        id++;
+    proxy->lowest_free = id + 1;
+    p->up_id = id;
+    json_object_object_add(cmd, "id", json_object_new_int64(id));
+    g_hash_table_insert(proxy->pending, GUINT_TO_POINTER(id), p);
     if (g_queue_is_empty(proxy->held) && !(fds && proxy->fds_unanswered)) {
-        send_up(proxy, cmd, id, fds);
+        send_up(proxy, cmd, p, fds);
         return;
     }
     h = g_new0(Held, 1);
     h->cmd = json_object_get(cmd);
-    h->id = g_steal_pointer(&id);
+    h->pending = p;
     h->fds = fds;
     g_queue_push_tail(proxy->held, h);
+}
+
+/* The command QEMU answers with @id, no longer pending; its id may be given again. */
+static Pending *
+pending_take(QmpProxy *proxy, json_object *id)
+{
+    gint64 n = json_object_get_int64(id);
+    Pending *p;
+
+    if (!json_object_is_type(id, json_type_int) || n < 0 || n > G_MAXUINT ||
+        !(p = g_hash_table_lookup(proxy->pending, GUINT_TO_POINTER(n))))
+        return NULL;
+    g_hash_table_steal(proxy->pending, GUINT_TO_POINTER(n));
+    proxy->lowest_free = MIN(proxy->lowest_free, p->up_id);
+    return p;
 }
 
 /* QEMU answered the command sent with fds: what waited for it goes, up to the next with fds. */
@@ -235,9 +279,9 @@ release_held(QmpProxy *proxy)
 {
     Held *h;
 
-    g_clear_pointer(&proxy->fds_unanswered, g_free);
+    proxy->fds_unanswered = NULL;
     while (!proxy->fds_unanswered && (h = g_queue_pop_head(proxy->held))) {
-        send_up(proxy, h->cmd, h->id, g_steal_pointer(&h->fds));
+        send_up(proxy, h->cmd, h->pending, g_steal_pointer(&h->fds));
         held_free(h);
     }
 }
@@ -319,8 +363,6 @@ up_greeting(QmpProxy *proxy, json_object *msg)
 static void
 up_message(QmpProxy *proxy, json_object *msg)
 {
-    const char *id = json_object_get_string(json_object_object_get(msg, "id"));
-    g_autofree char *key = NULL;
     Pending *p;
 
     if (proxy->state == UP_GREETING) {
@@ -334,9 +376,8 @@ up_message(QmpProxy *proxy, json_object *msg)
         start_accepting(proxy);
     } else if (json_object_object_get(msg, "event")) {
         fan_out(proxy, msg);
-    } else if (id && g_hash_table_steal_extended(proxy->pending, id, (gpointer *)&key,
-                                                 (gpointer *)&p)) {
-        if (g_strcmp0(id, proxy->fds_unanswered) == 0)
+    } else if ((p = pending_take(proxy, json_object_object_get(msg, "id")))) {
+        if (p == proxy->fds_unanswered)
             release_held(proxy);
         deliver_reply(proxy, msg, p);
         pending_free(p);
@@ -393,8 +434,9 @@ up_lost(QmpProxy *proxy, const char *reason)
             proxy_client_error(p->client, "GenericError", reason, p->id);
     }
     g_hash_table_remove_all(proxy->pending);
+    proxy->lowest_free = 0;
     g_queue_clear_full(proxy->held, (GDestroyNotify)held_free);
-    g_clear_pointer(&proxy->fds_unanswered, g_free);
+    proxy->fds_unanswered = NULL;
     while (proxy->clients->len)
         proxy_client_close(proxy->clients->pdata[0]);
     if (proxy->on_lost)
@@ -410,7 +452,7 @@ qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
 
     proxy->context = g_main_context_ref_thread_default();
     proxy->up_parser = qmp_parser_new(QMP_MAX_MESSAGE);
-    proxy->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+    proxy->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                            (GDestroyNotify)pending_free);
     proxy->held = g_queue_new();
     proxy->clients = g_ptr_array_new();
@@ -440,7 +482,6 @@ qmp_proxy_free(QmpProxy *proxy)
     qmp_parser_free(proxy->up_parser);
     g_hash_table_unref(proxy->pending);
     g_queue_free_full(proxy->held, (GDestroyNotify)held_free);
-    g_free(proxy->fds_unanswered);
     g_ptr_array_unref(proxy->clients);
     g_hash_table_unref(proxy->commands);
     g_hash_table_unref(proxy->filters);

@@ -158,6 +158,36 @@ test_any_id(Proxied *f, gconstpointer data)
     }
 }
 
+/* The proxy gives its upstream ids again once they are answered: with many commands of one
+ * client in flight while other clients and the proxy's own commands come and go, every reply
+ * still reaches its command, in order. */
+static void
+test_pipelined(Proxied *f, gconstpointer data)
+{
+    g_auto(Raw) r = { NULL };
+    g_autoptr(GString) batch = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+    Worker w = { f, 20 };
+    GThread *threads[4];
+
+    raw_open(&r, f->path, TRUE);
+    for (guint i = 0; i < 200; i++)
+        g_string_append_printf(batch, "{\"execute\": \"query-status\", \"id\": \"c%u\"}\n", i);
+    for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+        threads[i] = g_thread_new("client", hammer, &w);
+    g_assert_true(g_output_stream_write_all(r.out, batch->str, batch->len, NULL, NULL, &error));
+    g_assert_no_error(error);
+    for (guint i = 0; i < 200; i++) {
+        g_autoptr(json_object) reply = raw_read(&r);
+        g_autofree char *want = g_strdup_printf("c%u", i);
+
+        g_assert_nonnull(json_object_object_get(reply, "return"));
+        g_assert_cmpstr(json_object_get_string(json_object_object_get(reply, "id")), ==, want);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+        g_thread_join(threads[i]);
+}
+
 /* Bad input is answered as QEMU answers it, word for word, and the client stays. */
 static void
 test_as_qemu(Proxied *f, gconstpointer data)
@@ -431,6 +461,7 @@ main(int argc, char **argv)
     ADD_PROXIED("/proxy/clients/2", GUINT_TO_POINTER(2), test_concurrent);
     ADD_PROXIED("/proxy/clients/8", GUINT_TO_POINTER(8), test_concurrent);
     ADD_PROXIED("/proxy/any-id", NULL, test_any_id);
+    ADD_PROXIED("/proxy/pipelined", NULL, test_pipelined);
     ADD_PROXIED("/proxy/as-qemu", NULL, test_as_qemu);
     ADD_PROXIED("/proxy/bad-arguments", NULL, test_bad_arguments);
     ADD_PROXIED("/proxy/events-and-commands", NULL, test_events_and_commands);
