@@ -268,20 +268,6 @@ send_message(Raw *r, json_object *msg, GError **error)
     return g_output_stream_write_all(out, text, strlen(text), NULL, NULL, error);
 }
 
-static gboolean
-offers_oob(json_object *greeting)
-{
-    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
-                                               "capabilities");
-
-    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
-                       i < json_object_array_length(caps); i++) {
-        if (g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0)
-            return TRUE;
-    }
-    return FALSE;
-}
-
 /* Negotiated as QmpClient does it, read-ahead (oob) included when offered, so the pipelined
  * client finds QEMU in the same mode as the one-at-a-time one. */
 static gboolean
@@ -294,7 +280,7 @@ negotiate(Raw *r, GError **error)
 
     if (!greeting)
         return FALSE;
-    cmd = qmp_cmd_capabilities(offers_oob(greeting));
+    cmd = qmp_cmd_capabilities(qmp_greeting_offers_oob(greeting));
     if (!send_message(r, cmd, error) || !(reply = read_one(r, error)))
         return FALSE;
     ret = qmp_reply_take_return(reply, error);

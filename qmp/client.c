@@ -442,23 +442,6 @@ open_socket(QmpClient *client, GError **error)
 }
 
 /* Read the greeting and leave capabilities negotiation mode. */
-/* Out-of-band execution itself is never used; enabling it makes QEMU read ahead, up to 8
- * queued commands, still running them in order.  Without it QEMU takes a command in one byte
- * per main-loop pass (~5 µs a byte on QEMU 7.2) and only once the one before it has run. */
-static gboolean
-offers_oob(json_object *greeting)
-{
-    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
-                                               "capabilities");
-
-    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
-                       i < json_object_array_length(caps); i++) {
-        if (g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0)
-            return TRUE;
-    }
-    return FALSE;
-}
-
 static gboolean
 handshake(QmpClient *client, GError **error)
 {
@@ -474,7 +457,7 @@ handshake(QmpClient *client, GError **error)
     if (!json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object))
         return protocol_error("the peer is not a QMP monitor, it greeted with", greeting, error);
     client->greeting = g_steal_pointer(&greeting);
-    cmd = qmp_cmd_capabilities(offers_oob(client->greeting));
+    cmd = qmp_cmd_capabilities(qmp_greeting_offers_oob(client->greeting));
     if (!qmp_client_execute_many(client, &cmd, 1, &reply, error))
         return FALSE;
     if (!(ret = qmp_reply_take_return(reply, &local))) {
@@ -564,6 +547,20 @@ qmp_reply_take_return(json_object *reply, GError **error)
     g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
                         "a QMP reply has neither \"return\" nor \"error\"");
     return NULL;
+}
+
+gboolean
+qmp_greeting_offers_oob(json_object *greeting)
+{
+    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
+                                               "capabilities");
+
+    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
+                       i < json_object_array_length(caps); i++) {
+        if (g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 const char *

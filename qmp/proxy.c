@@ -339,22 +339,16 @@ start_accepting(QmpProxy *proxy)
 static void
 up_greeting(QmpProxy *proxy, json_object *msg)
 {
-    json_object *caps = json_object_object_get(json_object_object_get(msg, "QMP"),
-                                               "capabilities");
-    gboolean oob = FALSE;
     g_autoptr(json_object) cmd = NULL;
 
     if (!json_object_object_get(msg, "QMP")) {
         up_lost(proxy, "QEMU's monitor did not greet with QMP");
         return;
     }
-    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
-                       i < json_object_array_length(caps); i++)
-        oob |= g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0;
     proxy->greeting = g_strdup_printf("%s\r\n", json_object_to_json_string_ext(
                                                     msg, JSON_C_TO_STRING_PLAIN |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
-    cmd = qmp_cmd_capabilities(oob);
+    cmd = qmp_cmd_capabilities(qmp_greeting_offers_oob(msg));
     json_object_object_add(cmd, "id", json_object_new_string("svc-negotiation"));
     proxy_conn_write(proxy, &proxy->up, cmd, NULL);
     proxy->state = UP_NEGOTIATING;

@@ -1,9 +1,8 @@
 /* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
 #include "config.h"
 
-#include <glib/gstdio.h>
-
 #include "libvirt-env.h"
+#include "testvm.h"
 
 /* What the embedded driver needs to run QEMU as root in a container. */
 static const char qemu_conf[] =
@@ -40,27 +39,10 @@ libvirt_env_embed_uri(const char *root)
     return g_strdup_printf("qemu:///embed?root=%s", root);
 }
 
-static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-
-        if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
 void
 libvirt_env_remove_root(const char *root)
 {
-    remove_tree(root);
+    testvm_remove_tree(root);
 }
 
 char *

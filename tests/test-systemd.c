@@ -5,8 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
-
 #include "testvm.h"
 
 #define UNIT "spicevmc-qmp-proxy@"
@@ -45,20 +43,6 @@ units_dir(void)
 }
 
 static void
-remove_dir(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        g_unlink(path);
-    }
-    g_rmdir(dir);
-}
-
-static void
 test_verify(void)
 {
     g_autofree char *dir = units_dir();
@@ -72,12 +56,12 @@ test_verify(void)
 
     if (!analyze) {
         g_test_skip("no systemd-analyze (package systemd)");
-        remove_dir(dir);
+        testvm_remove_tree(dir);
         return;
     }
     g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
                  &status, &error);
-    remove_dir(dir);
+    testvm_remove_tree(dir);
     g_assert_no_error(error);
     g_assert_cmpstr(err, ==, "");
     g_assert_true(g_spawn_check_wait_status(status, NULL));

@@ -131,17 +131,21 @@ testvm_kill(TestVm *vm)
     vm->pid = 0;
 }
 
-static void
-remove_tree(const char *dir)
+void
+testvm_remove_tree(const char *path)
 {
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
     const char *name;
 
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-        g_unlink(path);
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *child = g_build_filename(path, name, NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+            testvm_remove_tree(child);
+        else
+            g_unlink(child);
     }
-    g_rmdir(dir);
+    g_rmdir(path);
 }
 
 void
@@ -150,7 +154,7 @@ testvm_free(TestVm *vm)
     if (!vm)
         return;
     testvm_kill(vm);
-    remove_tree(vm->dir);
+    testvm_remove_tree(vm->dir);
     g_free(vm->dir);
     g_free(vm->qmp_path);
     g_free(vm->inspect_path);

@@ -36,5 +36,8 @@ guint testvm_count_spice_chardevs(QmpClient *client);
 gboolean testvm_has_chardev(QmpClient *client, const char *label);
 gboolean testvm_has_device(QmpClient *client, const char *id);
 
+/* Remove @path and everything below it (symlinks themselves, not what they point to). */
+void testvm_remove_tree(const char *path);
+
 /* Path of the virt-spicevmc binary under test. */
 const char *testvm_cli_path(void);
