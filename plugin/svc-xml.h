@@ -19,5 +19,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
 char *svc_xml_attr(xmlNode *node, const char *name);
 xmlNode *svc_xml_child(xmlNode *node, const char *name);
 
-/* Where the grammars are: $SPICEVMC_SCHEMA_DIR, else where make install put them. */
-char *svc_schema_path(const char *name);

@@ -6,7 +6,8 @@
 
 #include "svc-xml.h"
 
-#define CHANNEL_SCHEMA "spicevmc-channel.rng"
+/* Built into the library from schemas/spicevmc-channel.rng. */
+#define CHANNEL_SCHEMA "/org/spicevmc/schemas/spicevmc-channel.rng"
 
 /* The first problem libxml2 reports (later ones are consequences or alternatives), and the
  * first element it names: RelaxNG's first complaint sometimes comes without one. */
@@ -35,14 +36,6 @@ on_error(void *data, xmlErrorPtr err)
     }
     if (!f->node && node && node->type == XML_ELEMENT_NODE)
         f->node = node;
-}
-
-char *
-svc_schema_path(const char *name)
-{
-    const char *dir = g_getenv("SPICEVMC_SCHEMA_DIR");
-
-    return g_build_filename(dir && *dir ? dir : SPICEVMC_SCHEMA_DIR, name, NULL);
 }
 
 /* RelaxNG errors name an element ("Element channel failed to validate attributes") that may
@@ -136,34 +129,33 @@ parse(const char *data, gsize len, const char *filename, GError **error)
 }
 
 static xmlRelaxNG *
-load_schema(const char *path, GError **error)
+load_schema(GError **error)
 {
+    g_autoptr(GBytes) text = g_resources_lookup_data(CHANNEL_SCHEMA, 0, error);
     g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
     g_auto(FirstError) f = { NULL };
     xmlRelaxNG *schema;
+    gsize len;
+    const char *data;
 
-    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "cannot find the schema %s (install spicevmc, or set SPICEVMC_SCHEMA_DIR)",
-                    path);
+    if (!text)
         return NULL;
-    }
-    pctxt = xmlRelaxNGNewParserCtxt(path);
+    data = g_bytes_get_data(text, &len);
+    pctxt = xmlRelaxNGNewMemParserCtxt(data, len);
     xmlRelaxNGSetParserStructuredErrors(pctxt, on_error, &f);
     xmlSetStructuredErrorFunc(&f, on_error);
     schema = xmlRelaxNGParse(pctxt);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (!schema)
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "cannot load the schema %s: %s", path,
-                    f.message ? f.message : "unknown error");
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "cannot load the schema %s: %s",
+                    CHANNEL_SCHEMA, f.message ? f.message : "unknown error");
     return schema;
 }
 
 static gboolean
 validate(xmlDoc *doc, const char *filename, GError **error)
 {
-    g_autofree char *path = svc_schema_path(CHANNEL_SCHEMA);
-    g_autoptr(xmlRelaxNG) schema = load_schema(path, error);
+    g_autoptr(xmlRelaxNG) schema = load_schema(error);
     g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
     g_auto(FirstError) f = { NULL };
 
