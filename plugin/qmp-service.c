@@ -2,6 +2,10 @@
  * query-spicevmc, on any VM, and their service on a QMP proxy. */
 #include "config.h"
 
+#include <signal.h>
+
+#include <glib-unix.h>
+
 #include "qmp-service.h"
 #include "svc-private.h"
 
@@ -259,6 +263,23 @@ on_lost(const char *reason, gpointer user_data)
     g_main_loop_quit(user_data);
 }
 
+static gboolean
+on_stop(gpointer user_data)
+{
+    g_main_loop_quit(user_data);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+watch_signal(int signum, GMainLoop *loop)
+{
+    GSource *source = g_unix_signal_source_new(signum);
+
+    g_source_set_callback(source, on_stop, loop, NULL);
+    g_source_attach(source, g_main_loop_get_context(loop));
+    return source;
+}
+
 void
 svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint timeout_ms,
               const char *id_prefix, gboolean from_top)
@@ -267,7 +288,13 @@ svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint ti
     g_autoptr(QmpProxy) proxy = qmp_proxy_new(upstream, on_lost, loop);
     g_autoptr(SvcQmpService) service = svc_qmp_service_new(proxy, schema, timeout_ms);
 
+    /* systemd stops a unit with SIGTERM: clients are closed and commands at work finished. */
+    g_autoptr(GSource) term = watch_signal(SIGTERM, loop);
+    g_autoptr(GSource) intr = watch_signal(SIGINT, loop);
+
     svc_qmp_service_set_placement(service, id_prefix, from_top);
     qmp_proxy_listen(proxy, listener);
     g_main_loop_run(loop);
+    g_source_destroy(term);
+    g_source_destroy(intr);
 }

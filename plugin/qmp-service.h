@@ -27,7 +27,8 @@ void svc_qmp_service_free(SvcQmpService *service);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcQmpService, svc_qmp_service_free)
 
 /* The proxy with the service, between QEMU's monitor @upstream and clients on @listener,
- * until QEMU goes away; @id_prefix and @from_top as for svc_vm_set_placement(). */
+ * until QEMU goes away or the process gets SIGTERM or SIGINT; @id_prefix and @from_top as for
+ * svc_vm_set_placement(). */
 void svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint timeout_ms,
                    const char *id_prefix, gboolean from_top);
 

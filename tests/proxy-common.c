@@ -1,12 +1,31 @@
 /* The fixture of the proxy tests (proxy-common.h). */
 #include "config.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <gio/gunixsocketaddress.h>
 
 #include "proxy-common.h"
 
+
+/* The proxy's command line; under tests/valgrind-test, the proxy runs under valgrind too. */
+static char **
+proxy_argv(Proxied *f)
+{
+    const char *valgrind = g_getenv("SPICEVMC_TEST_VALGRIND");
+    g_autoptr(GStrvBuilder) argv = g_strv_builder_new();
+    g_auto(GStrv) prefix = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (valgrind) {
+        g_assert_true(g_shell_parse_argv(valgrind, NULL, &prefix, &error));
+        g_strv_builder_addv(argv, (const char **)prefix);
+    }
+    g_strv_builder_add_many(argv, SPICEVMC_PROXY, "--upstream", f->vm->qmp_path, "--listen-fd",
+                            "3", NULL);
+    return g_strv_builder_end(argv);
+}
 
 void
 proxied_setup(Proxied *f, gconstpointer data)
@@ -16,6 +35,7 @@ proxied_setup(Proxied *f, gconstpointer data)
     g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                                                G_SOCKET_PROTOCOL_DEFAULT, &error);
     g_autoptr(GSocketAddress) addr = NULL;
+    g_auto(GStrv) argv = NULL;
 
     f->vm = testvm_start(0, NULL);
     f->inspect = testvm_qmp(f->vm);
@@ -24,16 +44,21 @@ proxied_setup(Proxied *f, gconstpointer data)
     g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
     g_assert_true(g_socket_listen(listener, &error));
     g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
-    f->proxy = g_subprocess_launcher_spawn(launcher, &error, SPICEVMC_PROXY, "--upstream",
-                                           f->vm->qmp_path, "--listen-fd", "3", NULL);
+    argv = proxy_argv(f);
+    f->proxy = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv, &error);
     g_assert_no_error(error);
 }
 
+/* The proxy stops as systemd stops it, and a memory error or leak valgrind finds fails the
+ * test. */
 void
 proxied_teardown(Proxied *f, gconstpointer data)
 {
-    g_subprocess_force_exit(f->proxy);
-    g_subprocess_wait(f->proxy, NULL, NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_send_signal(f->proxy, SIGTERM);
+    g_subprocess_wait_check(f->proxy, NULL, &error);
+    g_assert_no_error(error);
     g_clear_object(&f->proxy);
     g_clear_pointer(&f->inspect, qmp_client_free);
     g_clear_pointer(&f->vm, testvm_free);
