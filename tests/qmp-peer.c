@@ -236,3 +236,59 @@ peer_free(Peer *peer)
     g_free(peer);
 }
 
+/* ---- the fixture of the client tests ---------------------------------- */
+
+static void
+on_event(const char *name, json_object *event, gpointer user_data)
+{
+    PeerFixture *f = user_data;
+
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(event, "event")), ==, name);
+    g_ptr_array_add(f->events, g_strdup(name));
+}
+
+void
+peer_fixture_setup(PeerFixture *f, gconstpointer data)
+{
+    f->events = g_ptr_array_new_with_free_func(g_free);
+    if (data)
+        f->peer = peer_start((Script)data, FALSE);
+}
+
+void
+peer_fixture_teardown(PeerFixture *f, gconstpointer data)
+{
+    /* Hanging up first lets the peer finish its script. */
+    g_clear_pointer(&f->client, qmp_client_free);
+    g_clear_pointer(&f->peer, peer_free);
+    g_ptr_array_unref(f->events);
+    g_clear_error(&f->error);
+}
+
+void
+peer_fixture_connect(PeerFixture *f)
+{
+    f->client = qmp_client_connect(f->peer->address, TIMEOUT_MS, &f->error);
+    g_assert_no_error(f->error);
+    g_assert_nonnull(f->client);
+    qmp_client_set_event_handler(f->client, on_event, f);
+}
+
+json_object **
+peer_long_commands(guint n)
+{
+    g_autofree char *path = g_strnfill(PEER_LONG_PATH_LEN, 'p');
+    json_object **cmds = g_new(json_object *, n);
+
+    for (guint i = 0; i < n; i++)
+        cmds[i] = qmp_cmd_qom_get(path, "type");
+    return cmds;
+}
+
+void
+peer_free_commands(json_object **cmds, guint n)
+{
+    for (guint i = 0; i < n; i++)
+        json_object_put(cmds[i]);
+    g_free(cmds);
+}

@@ -42,3 +42,29 @@ void peer_reply(Peer *peer, gint64 id, const char *value);
 char *event_text(const char *name);
 /* Send the greeting and accept the capabilities negotiation. */
 void peer_greet(Peer *peer);
+
+/* ---- the fixture of the client tests: a QmpClient against a scripted peer ---- */
+
+#define TIMEOUT_MS 5000       /* for tests that expect an answer: only a bug hits it */
+#define SHORT_TIMEOUT_MS 200  /* for tests that expect a timeout */
+
+typedef struct {
+    Peer *peer;
+    QmpClient *client;
+    GPtrArray *events;        /* names of the events dispatched, in order */
+    GError *error;
+} PeerFixture;
+
+/* @data is the Script (NULL: no peer). */
+void peer_fixture_setup(PeerFixture *f, gconstpointer data);
+void peer_fixture_teardown(PeerFixture *f, gconstpointer data);
+/* Connect f->client to the peer; the events it dispatches go to f->events. */
+void peer_fixture_connect(PeerFixture *f);
+/* @n qom-get commands with a path PEER_LONG_PATH_LEN long, and their freeing. */
+#define PEER_LONG_PATH_LEN 400
+json_object **peer_long_commands(guint n);
+void peer_free_commands(json_object **cmds, guint n);
+
+#define ADD_PEER(path, script, test)                                                           \
+    g_test_add(path, PeerFixture, (gconstpointer)(script), peer_fixture_setup, test,           \
+               peer_fixture_teardown)

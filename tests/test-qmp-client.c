@@ -1,7 +1,8 @@
-/* Tests of the QMP client against a scripted peer.  Real QEMU cannot produce these cases on
- * demand (a bad greeting, a reply that never comes, EOF in the middle of a reply, a stray id,
- * replies cut at arbitrary bytes), so a thread plays QEMU from a script; the client against
- * real QEMU is tested in test-qmp-qemu.c. */
+/* Tests of the QMP client against a scripted peer: connecting, commands and events.  Real
+ * QEMU cannot produce these cases on demand (a bad greeting, a silent or refusing peer, replies
+ * in any order, cut at arbitrary bytes), so a thread plays QEMU from a script; the client
+ * against real QEMU is tested in test-qmp-qemu.c, a peer that breaks the protocol in
+ * test-qmp-faults.c. */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -9,56 +10,10 @@
 
 #include "qmp-peer.h"
 
-#define TIMEOUT_MS 5000       /* for tests that expect an answer: only a bug hits it */
-#define SHORT_TIMEOUT_MS 200  /* for tests that expect a timeout */
-
-typedef struct {
-    Peer *peer;
-    QmpClient *client;
-    GPtrArray *events;        /* names of the events dispatched, in order */
-    GError *error;
-} Fixture;
-
-/* ---- the fixture ------------------------------------------------------- */
+/* ---- asserts ------------------------------------------------------------ */
 
 static void
-on_event(const char *name, json_object *event, gpointer user_data)
-{
-    Fixture *f = user_data;
-
-    g_assert_cmpstr(json_object_get_string(json_object_object_get(event, "event")), ==, name);
-    g_ptr_array_add(f->events, g_strdup(name));
-}
-
-static void
-setup(Fixture *f, gconstpointer data)
-{
-    f->events = g_ptr_array_new_with_free_func(g_free);
-    if (data)
-        f->peer = peer_start((Script)data, FALSE);
-}
-
-static void
-teardown(Fixture *f, gconstpointer data)
-{
-    /* Hanging up first lets the peer finish its script. */
-    g_clear_pointer(&f->client, qmp_client_free);
-    g_clear_pointer(&f->peer, peer_free);
-    g_ptr_array_unref(f->events);
-    g_clear_error(&f->error);
-}
-
-static void
-connect_client(Fixture *f)
-{
-    f->client = qmp_client_connect(f->peer->address, TIMEOUT_MS, &f->error);
-    g_assert_no_error(f->error);
-    g_assert_nonnull(f->client);
-    qmp_client_set_event_handler(f->client, on_event, f);
-}
-
-static void
-assert_events(Fixture *f, const char *const *names)
+assert_events(PeerFixture *f, const char *const *names)
 {
     g_assert_cmpuint(f->events->len, ==, g_strv_length((char **)names));
     for (guint i = 0; names[i]; i++)
@@ -81,13 +36,13 @@ script_status(Peer *peer)
 }
 
 static void
-test_connect(Fixture *f, gconstpointer data)
+test_connect(PeerFixture *f, gconstpointer data)
 {
     g_autoptr(json_object) cmd = qmp_cmd_query_status();
     g_autoptr(json_object) ret = NULL;
     json_object *greeting;
 
-    connect_client(f);
+    peer_fixture_connect(f);
     greeting = qmp_client_get_greeting(f->client);
     g_assert_true(json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object));
     ret = qmp_client_execute(f->client, cmd, &f->error);
@@ -98,7 +53,7 @@ test_connect(Fixture *f, gconstpointer data)
 }
 
 static void
-test_connect_unix_prefix(Fixture *f, gconstpointer data)
+test_connect_unix_prefix(PeerFixture *f, gconstpointer data)
 {
     g_autofree char *address = g_strconcat("unix:", f->peer->address, NULL);
     g_autoptr(json_object) cmd = qmp_cmd_query_status();
@@ -111,7 +66,7 @@ test_connect_unix_prefix(Fixture *f, gconstpointer data)
 }
 
 static void
-test_connect_missing(Fixture *f, gconstpointer data)
+test_connect_missing(PeerFixture *f, gconstpointer data)
 {
     g_autofree char *dir = g_dir_make_tmp("test-qmp-client-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "qmp.sock", NULL);
@@ -125,7 +80,7 @@ test_connect_missing(Fixture *f, gconstpointer data)
 }
 
 static void
-test_connect_bad_address(Fixture *f, gconstpointer data)
+test_connect_bad_address(PeerFixture *f, gconstpointer data)
 {
     const char *addresses[] = { "tcp:127.0.0.1:notaport", "tcp:127.0.0.1", "127.0.0.1:0" };
 
@@ -141,7 +96,7 @@ test_connect_bad_address(Fixture *f, gconstpointer data)
 }
 
 static void
-test_connect_tcp(Fixture *f, gconstpointer data)
+test_connect_tcp(PeerFixture *f, gconstpointer data)
 {
     const char *prefixes[] = { "", "tcp:" };
 
@@ -198,7 +153,7 @@ script_refuse(Peer *peer)
 }
 
 static void
-assert_connect_fails(Fixture *f, guint timeout_ms, int code, const char *part)
+assert_connect_fails(PeerFixture *f, guint timeout_ms, int code, const char *part)
 {
     g_assert_null(qmp_client_connect(f->peer->address, timeout_ms, &f->error));
     g_assert_error(f->error, QMP_ERROR, code);
@@ -208,32 +163,32 @@ assert_connect_fails(Fixture *f, guint timeout_ms, int code, const char *part)
 }
 
 static void
-test_bad_greeting(Fixture *f, gconstpointer data)
+test_bad_greeting(PeerFixture *f, gconstpointer data)
 {
     assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL, "not a QMP monitor");
 }
 
 static void
-test_not_qmp(Fixture *f, gconstpointer data)
+test_not_qmp(PeerFixture *f, gconstpointer data)
 {
     assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL, "malformed");
 }
 
 static void
-test_greeting_timeout(Fixture *f, gconstpointer data)
+test_greeting_timeout(PeerFixture *f, gconstpointer data)
 {
     assert_connect_fails(f, SHORT_TIMEOUT_MS, QMP_ERROR_TIMEOUT,
                          "timed out after 200 ms waiting for the QMP greeting");
 }
 
 static void
-test_greeting_eof(Fixture *f, gconstpointer data)
+test_greeting_eof(PeerFixture *f, gconstpointer data)
 {
     assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_CLOSED, "QEMU closed the monitor connection");
 }
 
 static void
-test_negotiation_refused(Fixture *f, gconstpointer data)
+test_negotiation_refused(PeerFixture *f, gconstpointer data)
 {
     assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL,
                          "The command qmp_capabilities has not been found");
@@ -267,9 +222,9 @@ script_no_oob(Peer *peer)
 }
 
 static void
-test_negotiation(Fixture *f, gconstpointer data)
+test_negotiation(PeerFixture *f, gconstpointer data)
 {
-    connect_client(f);
+    peer_fixture_connect(f);
 }
 
 /* ---- commands and events ----------------------------------------------- */
@@ -288,13 +243,13 @@ script_command_error(Peer *peer)
 }
 
 static void
-test_command_error(Fixture *f, gconstpointer data)
+test_command_error(PeerFixture *f, gconstpointer data)
 {
     g_autoptr(json_object) del = qmp_cmd_device_del("nope");
     g_autoptr(json_object) query = qmp_cmd_query_status();
     g_autoptr(json_object) ret = NULL;
 
-    connect_client(f);
+    peer_fixture_connect(f);
     g_assert_null(qmp_client_execute(f->client, del, &f->error));
     g_assert_error(f->error, QMP_ERROR, QMP_ERROR_COMMAND);
     g_assert_cmpstr(f->error->message, ==, "Device 'nope' not found");
@@ -321,13 +276,13 @@ script_events_while_waiting(Peer *peer)
 }
 
 static void
-test_events_while_waiting(Fixture *f, gconstpointer data)
+test_events_while_waiting(PeerFixture *f, gconstpointer data)
 {
     const char *expected[] = { "STOP", "DEVICE_DELETED", NULL };
     g_autoptr(json_object) del = qmp_cmd_device_del("channel0");
     g_autoptr(json_object) ret = NULL;
 
-    connect_client(f);
+    peer_fixture_connect(f);
     ret = qmp_client_execute(f->client, del, &f->error);
     g_assert_no_error(f->error);
     g_assert_cmpint(json_object_object_length(ret), ==, 0);
@@ -386,7 +341,7 @@ script_split_merged(Peer *peer)
 
 /* Send @n query-status at once; replies[i] must be the answer to command i. */
 static void
-assert_batch(Fixture *f, guint n)
+assert_batch(PeerFixture *f, guint n)
 {
     g_autofree json_object **cmds = g_new(json_object *, n);
     g_autofree json_object **replies = g_new(json_object *, n);
@@ -407,9 +362,9 @@ assert_batch(Fixture *f, guint n)
 }
 
 static void
-test_interleaved(Fixture *f, gconstpointer data)
+test_interleaved(PeerFixture *f, gconstpointer data)
 {
-    connect_client(f);
+    peer_fixture_connect(f);
     assert_batch(f, 5);
     for (guint i = 0; i < 5; i++) {
         g_autofree char *name = g_strdup_printf("EVENT_%u", i);
@@ -419,21 +374,20 @@ test_interleaved(Fixture *f, gconstpointer data)
 }
 
 static void
-test_split_merged(Fixture *f, gconstpointer data)
+test_split_merged(PeerFixture *f, gconstpointer data)
 {
     /* The peer reads all 50 commands before it answers: this passes only if they were
      * all sent before the client waited for the first reply. */
-    connect_client(f);
+    peer_fixture_connect(f);
     assert_batch(f, 50);
 }
 
 #define BIG_BATCH 2000
-#define LONG_PATH_LEN 400
 
 static void
 script_big_batch(Peer *peer)
 {
-    g_autofree char *padding = g_strnfill(LONG_PATH_LEN, 'x');
+    g_autofree char *padding = g_strnfill(PEER_LONG_PATH_LEN, 'x');
     g_autofree char *value = g_strdup_printf("\"%s\"", padding);
 
     peer_greet(peer);
@@ -443,41 +397,22 @@ script_big_batch(Peer *peer)
         peer_reply(peer, peer_expect(peer, "qom-get"), value);
 }
 
-static json_object **
-long_commands(guint n)
-{
-    g_autofree char *path = g_strnfill(LONG_PATH_LEN, 'p');
-    json_object **cmds = g_new(json_object *, n);
-
-    for (guint i = 0; i < n; i++)
-        cmds[i] = qmp_cmd_qom_get(path, "type");
-    return cmds;
-}
-
 static void
-free_commands(json_object **cmds, guint n)
+test_big_batch(PeerFixture *f, gconstpointer data)
 {
-    for (guint i = 0; i < n; i++)
-        json_object_put(cmds[i]);
-    g_free(cmds);
-}
-
-static void
-test_big_batch(Fixture *f, gconstpointer data)
-{
-    json_object **cmds = long_commands(BIG_BATCH);
+    json_object **cmds = peer_long_commands(BIG_BATCH);
     g_autofree json_object **replies = g_new(json_object *, BIG_BATCH);
 
-    connect_client(f);
+    peer_fixture_connect(f);
     g_assert_true(qmp_client_execute_many(f->client, cmds, BIG_BATCH, replies, &f->error));
     g_assert_no_error(f->error);
     for (guint i = 0; i < BIG_BATCH; i++) {
         g_assert_cmpuint(strlen(json_object_get_string(json_object_object_get(replies[i],
                                                                               "return"))), ==,
-                         LONG_PATH_LEN);
+                         PEER_LONG_PATH_LEN);
         json_object_put(replies[i]);
     }
-    free_commands(cmds, BIG_BATCH);
+    peer_free_commands(cmds, BIG_BATCH);
 }
 
 static void
@@ -495,14 +430,14 @@ script_events_later(Peer *peer)
 }
 
 static void
-test_wait_event(Fixture *f, gconstpointer data)
+test_wait_event(PeerFixture *f, gconstpointer data)
 {
     const char *expected[] = { "STOP", "RESUME", NULL };
     g_autoptr(json_object) cmd = qmp_cmd_query_status();
     g_autoptr(json_object) ret = NULL;
     gint64 deadline;
 
-    connect_client(f);
+    peer_fixture_connect(f);
     ret = qmp_client_execute(f->client, cmd, &f->error);
     g_assert_no_error(f->error);
     /* Events after the reply are left for the next call, so waiting for one just after a
@@ -517,13 +452,13 @@ test_wait_event(Fixture *f, gconstpointer data)
 }
 
 static void
-test_wait_event_timeout(Fixture *f, gconstpointer data)
+test_wait_event_timeout(PeerFixture *f, gconstpointer data)
 {
     g_autoptr(json_object) cmd = qmp_cmd_query_status();
     g_autoptr(json_object) ret = NULL;
     gint64 deadline = g_get_monotonic_time() + SHORT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
 
-    connect_client(f);
+    peer_fixture_connect(f);
     g_assert_false(qmp_client_wait_event(f->client, deadline, &f->error));
     g_assert_error(f->error, QMP_ERROR, QMP_ERROR_TIMEOUT);
     g_assert_cmpint(g_get_monotonic_time(), >=, deadline);
@@ -535,236 +470,30 @@ test_wait_event_timeout(Fixture *f, gconstpointer data)
     assert_status(ret, "paused");
 }
 
-/* ---- a peer that breaks the protocol ------------------------------------ */
-
-static void
-script_no_reply(Peer *peer)
-{
-    peer_greet(peer);
-    peer_expect(peer, "device_add");
-}
-
-/* Run one command that must fail with @code and a message containing @part. */
-static void
-assert_execute_fails(Fixture *f, json_object *cmd, int code, const char *part)
-{
-    g_assert_null(qmp_client_execute(f->client, cmd, &f->error));
-    g_assert_error(f->error, QMP_ERROR, code);
-    g_test_message("error: %s", f->error->message);
-    g_assert_nonnull(strstr(f->error->message, part));
-    g_clear_error(&f->error);
-
-    /* The connection is broken now: the next call fails at once, the same way. */
-    g_assert_null(qmp_client_execute(f->client, cmd, &f->error));
-    g_assert_error(f->error, QMP_ERROR, code);
-    g_clear_error(&f->error);
-    g_assert_false(qmp_client_wait_event(f->client, G_MAXINT64, &f->error));
-    g_assert_error(f->error, QMP_ERROR, code);
-}
-
-static void
-test_timeout(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_device_add("virtserialport", "channel0", NULL);
-
-    connect_client(f);
-    qmp_client_set_timeout(f->client, SHORT_TIMEOUT_MS);
-    assert_execute_fails(f, cmd, QMP_ERROR_TIMEOUT,
-                         "timed out after 200 ms waiting for QEMU to answer 'device_add'");
-}
-
-static void
-script_never_read(Peer *peer)
-{
-    peer_greet(peer);
-    /* Wait for the hang-up without reading, so that the client's writes fill the socket. */
-    g_socket_condition_wait(peer->conn, G_IO_HUP, NULL, NULL);
-}
-
-static void
-test_write_timeout(Fixture *f, gconstpointer data)
-{
-    const guint n = 20000;        /* about 8 MiB, more than any socket buffer */
-    json_object **cmds = long_commands(n);
-    g_autofree json_object **replies = g_new(json_object *, n);
-
-    connect_client(f);
-    qmp_client_set_timeout(f->client, SHORT_TIMEOUT_MS);
-    g_assert_false(qmp_client_execute_many(f->client, cmds, n, replies, &f->error));
-    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_TIMEOUT);
-    g_assert_nonnull(strstr(f->error->message, "'qom-get'"));
-    for (guint i = 0; i < n; i++)
-        g_assert_null(replies[i]);
-    free_commands(cmds, n);
-}
-
-static void
-script_eof_mid_reply(Peer *peer)
-{
-    peer_greet(peer);
-    peer_expect(peer, "query-status");
-    peer_send(peer, "{\"return\": {\"status\": \"paused\", \"running\": fa");
-    g_socket_close(peer->conn, NULL);
-}
-
-static void
-test_eof_mid_reply(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_CLOSED,
-                         "QEMU closed the monitor connection in the middle of a message "
-                         "while waiting for QEMU to answer 'query-status'");
-}
-
-static void
-script_eof_waiting(Peer *peer)
-{
-    peer_greet(peer);
-    peer_expect(peer, "query-status");
-    g_socket_close(peer->conn, NULL);
-}
-
-static void
-test_eof_waiting(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_CLOSED,
-                         "QEMU closed the monitor connection while waiting for QEMU to answer "
-                         "'query-status'");
-}
-
-static void
-script_malformed_reply(Peer *peer)
-{
-    g_autofree char *text = NULL;
-
-    peer_greet(peer);
-    text = g_strdup_printf("{\"return\": {]}, \"id\": %" G_GINT64_FORMAT "}\r\n",
-                           peer_expect(peer, "query-status"));
-    peer_send(peer, text);
-}
-
-static void
-test_malformed_reply(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "malformed");
-}
-
-static void
-script_unknown_id(Peer *peer)
-{
-    peer_greet(peer);
-    peer_reply(peer, peer_expect(peer, "query-status") + 100, "{\"status\": \"paused\"}");
-}
-
-static void
-test_unknown_id(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "not sent");
-}
-
-static void
-script_reply_without_id(Peer *peer)
-{
-    peer_greet(peer);
-    peer_expect(peer, "query-status");
-    peer_send(peer, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, "
-                    "expecting value\"}}\r\n");
-}
-
-static void
-test_reply_without_id(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_PROTOCOL, "JSON parse error, expecting value");
-}
-
-static void
-script_stray_reply(Peer *peer)
-{
-    peer_greet(peer);
-    peer_send(peer, "{\"return\": {}, \"id\": 2}\r\n");
-}
-
-static void
-test_stray_reply(Fixture *f, gconstpointer data)
-{
-    connect_client(f);
-    g_assert_false(qmp_client_wait_event(f->client, G_MAXINT64, &f->error));
-    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_PROTOCOL);
-}
-
-static void
-script_too_big(Peer *peer)
-{
-    const gsize chunk = 64 * 1024;
-    g_autofree char *filler = g_strnfill(chunk, 'x');
-
-    peer_greet(peer);
-    peer_expect(peer, "query-status");
-    peer_send(peer, "{\"return\": \"");
-    /* Until the client hangs up; twice the limit would be a client that does not stop. */
-    for (gsize sent = 0; peer_send_len(peer, filler, chunk); sent += chunk)
-        g_assert_cmpuint(sent, <, 2 * QMP_MAX_MESSAGE);
-}
-
-static void
-test_too_big(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) cmd = qmp_cmd_query_status();
-
-    connect_client(f);
-    assert_execute_fails(f, cmd, QMP_ERROR_TOO_BIG, "larger than");
-}
-
-#define ADD(path, script, test) \
-    g_test_add(path, Fixture, (gconstpointer)(script), setup, test, teardown)
-
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     peer_load_schema();
-    ADD("/qmp/client/connect", script_status, test_connect);
-    ADD("/qmp/client/connect-unix-prefix", script_status, test_connect_unix_prefix);
-    ADD("/qmp/client/connect-missing", NULL, test_connect_missing);
-    ADD("/qmp/client/connect-bad-address", NULL, test_connect_bad_address);
-    ADD("/qmp/client/connect-tcp", NULL, test_connect_tcp);
-    ADD("/qmp/client/bad-greeting", script_bad_greeting, test_bad_greeting);
-    ADD("/qmp/client/not-qmp", script_hmp, test_not_qmp);
-    ADD("/qmp/client/greeting-timeout", script_silent, test_greeting_timeout);
-    ADD("/qmp/client/greeting-eof", script_hang_up, test_greeting_eof);
-    ADD("/qmp/client/negotiates-oob", script_oob, test_negotiation);
-    ADD("/qmp/client/no-oob-when-not-offered", script_no_oob, test_negotiation);
-    ADD("/qmp/client/negotiation-refused", script_refuse, test_negotiation_refused);
-    ADD("/qmp/client/command-error", script_command_error, test_command_error);
-    ADD("/qmp/client/events-while-waiting", script_events_while_waiting,
-        test_events_while_waiting);
-    ADD("/qmp/client/interleaved", script_interleaved, test_interleaved);
-    ADD("/qmp/client/split-merged", script_split_merged, test_split_merged);
-    ADD("/qmp/client/big-batch", script_big_batch, test_big_batch);
-    ADD("/qmp/client/wait-event", script_events_later, test_wait_event);
-    ADD("/qmp/client/wait-event-timeout", script_status, test_wait_event_timeout);
-    ADD("/qmp/client/timeout", script_no_reply, test_timeout);
-    ADD("/qmp/client/write-timeout", script_never_read, test_write_timeout);
-    ADD("/qmp/client/eof-mid-reply", script_eof_mid_reply, test_eof_mid_reply);
-    ADD("/qmp/client/eof-waiting", script_eof_waiting, test_eof_waiting);
-    ADD("/qmp/client/malformed-reply", script_malformed_reply, test_malformed_reply);
-    ADD("/qmp/client/unknown-id", script_unknown_id, test_unknown_id);
-    ADD("/qmp/client/reply-without-id", script_reply_without_id, test_reply_without_id);
-    ADD("/qmp/client/stray-reply", script_stray_reply, test_stray_reply);
-    ADD("/qmp/client/too-big", script_too_big, test_too_big);
+    ADD_PEER("/qmp/client/connect", script_status, test_connect);
+    ADD_PEER("/qmp/client/connect-unix-prefix", script_status, test_connect_unix_prefix);
+    ADD_PEER("/qmp/client/connect-missing", NULL, test_connect_missing);
+    ADD_PEER("/qmp/client/connect-bad-address", NULL, test_connect_bad_address);
+    ADD_PEER("/qmp/client/connect-tcp", NULL, test_connect_tcp);
+    ADD_PEER("/qmp/client/bad-greeting", script_bad_greeting, test_bad_greeting);
+    ADD_PEER("/qmp/client/not-qmp", script_hmp, test_not_qmp);
+    ADD_PEER("/qmp/client/greeting-timeout", script_silent, test_greeting_timeout);
+    ADD_PEER("/qmp/client/greeting-eof", script_hang_up, test_greeting_eof);
+    ADD_PEER("/qmp/client/negotiates-oob", script_oob, test_negotiation);
+    ADD_PEER("/qmp/client/no-oob-when-not-offered", script_no_oob, test_negotiation);
+    ADD_PEER("/qmp/client/negotiation-refused", script_refuse, test_negotiation_refused);
+    ADD_PEER("/qmp/client/command-error", script_command_error, test_command_error);
+    ADD_PEER("/qmp/client/events-while-waiting", script_events_while_waiting,
+                 test_events_while_waiting);
+    ADD_PEER("/qmp/client/interleaved", script_interleaved, test_interleaved);
+    ADD_PEER("/qmp/client/split-merged", script_split_merged, test_split_merged);
+    ADD_PEER("/qmp/client/big-batch", script_big_batch, test_big_batch);
+    ADD_PEER("/qmp/client/wait-event", script_events_later, test_wait_event);
+    ADD_PEER("/qmp/client/wait-event-timeout", script_status, test_wait_event_timeout);
     return g_test_run();
 }
