@@ -1,63 +1,11 @@
-/* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, its
- * introspection merged into a real QEMU's, and broken schema files refused clearly. */
+/* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, and
+ * broken schema files refused clearly; introspection is in test-qapi-introspect.c. */
 #include "config.h"
 
 #include <stdarg.h>
 #include <string.h>
-#include <glib/gstdio.h>
 
-#include "qapi.h"
-#include "testvm.h"
-
-#define SCHEMA SRCDIR "/schemas/spicevmc.json"
-#define TIMEOUT_MS 30000
-
-typedef struct {
-    QapiSchema *schema;
-    TestVm *vm;
-    QmpClient *qmp;
-    char *dir;                  /* for schema files written by the test */
-    GError *error;
-} Fixture;
-
-static void
-setup(Fixture *f, gconstpointer data)
-{
-    f->schema = qapi_schema_load(SCHEMA, &f->error);
-    g_assert_no_error(f->error);
-    f->dir = g_dir_make_tmp("spicevmc-qapi-XXXXXX", &f->error);
-    g_assert_no_error(f->error);
-}
-
-static void
-setup_qemu(Fixture *f, gconstpointer data)
-{
-    setup(f, data);
-    f->vm = testvm_start(0, NULL);
-    f->qmp = testvm_qmp(f->vm);
-    qmp_client_set_timeout(f->qmp, TIMEOUT_MS);
-}
-
-static void
-teardown(Fixture *f, gconstpointer data)
-{
-    g_clear_pointer(&f->qmp, qmp_client_free);
-    g_clear_pointer(&f->vm, testvm_free);
-    g_clear_pointer(&f->schema, qapi_schema_free);
-    if (f->dir) {
-        g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
-        const char *name;
-
-        while (dir && (name = g_dir_read_name(dir))) {
-            g_autofree char *path = g_build_filename(f->dir, name, NULL);
-
-            g_unlink(path);
-        }
-        g_rmdir(f->dir);
-        g_free(f->dir);
-    }
-    g_clear_error(&f->error);
-}
+#include "qapi-fixture.h"
 
 /* ---- building JSON -------------------------------------------------------------------- */
 
@@ -120,7 +68,7 @@ many_members(guint n, json_object *extra)
 /* ---- loading -------------------------------------------------------------------------- */
 
 static void
-test_load(Fixture *f, gconstpointer data)
+test_load(QapiFixture *f, gconstpointer data)
 {
     g_assert_true(qapi_schema_has_command(f->schema, "spicevmc-add"));
     g_assert_true(qapi_schema_has_command(f->schema, "spicevmc-remove"));
@@ -294,7 +242,7 @@ expand(const char *wording, const char *name)
 }
 
 static char *
-qemu_desc(Fixture *f, const char *name, json_object *args)
+qemu_desc(QapiFixture *f, const char *name, json_object *args)
 {
     g_autoptr(json_object) cmd = command(name, json_object_get(args));
     g_autoptr(json_object) ret = qmp_client_execute(f->qmp, cmd, &f->error);
@@ -308,7 +256,7 @@ qemu_desc(Fixture *f, const char *name, json_object *args)
 }
 
 static void
-test_wording(Fixture *f, gconstpointer data)
+test_wording(QapiFixture *f, gconstpointer data)
 {
     g_autoptr(GArray) cases = g_array_new(FALSE, FALSE, sizeof(WordingCase));
 
@@ -353,21 +301,8 @@ static const char mirror_schema[] =
     "{ 'enum': 'QMPCapability', 'data': [ 'oob' ] }\n"
     "{ 'command': 'qmp_capabilities', 'data': { '*enable': [ 'QMPCapability' ] } }\n";
 
-static QapiSchema *
-write_schema(Fixture *f, const char *text, char **path_out)
-{
-    g_autofree char *path = g_build_filename(f->dir, "schema.json", NULL);
-    QapiSchema *schema;
-
-    g_assert_true(g_file_set_contents(path, text, -1, NULL));
-    schema = qapi_schema_load(path, &f->error);
-    if (path_out)
-        *path_out = g_steal_pointer(&path);
-    return schema;
-}
-
 static void
-assert_same_as_qemu(Fixture *f, QapiSchema *schema, const char *name, json_object *args)
+assert_same_as_qemu(QapiFixture *f, QapiSchema *schema, const char *name, json_object *args)
 {
     g_autofree char *qemu = qemu_desc(f, name, args);
 
@@ -387,9 +322,9 @@ hubport(json_object *hubid)
 }
 
 static void
-test_wording_builtins(Fixture *f, gconstpointer data)
+test_wording_builtins(QapiFixture *f, gconstpointer data)
 {
-    g_autoptr(QapiSchema) mirror = write_schema(f, mirror_schema, NULL);
+    g_autoptr(QapiSchema) mirror = qapi_fixture_write_schema(f, mirror_schema, NULL);
 
     g_assert_no_error(f->error);
     assert_same_as_qemu(f, mirror, "balloon", obj("value", str("x"), NULL));
@@ -409,7 +344,7 @@ test_wording_builtins(Fixture *f, gconstpointer data)
 }
 
 static void
-assert_accepted(Fixture *f, const char *name, json_object *args)
+assert_accepted(QapiFixture *f, const char *name, json_object *args)
 {
     g_assert_true(qapi_schema_check_arguments(f->schema, name, args, &f->error));
     g_assert_no_error(f->error);
@@ -417,7 +352,7 @@ assert_accepted(Fixture *f, const char *name, json_object *args)
 }
 
 static void
-test_accepted(Fixture *f, gconstpointer data)
+test_accepted(QapiFixture *f, gconstpointer data)
 {
     assert_accepted(f, "spicevmc-add", obj("kind", str("webdav"), NULL));
     assert_accepted(f, "spicevmc-add", NULL);
@@ -432,240 +367,6 @@ test_accepted(Fixture *f, gconstpointer data)
                     obj("ids", arr(2, str("a"), str("b")), "all", yes(), NULL));
     assert_accepted(f, "query-spicevmc", NULL);
     assert_accepted(f, "query-spicevmc", obj(NULL));
-}
-
-/* ---- introspection ------------------------------------------------------------------- */
-
-static json_object *
-member(json_object *o, const char *key)
-{
-    return json_object_object_get(o, key);
-}
-
-static const char *
-member_str(json_object *o, const char *key)
-{
-    return json_object_get_string(json_object_object_get(o, key));
-}
-
-/* name → entry, asserting every entry has a name no other one has. */
-static GHashTable *
-index_entries(json_object *list)
-{
-    GHashTable *by_name = g_hash_table_new(g_str_hash, g_str_equal);
-
-    for (gsize i = 0; i < json_object_array_length(list); i++) {
-        json_object *entry = json_object_array_get_idx(list, i);
-        const char *name = member_str(entry, "name");
-
-        g_assert_nonnull(name);
-        if (!g_hash_table_insert(by_name, (gpointer)name, entry))
-            g_error("'%s' is listed twice", name);
-    }
-    return by_name;
-}
-
-static void
-assert_defined(GHashTable *by_name, json_object *entry, const char *key)
-{
-    const char *type = member_str(entry, key);
-
-    if (type && !g_hash_table_contains(by_name, type))
-        g_error("'%s' refers to '%s', which is not listed", member_str(entry, "name"), type);
-}
-
-/* Every type any entry names is listed, once. */
-static GHashTable *
-assert_self_contained(json_object *list)
-{
-    GHashTable *by_name = index_entries(list);
-
-    for (gsize i = 0; i < json_object_array_length(list); i++) {
-        json_object *entry = json_object_array_get_idx(list, i);
-        json_object *members = member(entry, "members");
-        json_object *variants = member(entry, "variants");
-
-        g_assert_nonnull(member_str(entry, "meta-type"));
-        assert_defined(by_name, entry, "arg-type");
-        assert_defined(by_name, entry, "ret-type");
-        assert_defined(by_name, entry, "element-type");
-        for (gsize j = 0; members && j < json_object_array_length(members); j++)
-            assert_defined(by_name, json_object_array_get_idx(members, j), "type");
-        for (gsize j = 0; variants && j < json_object_array_length(variants); j++)
-            assert_defined(by_name, json_object_array_get_idx(variants, j), "type");
-    }
-    return by_name;
-}
-
-/* "name:type" or "name:type?" for an optional member, joined with spaces. */
-static char *
-describe_members(GHashTable *by_name, const char *type)
-{
-    json_object *members = member(g_hash_table_lookup(by_name, type), "members");
-    g_autoptr(GString) s = g_string_new(NULL);
-
-    g_assert_nonnull(members);
-    for (gsize i = 0; i < json_object_array_length(members); i++) {
-        json_object *m = json_object_array_get_idx(members, i);
-        json_object *dflt = NULL;
-        gboolean optional = json_object_object_get_ex(m, "default", &dflt);
-
-        g_assert_null(dflt);    /* QEMU gives optional members "default": null */
-        g_string_append_printf(s, "%s%s:%s%s", i ? " " : "", member_str(m, "name"),
-                               member_str(m, "type"), optional ? "?" : "");
-    }
-    return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-static void
-assert_members(GHashTable *by_name, const char *type, const char *expected)
-{
-    g_autofree char *members = describe_members(by_name, type);
-
-    g_assert_cmpstr(members, ==, expected);
-}
-
-static json_object *
-lookup(GHashTable *by_name, const char *name)
-{
-    json_object *entry = g_hash_table_lookup(by_name, name);
-
-    if (!entry)
-        g_error("'%s' is not listed", name);
-    return entry;
-}
-
-static void
-assert_our_entries(GHashTable *by_name)
-{
-    json_object *add = lookup(by_name, "spicevmc-add");
-    json_object *remove = lookup(by_name, "spicevmc-remove");
-    json_object *query = lookup(by_name, "query-spicevmc");
-    json_object *kind = lookup(by_name, "SpicevmcKind");
-
-    g_assert_cmpstr(member_str(add, "meta-type"), ==, "command");
-    g_assert_cmpstr(member_str(add, "arg-type"), ==, "q_obj_spicevmc-add-arg");
-    assert_members(by_name, "q_obj_spicevmc-add-arg",
-                   "kind:SpicevmcKind? id:str? fqdn:str? port-name:str? bus:str? nr:int? "
-                   "channels:[SpicevmcChannelSpec]?");
-    g_assert_cmpstr(member_str(lookup(by_name, "[SpicevmcChannelSpec]"), "element-type"), ==,
-                    "SpicevmcChannelSpec");
-    assert_members(by_name, "SpicevmcChannelSpec",
-                   "kind:SpicevmcKind id:str? fqdn:str? port-name:str? bus:str? nr:int?");
-    g_assert_cmpstr(member_str(add, "ret-type"), ==, "[SpicevmcChannel]");
-    assert_members(by_name, "SpicevmcChannel",
-                   "id:str kind:SpicevmcKind? spice-name:str? chardev:str? frontend:str? bus:str? "
-                   "nr:int? port-name:str? controller:str? guest-open:bool inferred:bool "
-                   "libvirt:bool persistent:bool state:str");
-    g_assert_cmpstr(json_object_to_json_string(member(kind, "values")), ==,
-                    "[ \"vdagent\", \"usbredir\", \"smartcard\", \"webdav\", \"serial\", "
-                    "\"stream\", \"port\" ]");
-    g_assert_cmpint(json_object_array_length(member(kind, "members")), ==, 7);
-    g_assert_cmpstr(member_str(json_object_array_get_idx(member(kind, "members"), 0), "name"), ==,
-                    "vdagent");
-
-    assert_members(by_name, member_str(remove, "arg-type"), "id:str? ids:[str]? all:bool?");
-    g_assert_cmpstr(member_str(remove, "ret-type"), ==, "[str]");
-    g_assert_cmpstr(member_str(lookup(by_name, "[str]"), "element-type"), ==, "str");
-
-    /* No arguments, nothing but a return value: the empty object for arguments. */
-    assert_members(by_name, member_str(query, "arg-type"), "");
-    g_assert_cmpstr(member_str(query, "ret-type"), ==, "[SpicevmcChannel]");
-    g_assert_null(member(query, "allow-oob"));
-}
-
-static void
-test_introspect_merged(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) qemu = testvm_exec(f->qmp, qmp_cmd_query_qmp_schema());
-    g_autoptr(json_object) merged = qapi_schema_merge_introspection(f->schema, qemu);
-    g_autoptr(GHashTable) qemu_names = index_entries(qemu);
-    g_autoptr(GHashTable) by_name = assert_self_contained(merged);
-    g_autoptr(GPtrArray) added = g_ptr_array_new();
-    g_autofree char *added_names = NULL;
-
-    /* QEMU's entries all kept, as they were. */
-    for (gsize i = 0; i < json_object_array_length(qemu); i++) {
-        json_object *entry = json_object_array_get_idx(qemu, i);
-
-        g_assert_true(g_hash_table_lookup(by_name, member_str(entry, "name")) == entry);
-    }
-    /* Only what QEMU lacks: its str, int, bool, [str] and empty object are used. */
-    for (gsize i = 0; i < json_object_array_length(merged); i++) {
-        const char *name = member_str(json_object_array_get_idx(merged, i), "name");
-
-        if (!g_hash_table_contains(qemu_names, name))
-            g_ptr_array_add(added, (gpointer)name);
-    }
-    g_ptr_array_add(added, NULL);
-    added_names = g_strjoinv(" ", (char **)added->pdata);
-    g_assert_cmpstr(added_names, ==,
-                    "spicevmc-add q_obj_spicevmc-add-arg SpicevmcKind SpicevmcChannelSpec "
-                    "[SpicevmcChannelSpec] SpicevmcChannel [SpicevmcChannel] spicevmc-remove "
-                    "q_obj_spicevmc-remove-arg query-spicevmc");
-    assert_our_entries(by_name);
-    /* QEMU's own name for the empty object, not one of ours. */
-    g_assert_true(g_hash_table_contains(qemu_names,
-                                        member_str(lookup(by_name, "query-spicevmc"), "arg-type")));
-}
-
-static void
-test_introspect_alone(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) list = qapi_schema_introspect(f->schema);
-    g_autoptr(GHashTable) by_name = assert_self_contained(list);
-
-    assert_our_entries(by_name);
-    g_assert_cmpstr(member_str(lookup(by_name, "str"), "json-type"), ==, "string");
-    g_assert_cmpstr(member_str(lookup(by_name, "int"), "json-type"), ==, "int");
-    g_assert_cmpstr(member_str(lookup(by_name, "bool"), "json-type"), ==, "boolean");
-    g_assert_cmpstr(member_str(lookup(by_name, "str"), "meta-type"), ==, "builtin");
-    g_assert_false(g_hash_table_contains(by_name, "uint32"));
-}
-
-static void
-test_introspect_builtins(Fixture *f, gconstpointer data)
-{
-    g_autoptr(QapiSchema) schema = write_schema(f,
-        "{ 'command': 'x-all', 'allow-oob': true,\n"
-        "  'data': { 'a': 'int8', 'b': 'uint64', 'c': 'size', '*d': 'number', 'e': 'any',\n"
-        "            'f': 'null', 'g': [ 'uint32' ], 'h': 'int' } }\n", NULL);
-    g_autoptr(json_object) list = NULL;
-    g_autoptr(GHashTable) by_name = NULL;
-    json_object *cmd;
-
-    g_assert_no_error(f->error);
-    list = qapi_schema_introspect(schema);
-    by_name = assert_self_contained(list);
-    cmd = lookup(by_name, "x-all");
-    /* QEMU folds every integer type into "int". */
-    assert_members(by_name, member_str(cmd, "arg-type"),
-                   "a:int b:int c:int d:number? e:any f:null g:[int] h:int");
-    g_assert_true(json_object_get_boolean(member(cmd, "allow-oob")));
-    g_assert_cmpstr(member_str(lookup(by_name, "any"), "json-type"), ==, "value");
-    g_assert_cmpstr(member_str(lookup(by_name, "number"), "json-type"), ==, "number");
-    g_assert_cmpstr(member_str(lookup(by_name, "null"), "json-type"), ==, "null");
-    assert_members(by_name, member_str(cmd, "ret-type"), "");
-}
-
-static void
-test_commands(Fixture *f, gconstpointer data)
-{
-    g_autoptr(json_object) qemu = testvm_exec(f->qmp, obj("execute", str("query-commands"), NULL));
-    g_autoptr(json_object) ours = qapi_schema_commands(f->schema);
-    g_autoptr(GHashTable) qemu_names = index_entries(qemu);
-
-    g_assert_cmpuint(json_object_array_length(ours), ==, 3);
-    g_assert_cmpstr(json_object_to_json_string(ours), ==,
-                    "[ { \"name\": \"spicevmc-add\" }, { \"name\": \"spicevmc-remove\" }, "
-                    "{ \"name\": \"query-spicevmc\" } ]");
-    for (gsize i = 0; i < json_object_array_length(ours); i++) {
-        const char *name = member_str(json_object_array_get_idx(ours, i), "name");
-
-        g_assert_false(g_hash_table_contains(qemu_names, name));
-    }
-    /* Entries shaped like QEMU's. */
-    g_assert_cmpint(json_object_object_length(json_object_array_get_idx(qemu, 0)), ==, 1);
 }
 
 /* ---- broken schema files ------------------------------------------------------------- */
@@ -711,11 +412,11 @@ static const struct {
 };
 
 static void
-test_bad_schemas(Fixture *f, gconstpointer data)
+test_bad_schemas(QapiFixture *f, gconstpointer data)
 {
     for (guint i = 0; i < G_N_ELEMENTS(bad_schemas); i++) {
         g_autofree char *path = NULL;
-        g_autoptr(QapiSchema) schema = write_schema(f, bad_schemas[i].text, &path);
+        g_autoptr(QapiSchema) schema = qapi_fixture_write_schema(f, bad_schemas[i].text, &path);
         g_autofree char *expected = g_strdup_printf("%s:%s", path, bad_schemas[i].error);
 
         if (schema)
@@ -727,7 +428,7 @@ test_bad_schemas(Fixture *f, gconstpointer data)
 }
 
 static void
-test_missing_file(Fixture *f, gconstpointer data)
+test_missing_file(QapiFixture *f, gconstpointer data)
 {
     g_autofree char *path = g_build_filename(f->dir, "none.json", NULL);
 
@@ -738,7 +439,7 @@ test_missing_file(Fixture *f, gconstpointer data)
 
 /* The library's built-in copy is the source file, not an older one. */
 static void
-test_built_in(Fixture *f, gconstpointer data)
+test_built_in(QapiFixture *f, gconstpointer data)
 {
     g_autoptr(QapiSchema) built_in = qapi_schema_load(QAPI_SPICEVMC_SCHEMA, &f->error);
     g_autoptr(json_object) ours = NULL;
@@ -750,23 +451,16 @@ test_built_in(Fixture *f, gconstpointer data)
     g_assert_cmpstr(json_object_to_json_string(ours), ==, json_object_to_json_string(theirs));
 }
 
-#define ADD(path, test) g_test_add(path, Fixture, NULL, setup, test, teardown)
-#define ADD_QEMU(path, test) g_test_add(path, Fixture, NULL, setup_qemu, test, teardown)
-
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    ADD("/qapi/load", test_load);
-    ADD("/qapi/arguments/accepted", test_accepted);
-    ADD_QEMU("/qapi/arguments/qemu-wording", test_wording);
-    ADD_QEMU("/qapi/arguments/qemu-wording-builtins", test_wording_builtins);
-    ADD_QEMU("/qapi/introspect/merged", test_introspect_merged);
-    ADD("/qapi/introspect/alone", test_introspect_alone);
-    ADD("/qapi/introspect/builtins", test_introspect_builtins);
-    ADD_QEMU("/qapi/commands", test_commands);
-    ADD("/qapi/schema/bad", test_bad_schemas);
-    ADD("/qapi/schema/missing-file", test_missing_file);
-    ADD("/qapi/schema/built-in", test_built_in);
+    ADD_QAPI("/qapi/load", test_load);
+    ADD_QAPI("/qapi/arguments/accepted", test_accepted);
+    ADD_QAPI_QEMU("/qapi/arguments/qemu-wording", test_wording);
+    ADD_QAPI_QEMU("/qapi/arguments/qemu-wording-builtins", test_wording_builtins);
+    ADD_QAPI("/qapi/schema/bad", test_bad_schemas);
+    ADD_QAPI("/qapi/schema/missing-file", test_missing_file);
+    ADD_QAPI("/qapi/schema/built-in", test_built_in);
     return g_test_run();
 }
