@@ -131,7 +131,7 @@ assert_passthrough_channel(Views *v, json_object *ch)
 
     g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
     g_assert_false(json_object_get_boolean(member(ch, "libvirt")));
-    g_assert_true(g_str_has_prefix(chardev, "svc__"));
+    g_assert_true(g_str_has_prefix(chardev, "svc_"));
     g_assert_true(has_entry(v->chardevs, "label", chardev));
     g_assert_true(has_entry(v->devices, "name", id));
     g_assert_false(has_alias_in(v->xml, NULL, id));
@@ -146,7 +146,7 @@ assert_clean(Fixture *f)
 
     views_load(&v, f);
     g_assert_cmpstr(json_object_to_json_string(v.list), ==, "[ ]");
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc__"), ==, 0);
+    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 0);
     g_assert_cmpuint(count_prefixed(v.chardevs, "label", "charua-"), ==, 0);
     g_assert_cmpuint(count_prefixed(v.devices, "name", "ua-"), ==, 0);
     g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.xml, 0, 0));
@@ -191,7 +191,7 @@ every_kind(Fixture *f, const char *arg)
         else
             assert_passthrough_channel(&v, ch);
     }
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc__"), ==, 5);
+    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 5);
 
     for (guint i = 0; i < ids->len; i++) {
         g_autofree char *line = g_strdup_printf("Channel '%s' removed\n", (char *)ids->pdata[i]);

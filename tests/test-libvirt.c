@@ -236,7 +236,7 @@ test_kind(Fixture *f, gconstpointer data)
     labels = chardevs(f);
     g_assert_false(contains(xml, id));
     g_assert_false(contains(meta, id));
-    g_assert_false(contains(labels, "\nsvc__"));
+    g_assert_false(contains(labels, "\nsvc_"));
 }
 
 /* Passthrough takes virtio-serial ports from the top, libvirt from the bottom. */

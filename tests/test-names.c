@@ -77,19 +77,20 @@ test_encode_omits_defaults(void)
                                                 "org.spice-space.webdav.0", NULL);
     g_autofree char *label = svc_chardev_id_encode(webdav);
 
-    g_assert_cmpstr(label, ==, "svc__webdav__webdav0__vs0.0__1");
+    g_assert_cmpstr(label, ==, "svc_webdav_webdav0_vs0.0_1");
 }
 
 static void
 test_decode_rejects_foreign(void)
 {
     const char *labels[] = {
-        "charchannel0", "vdagent", "svc", "svc__", "svc__nokind__x__vs0.0__1",
-        "svc__webdav__1bad__vs0.0__1", "svc__webdav__w__vs0.0",     /* virtio kind without nr */
-        "svc__webdav__w__vs0.0__0", "svc__webdav__w__vs0.0__x",
-        "svc__port__p__vs0.0__1",                                    /* port without fqdn */
-        "svc__webdav__w_x__vs0.0__1", "svc__webdav__w__vs0.0__1__a__b__c__d",
-        "svc__usbredir__u", "svc__webdav__w,x__vs0.0__1",
+        "charchannel0", "vdagent", "svc", "svc_", "svc_nokind_x_vs0.0_1",
+        "svc_webdav_1bad_vs0.0_1", "svc_webdav_w_vs0.0",            /* virtio kind without nr */
+        "svc_webdav_w_vs0.0_0", "svc_webdav_w_vs0.0_x",
+        "svc_port_p_vs0.0_1",                                       /* port without fqdn */
+        "svc_webdav_w_vs0.0_1_a_b_c_d", "svc_-webdav_w_vs0.0_1",
+        "svc_usbredir_u", "svc_webdav_w,x_vs0.0_1",
+        "svc__webdav__w__vs0.0__1",                                 /* empty fields */
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(labels); i++) {
