@@ -103,6 +103,9 @@ test_usage_errors(void)
         { { "attach", "a.xml", "b.xml", NULL }, "give one device XML file" },
         { { "attach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
         { { "detach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
+        { { "enable", NULL }, "enable is for a libvirt domain: virt-spicevmc enable DOMAIN" },
+        { { "--qmp", "x", "restore", NULL }, "restore is for a libvirt domain" },
+        { { "--qmp", "x", "disable", "vm1", NULL }, "disable is for a libvirt domain" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)

@@ -227,6 +227,7 @@ stopped_or_missing(Fixture *f, const char *arg)
         { f->name, not_running, { "add", "--persistent", "smartcard" } },
         { f->name, not_running, { "remove", "--live", "ua-webdav0" } },
         { f->name, not_running, { "restore" } },
+        { "restore", not_found, { missing } },          /* as virsh orders it */
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -430,7 +431,7 @@ config_survives_restart(Fixture *f, const char *arg)
         ch = find_kind(v.list, "smartcard");
         g_assert_cmpstr(member_str(ch, "state"), ==, "config");
         g_assert_false(has_entry(v.devices, "name", card));
-        out = cli_ok(f->uri, f->name, "restore");
+        out = cli_ok(f->uri, "restore", f->name);
         g_assert_true(g_str_has_prefix(out, line));
     }
     /* The record of passthrough channels lists what libvirt brought back until the next

@@ -159,7 +159,7 @@ enable_disable(Fixture *f, const char *arg)
     out = cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER);
     g_assert_cmpstr(out, ==, enabled);
     g_clear_pointer(&out, g_free);
-    out = cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER);
+    out = cli_ok(f->uri, "enable", f->name, "--wrapper", WRAPPER);   /* as virsh orders it */
     g_assert_cmpstr(out, ==, again);
     assert_emulator(f, WRAPPER);
     record = emulator_record(f);

@@ -316,7 +316,22 @@ cmd_xml(Options *o, char **args, GError **error)
     return TRUE;
 }
 
-/* ---- restore --------------------------------------------------------- */
+/* ---- restore, enable, disable: commands of a domain only ------------- */
+
+/* The domain goes before the command, as for every other command, or after it, as virsh writes
+ * its own: "virt-spicevmc enable DOMAIN". */
+static gboolean
+domain_only(Options *o, const char *command, char **args, GError **error)
+{
+    if (!o->domain && !o->qmp && args[0])
+        o->domain = g_strdup(*args++);
+    if (!o->domain) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s is for a libvirt domain: virt-spicevmc %s DOMAIN", command, command);
+        return FALSE;
+    }
+    return no_arguments(args, error);
+}
 
 gboolean
 cmd_restore(Options *o, char **args, GError **error)
@@ -324,31 +339,20 @@ cmd_restore(Options *o, char **args, GError **error)
     g_auto(Target) t = { NULL };
     g_autoptr(GPtrArray) added = NULL;
 
-    if (!no_arguments(args, error))
-        return FALSE;
-    if (!o->domain) {
-        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "restore is for a libvirt domain: virt-spicevmc DOMAIN restore");
-        return FALSE;
-    }
-    if (!target_open(o, &t, error) || !svc_domain_restore(t.domain, &added, error))
+    if (!domain_only(o, "restore", args, error) || !target_open(o, &t, error) ||
+        !svc_domain_restore(t.domain, &added, error))
         return FALSE;
     for (guint i = 0; i < added->len; i++)
         print_added(added->pdata[i]);
     return TRUE;
 }
 
-/* ---- enable, disable ------------------------------------------------- */
-
 /* Only the persistent definition can change: libvirt starts QEMU once. */
 static gboolean
-open_for_emulator(Options *o, const char *command, Target *t, GError **error)
+open_for_emulator(Options *o, const char *command, char **args, Target *t, GError **error)
 {
-    if (!o->domain) {
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "%s is for a libvirt domain: virt-spicevmc DOMAIN %s", command, command);
+    if (!domain_only(o, command, args, error))
         return FALSE;
-    }
     if (o->live || o->persistent) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "a running domain keeps its emulator: %s changes the persistent "
@@ -365,7 +369,7 @@ cmd_enable(Options *o, char **args, GError **error)
     const char *wrapper = o->wrapper ? o->wrapper : SPICEVMC_WRAPPER;
     gboolean changed;
 
-    if (!no_arguments(args, error) || !open_for_emulator(o, "enable", &t, error) ||
+    if (!open_for_emulator(o, "enable", args, &t, error) ||
         !svc_domain_enable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
     if (!changed)
@@ -384,7 +388,7 @@ cmd_disable(Options *o, char **args, GError **error)
     const char *wrapper = o->wrapper ? o->wrapper : SPICEVMC_WRAPPER;
     gboolean changed;
 
-    if (!no_arguments(args, error) || !open_for_emulator(o, "disable", &t, error) ||
+    if (!open_for_emulator(o, "disable", args, &t, error) ||
         !svc_domain_disable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
     if (!changed)
