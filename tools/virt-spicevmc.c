@@ -113,9 +113,9 @@ static const struct {
     { "list", cmd_list, "[--json|--xml]", "list the SPICE channels" },
     { "attach", cmd_attach, "FILE.xml|-", "add the channels of libvirt device XML" },
     { "detach", cmd_detach, "FILE.xml|-", "remove the channels of libvirt device XML" },
-    { "restore", cmd_restore, "", "add what a domain's definition asks that libvirt cannot" },
-    { "enable", cmd_enable, "", "give a domain spicevmc's QMP commands (spicevmc-qemu)" },
-    { "disable", cmd_disable, "", "give a domain its own QEMU back" },
+    { "restore", cmd_restore, "[DOMAIN]", "add what a domain's definition asks that libvirt cannot" },
+    { "enable", cmd_enable, "[DOMAIN]", "give a domain spicevmc's QMP commands (spicevmc-qemu)" },
+    { "disable", cmd_disable, "[DOMAIN]", "give a domain its own QEMU back" },
     { "xml", cmd_xml, "KIND", "print the device XML of a channel" },
     { "kinds", cmd_kinds, "", "list the kinds of channel spicevmc knows" },
 };
