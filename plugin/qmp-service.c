@@ -14,6 +14,8 @@ struct _SvcQmpService {
     QapiSchema *schema;
     SvcVm *vm;
     GThreadPool *pool;
+    guint jobs;               /* taken and not yet answered */
+    gboolean stopping;
 };
 
 /* One command, run in the worker thread and answered from the proxy's. */
@@ -149,6 +151,7 @@ finish_job(gpointer data)
 {
     Job *job = data;
 
+    job->service->jobs--;
     if (job->error)
         qmp_proxy_reply(job->request, NULL, "GenericError", job->error->message);
     else
@@ -183,10 +186,15 @@ on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
     g_autoptr(GError) error = NULL;
     Job *job;
 
+    if (service->stopping) {
+        qmp_proxy_reply(request, NULL, "GenericError", "the QMP proxy is stopping");
+        return;
+    }
     if (!qapi_schema_check_arguments(service->schema, command, arguments, &error)) {
         qmp_proxy_reply(request, NULL, "GenericError", error->message);
         return;
     }
+    service->jobs++;
     job = g_new0(Job, 1);
     job->service = service;
     job->request = request;
@@ -248,10 +256,12 @@ svc_qmp_service_free(SvcQmpService *service)
 {
     if (!service)
         return;
+    /* The worker reaches QEMU through this thread's loop: it turns until every command taken is
+     * answered, taking no new one. */
+    service->stopping = TRUE;
+    while (service->jobs)
+        g_main_context_iteration(service->context, TRUE);
     g_thread_pool_free(service->pool, FALSE, TRUE);
-    /* Replies of the commands that finished last are still to be sent (or dropped). */
-    while (g_main_context_iteration(service->context, FALSE))
-        ;
     svc_vm_free(service->vm);
     g_main_context_unref(service->context);
     g_free(service);

@@ -22,7 +22,8 @@ SvcQmpService *svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint ti
 /* As svc_vm_set_placement(), for the channels the service adds; before any client connects. */
 void svc_qmp_service_set_placement(SvcQmpService *service, const char *id_prefix,
                                    gboolean from_top);
-/* Waits for the command at work, then answers what is left; before qmp_proxy_free(). */
+/* Turns the calling thread's loop until the commands taken are answered (new ones are refused),
+ * then frees; before qmp_proxy_free(). */
 void svc_qmp_service_free(SvcQmpService *service);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcQmpService, svc_qmp_service_free)
 

@@ -49,16 +49,52 @@ proxied_setup(Proxied *f, gconstpointer data)
     g_assert_no_error(error);
 }
 
+static void
+on_exited(GObject *source, GAsyncResult *result, gpointer data)
+{
+    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
+    *(gboolean *)data = TRUE;
+}
+
+static gboolean
+on_stop_timeout(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+void
+proxied_stop(Proxied *f)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) timeout = g_timeout_source_new_seconds(STOP_TIMEOUT_S);
+    gboolean exited = FALSE, late = FALSE;
+
+    g_main_context_push_thread_default(context);
+    g_subprocess_send_signal(f->proxy, SIGTERM);
+    g_subprocess_wait_async(f->proxy, NULL, on_exited, &exited);
+    g_source_set_callback(timeout, on_stop_timeout, &late, NULL);
+    g_source_attach(timeout, context);
+    while (!exited && !late)
+        g_main_context_iteration(context, TRUE);
+    if (!exited)
+        g_subprocess_force_exit(f->proxy);
+    while (!exited)
+        g_main_context_iteration(context, TRUE);
+    g_source_destroy(timeout);
+    g_main_context_pop_thread_default(context);
+    if (late)
+        g_error("the proxy was still running %d s after SIGTERM", STOP_TIMEOUT_S);
+    if (!g_subprocess_get_successful(f->proxy))
+        g_error("the proxy ended with wait status %d", g_subprocess_get_status(f->proxy));
+}
+
 /* The proxy stops as systemd stops it, and a memory error or leak valgrind finds fails the
  * test. */
 void
 proxied_teardown(Proxied *f, gconstpointer data)
 {
-    g_autoptr(GError) error = NULL;
-
-    g_subprocess_send_signal(f->proxy, SIGTERM);
-    g_subprocess_wait_check(f->proxy, NULL, &error);
-    g_assert_no_error(error);
+    proxied_stop(f);
     g_clear_object(&f->proxy);
     g_clear_pointer(&f->inspect, qmp_client_free);
     g_clear_pointer(&f->vm, testvm_free);

@@ -13,6 +13,10 @@ typedef struct {
 /* The proxy gets a socket already listening, so clients can connect at once. */
 void proxied_setup(Proxied *f, gconstpointer data);
 void proxied_teardown(Proxied *f, gconstpointer data);
+/* SIGTERM, as systemd stops it; the proxy must exit 0 within STOP_TIMEOUT_S (the test fails
+ * rather than hangs).  Once it has exited, again is harmless. */
+#define STOP_TIMEOUT_S 60
+void proxied_stop(Proxied *f);
 /* The next line of @in that is not an event, parsed; the names of the events before it are
  * appended to @events (may be NULL). */
 json_object *proxied_read_reply(GDataInputStream *in, GPtrArray *events);

@@ -409,6 +409,33 @@ test_qemu_killed(Proxied *f, gconstpointer data)
     g_assert_true(g_subprocess_get_if_exited(f->proxy));
 }
 
+/* SIGTERM while a command of ours is at work: the proxy answers it and exits.  Its worker
+ * reaches QEMU through the proxy's loop, so a proxy that stopped turning the loop before the
+ * worker was done hung here.  qmp_capabilities, answered by the proxy itself after it took the
+ * add, says the add is at work: it takes two round trips to QEMU before it can finish. */
+static void
+test_stop_at_work(Proxied *f, gconstpointer data)
+{
+    static const char batch[] =
+        "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"webdav\"}, \"id\": 1}\n"
+        "{\"execute\": \"qmp_capabilities\", \"id\": 2}\n";
+    g_auto(Raw) r = { NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) taken = NULL;
+    g_autoptr(json_object) added = NULL;
+
+    raw_open(&r, f->path, TRUE);
+    g_assert_true(g_output_stream_write_all(r.out, batch, strlen(batch), NULL, NULL, &error));
+    g_assert_no_error(error);
+    taken = raw_read(&r);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(taken, "id")), ==, 2);
+    proxied_stop(f);
+    added = raw_read(&r);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(added, "id")), ==, 1);
+    g_assert_nonnull(json_object_object_get(added, "return"));
+    g_assert_true(testvm_has_chardev(f->inspect, "svc_webdav_webdav0_vs0.0_1"));
+}
+
 /* With --listen, the socket is the proxy's own, made 0600. */
 static void
 on_created(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
@@ -469,6 +496,7 @@ main(int argc, char **argv)
     ADD_PROXIED("/proxy/client-leaves", NULL, test_client_leaves);
     ADD_PROXIED("/proxy/slow-client", NULL, test_slow_client);
     ADD_PROXIED("/proxy/qemu-killed", NULL, test_qemu_killed);
+    ADD_PROXIED("/proxy/stop-at-work", NULL, test_stop_at_work);
     g_test_add_func("/proxy/socket-mode", test_socket_mode);
     return g_test_run();
 }
