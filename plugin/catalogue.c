@@ -119,6 +119,8 @@ kind_for_frontend(SvcBackend backend, SvcFrontend frontend)
 const SvcKind *
 svc_kind_infer(const char *backend, const char *driver, const char *port_name)
 {
+    const SvcKind *named;
+
     if (g_strcmp0(backend, "spicevmc") == 0) {
         /* The frontend tells the subtype: a virtio port only makes sense for the agent. */
         if (g_strcmp0(driver, "virtserialport") == 0 || g_strcmp0(driver, "virtconsole") == 0)
@@ -132,12 +134,11 @@ svc_kind_infer(const char *backend, const char *driver, const char *port_name)
     if (g_strcmp0(backend, "spiceport") != 0)
         return NULL;
     /* spice-server keys on the SPICE name, which QEMU does not show; guests and clients
-     * conventionally give the guest port the same name. */
-    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        if (kinds[i].backend == SVC_BACKEND_SPICEPORT && !kinds[i].numbered &&
-            kinds[i].spice_name && g_strcmp0(kinds[i].spice_name, port_name) == 0)
-            return &kinds[i];
-    }
+     * conventionally give the guest port the same name.  A kind that takes any name ("port")
+     * is no evidence. */
+    named = svc_kind_for_spice_name(SVC_BACKEND_SPICEPORT, port_name);
+    if (named && named->spice_name)
+        return named;
     if (g_strcmp0(driver, "virtconsole") == 0 ||
         (port_name && g_str_has_prefix(port_name, SERIAL_PREFIX)))
         return svc_kind_lookup("serial");

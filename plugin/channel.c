@@ -93,3 +93,15 @@ svc_channel_from_spec(const SvcSpec *spec)
     ch->ours = TRUE;
     return ch;
 }
+
+SvcChannel *
+svc_channels_find(GPtrArray *channels, const char *id)
+{
+    for (guint i = 0; i < channels->len; i++) {
+        SvcChannel *ch = channels->pdata[i];
+
+        if (g_strcmp0(ch->id, id) == 0)
+            return ch;
+    }
+    return NULL;
+}

@@ -226,18 +226,6 @@ svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
 
 /* ---- remove ---------------------------------------------------------- */
 
-static SvcChannel *
-find_channel(GPtrArray *channels, const char *id)
-{
-    for (guint i = 0; i < channels->len; i++) {
-        SvcChannel *ch = channels->pdata[i];
-
-        if (g_strcmp0(ch->id, id) == 0)
-            return ch;
-    }
-    return NULL;
-}
-
 /* Who takes each channel away: libvirt (by the element of its live or persistent XML),
  * spicevmc's passthrough, or spicevmc's metadata. */
 typedef struct {
@@ -297,22 +285,23 @@ sort_config(const char *id, SvcChannel *ch, GPtrArray *config_devices, Removal *
     return lv || spec;
 }
 
-/* Decide everything before changing anything: an unknown id refuses the whole request. */
+/* Decide everything before changing anything: an unknown id refuses the whole request.  @all
+ * is svc_domain_list(). */
 static gboolean
-sort_ids(SvcDomain *d, const char *const *ids, SvcAffect affect, Removal *r, GError **error)
+sort_ids(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray *all, Removal *r,
+         GError **error)
 {
-    g_autoptr(GPtrArray) all = svc_domain_list(d, error);
     g_autoptr(GPtrArray) devices = NULL;
     g_autoptr(GPtrArray) config_devices = NULL;
 
-    if (!all || ((affect & SVC_AFFECT_LIVE) && !(devices = svc_domain_devices(d, FALSE, error))))
+    if ((affect & SVC_AFFECT_LIVE) && !(devices = svc_domain_devices(d, FALSE, error)))
         return FALSE;
     if ((affect & SVC_AFFECT_CONFIG) &&
         (!(config_devices = svc_domain_devices(d, TRUE, error)) ||
          !(r->meta = svc_domain_read_metadata(d, TRUE, error))))
         return FALSE;
     for (guint i = 0; ids[i]; i++) {
-        SvcChannel *ch = find_channel(all, ids[i]);
+        SvcChannel *ch = svc_channels_find(all, ids[i]);
         g_autoptr(GError) local = NULL;
         gboolean live = (affect & SVC_AFFECT_LIVE) && sort_live(d, ids[i], ch, devices, r, &local);
         gboolean config = (affect & SVC_AFFECT_CONFIG) && sort_config(ids[i], ch, config_devices, r);
@@ -359,17 +348,20 @@ remove_config(SvcDomain *d, Removal *r, GError **error)
     return !r->meta_changed || svc_domain_write_specs(d, r->meta, TRUE, error);
 }
 
-gboolean
-svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray **removed,
-                  GError **error)
+/* @all: the domain's channels as svc_domain_list() gives them, when the caller has them. */
+static gboolean
+remove_ids(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray *all,
+           GPtrArray **removed, GError **error)
 {
     g_auto(Removal) r = { g_ptr_array_new_with_free_func(g_free),
                           g_ptr_array_new_with_free_func(g_free),
                           g_ptr_array_new_with_free_func(g_free), NULL, FALSE };
+    g_autoptr(GPtrArray) listed = NULL;
 
     if (!svc_domain_resolve_affect(d, &affect, error) ||
         ((affect & SVC_AFFECT_LIVE) && !svc_domain_get_vm(d, error)) ||
-        !sort_ids(d, ids, affect, &r, error))
+        (!all && !(all = listed = svc_domain_list(d, error))) ||
+        !sort_ids(d, ids, affect, all, &r, error))
         return FALSE;
     if (((affect & SVC_AFFECT_LIVE) && !remove_live(d, &r, error)) ||
         ((affect & SVC_AFFECT_CONFIG) && !remove_config(d, &r, error)))
@@ -380,6 +372,13 @@ svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrAr
             g_ptr_array_add(*removed, g_strdup(ids[i]));
     }
     return TRUE;
+}
+
+gboolean
+svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray **removed,
+                  GError **error)
+{
+    return remove_ids(d, ids, affect, NULL, removed, error);
 }
 
 gboolean
@@ -413,7 +412,7 @@ svc_domain_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect 
         g_ptr_array_add(ids, found->id);
     }
     g_ptr_array_add(ids, NULL);
-    return svc_domain_remove(d, (const char *const *)ids->pdata, affect, removed, error);
+    return remove_ids(d, (const char *const *)ids->pdata, affect, all, removed, error);
 }
 
 /* ---- restore --------------------------------------------------------- */
@@ -431,7 +430,7 @@ svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error)
     for (guint i = 0; i < meta->len; i++) {
         SvcSpec *spec = meta->pdata[i];
 
-        if (!find_channel(live, spec->id))
+        if (!svc_channels_find(live, spec->id))
             g_ptr_array_add(missing, spec);
     }
     if (missing->len &&

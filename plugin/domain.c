@@ -112,9 +112,11 @@ svc_domain_get_vm(SvcDomain *d, GError **error)
 gboolean
 svc_domain_resolve_affect(SvcDomain *d, SvcAffect *affect, GError **error)
 {
+    gboolean running = svc_domain_is_running(d);
+
     if (*affect == SVC_AFFECT_CURRENT)
-        *affect = svc_domain_is_running(d) ? SVC_AFFECT_LIVE : SVC_AFFECT_CONFIG;
-    if ((*affect & SVC_AFFECT_LIVE) && !svc_domain_is_running(d))
+        *affect = running ? SVC_AFFECT_LIVE : SVC_AFFECT_CONFIG;
+    if ((*affect & SVC_AFFECT_LIVE) && !running)
         return not_running(d, error);
     if ((*affect & SVC_AFFECT_CONFIG) && virDomainIsPersistent(d->dom) != 1) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_STATE,
@@ -186,17 +188,13 @@ svc_domain_doc(SvcDomain *d, unsigned int flags, GError **error)
     return doc;
 }
 
-GPtrArray *
-svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
+/* The SPICE devices of a domain's XML, each with its element as written. */
+static GPtrArray *
+devices_of_doc(xmlDoc *doc)
 {
-    g_autoptr(xmlDoc) doc = svc_domain_doc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, error);
-    GPtrArray *found;
-    xmlNode *devices;
+    GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)lv_device_free);
+    xmlNode *devices = svc_xml_child(xmlDocGetRootElement(doc), "devices");
 
-    if (!doc)
-        return NULL;
-    found = g_ptr_array_new_with_free_func((GDestroyNotify)lv_device_free);
-    devices = svc_xml_child(xmlDocGetRootElement(doc), "devices");
     for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
         SvcChannel *ch = n->type == XML_ELEMENT_NODE ? device_channel(n) : NULL;
         g_autoptr(xmlBuffer) buf = NULL;
@@ -213,6 +211,14 @@ svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
         g_ptr_array_add(found, lv);
     }
     return found;
+}
+
+GPtrArray *
+svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
+{
+    g_autoptr(xmlDoc) doc = svc_domain_doc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, error);
+
+    return doc ? devices_of_doc(doc) : NULL;
 }
 
 LvDevice *
@@ -260,16 +266,6 @@ GPtrArray *
 svc_domain_read_metadata(SvcDomain *d, gboolean config, GError **error)
 {
     return read_record(d, RESTORE_URI, config, error);
-}
-
-static gboolean
-has_id(GPtrArray *channels, const char *id)
-{
-    for (guint i = 0; i < channels->len; i++) {
-        if (g_strcmp0(((SvcChannel *)channels->pdata[i])->id, id) == 0)
-            return TRUE;
-    }
-    return FALSE;
 }
 
 SvcSpec *
@@ -405,7 +401,7 @@ GPtrArray *
 svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **error)
 {
     g_autoptr(xmlDoc) doc = svc_domain_doc(d, VIR_DOMAIN_XML_INACTIVE, error);
-    g_autoptr(GPtrArray) devices = doc ? svc_domain_devices(d, TRUE, error) : NULL;
+    g_autoptr(GPtrArray) devices = doc ? devices_of_doc(doc) : NULL;
     g_autoptr(GPtrArray) meta = devices ? svc_domain_read_metadata(d, TRUE, error) : NULL;
     g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func(
         (GDestroyNotify)svc_channel_free);
@@ -468,7 +464,7 @@ add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_met
     for (guint i = 0; i < config_meta->len; i++) {
         SvcChannel *ch;
 
-        if (has_id(out, ((SvcSpec *)config_meta->pdata[i])->id))
+        if (svc_channels_find(out, ((SvcSpec *)config_meta->pdata[i])->id))
             continue;
         ch = svc_channel_from_spec(config_meta->pdata[i]);
         ch->state = SVC_STATE_CONFIG;
@@ -529,7 +525,7 @@ svc_domain_list(SvcDomain *d, GError **error)
         SvcSpec *spec = live_meta->pdata[i];
         SvcChannel *ch;
 
-        if (has_id(live, spec->id) || svc_domain_find_spec(config_meta, spec->id))
+        if (svc_channels_find(live, spec->id) || svc_domain_find_spec(config_meta, spec->id))
             continue;
         ch = svc_channel_from_spec(spec);
         ch->state = SVC_STATE_GONE;

@@ -76,13 +76,7 @@ svc_inventory_find_ccid(SvcInventory *inv, const char *bus)
 SvcChannel *
 svc_inventory_find_channel(SvcInventory *inv, const char *id)
 {
-    for (guint i = 0; i < inv->channels->len; i++) {
-        SvcChannel *ch = inv->channels->pdata[i];
-
-        if (g_strcmp0(ch->id, id) == 0)
-            return ch;
-    }
-    return NULL;
+    return svc_channels_find(inv->channels, id);
 }
 
 /* The buses frontends of this kind can go on. */

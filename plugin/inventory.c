@@ -231,7 +231,8 @@ add_query(GPtrArray *cmds, GArray *queries, Device *d, QueryKind kind, json_obje
 }
 
 static void
-plan_second_round(Scan *s, gboolean need_buses, GPtrArray *cmds, GArray *queries)
+plan_second_round(SvcInventory *inv, Scan *s, gboolean need_buses, GPtrArray *cmds,
+                  GArray *queries)
 {
     for (guint i = 0; i < s->devices->len; i++) {
         Device *d = s->devices->pdata[i];
@@ -242,7 +243,8 @@ plan_second_round(Scan *s, gboolean need_buses, GPtrArray *cmds, GArray *queries
 
             if (g_str_has_prefix(d->type, "virtio-serial"))
                 add_query(cmds, queries, d, Q_MAX_PORTS, qmp_cmd_qom_get(d->path, "max_ports"));
-            if (g_str_has_suffix(d->type, "-xhci"))
+            /* Only placement from the top picks a USB port itself (plan.c). */
+            if (inv->from_top && g_str_has_suffix(d->type, "-xhci"))
                 add_query(cmds, queries, d, Q_USB_PORTS, qmp_cmd_qom_get(d->path, "p2"));
             add_query(cmds, queries, d, Q_BUS_LIST, qmp_cmd_qom_list(parent));
         }
@@ -324,7 +326,7 @@ second_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError 
     g_autoptr(GArray) queries = g_array_new(FALSE, FALSE, sizeof(Query));
     SvcReply *r = NULL;
 
-    plan_second_round(s, need_buses, cmds, queries);
+    plan_second_round(inv, s, need_buses, cmds, queries);
     if (cmds->len == 0)
         return TRUE;
     if (!svc_vm_run(vm, cmds, &r, error))

@@ -21,6 +21,8 @@ const char *svc_kind_default_port_name(const SvcKind *kind, const char *spice_na
 gboolean svc_channel_matches(const SvcChannel *ch, const SvcSpec *spec);
 /* The channel @spec asks for, as far as the spec alone tells (no address). */
 SvcChannel *svc_channel_from_spec(const SvcSpec *spec);
+/* The channel of @channels whose device id is @id, or NULL. */
+SvcChannel *svc_channels_find(GPtrArray *channels, const char *id);
 /* The kind whose fixed SPICE name is @name, else the catch-all of @backend. */
 const SvcKind *svc_kind_for_spice_name(SvcBackend backend, const char *name);
 
