@@ -209,7 +209,7 @@ static gboolean
 on_client_read(GSocket *sock, GIOCondition cond, gpointer data)
 {
     Client *c = data;
-    g_autofree char *buf = g_malloc(READ_SIZE);
+    char *buf = c->proxy->read_buf;
     g_autofree char *reason = NULL;
     g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);

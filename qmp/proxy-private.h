@@ -82,6 +82,7 @@ struct _QmpProxy {
     QmpParser *up_parser;
     UpState state;
     char *greeting;           /* QEMU's, as clients get it */
+    char *read_buf;           /* READ_SIZE, for every read: no callback runs a nested loop */
     GHashTable *pending;      /* upstream id (GUINT_TO_POINTER) -> Pending */
     guint lowest_free;        /* every upstream id below it is pending */
     Pending *fds_unanswered;  /* the last command sent with fds, until QEMU answers it */

@@ -385,7 +385,7 @@ static gboolean
 on_up_read(GSocket *sock, GIOCondition cond, gpointer data)
 {
     QmpProxy *proxy = data;
-    g_autofree char *buf = g_malloc(READ_SIZE);
+    char *buf = proxy->read_buf;
     g_autofree char *reason = NULL;
     g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GError) error = NULL;
@@ -446,6 +446,7 @@ qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
 
     proxy->context = g_main_context_ref_thread_default();
     proxy->up_parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    proxy->read_buf = g_malloc(READ_SIZE);
     proxy->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                            (GDestroyNotify)pending_free);
     proxy->held = g_queue_new();
@@ -481,6 +482,7 @@ qmp_proxy_free(QmpProxy *proxy)
     g_hash_table_unref(proxy->filters);
     g_array_unref(proxy->listeners);
     g_free(proxy->greeting);
+    g_free(proxy->read_buf);
     g_main_context_unref(proxy->context);
     g_free(proxy);
 }
