@@ -163,8 +163,7 @@ add_specs(Options *o, GPtrArray *specs, GError **error)
     if (t.domain ? !svc_domain_add(t.domain, list, specs->len, t.affect, &added, error)
                  : !svc_add(t.vm, list, specs->len, &added, error))
         return FALSE;
-    for (guint i = 0; i < added->len; i++)
-        print_added(added->pdata[i]);
+    print_added(added);
     return TRUE;
 }
 
@@ -342,8 +341,7 @@ cmd_restore(Options *o, char **args, GError **error)
     if (!domain_only(o, "restore", args, error) || !target_open(o, &t, error) ||
         !svc_domain_restore(t.domain, &added, error))
         return FALSE;
-    for (guint i = 0; i < added->len; i++)
-        print_added(added->pdata[i]);
+    print_added(added);
     return TRUE;
 }
 

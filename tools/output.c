@@ -139,8 +139,8 @@ print_channels(GPtrArray *channels, gboolean domain)
     print_notes(channels, domain);
 }
 
-void
-print_added(const SvcChannel *ch)
+static void
+print_one_added(const SvcChannel *ch)
 {
     g_autofree char *where = ch->nr ? g_strdup_printf("%s port %u", ch->bus, ch->nr)
                                     : g_strdup(ch->bus);
@@ -153,6 +153,13 @@ print_added(const SvcChannel *ch)
     printf("Channel '%s' added: %s '%s', %s on %s%s\n", ch->id, ch->kind->name, ch->spice_name,
            ch->driver, where ? where : "the bus libvirt chose",
            ch->libvirt ? " (by libvirt)" : "");
+}
+
+void
+print_added(GPtrArray *added)
+{
+    for (guint i = 0; i < added->len; i++)
+        print_one_added(added->pdata[i]);
 }
 
 void

@@ -17,5 +17,5 @@ void table_print(Table *table, FILE *out);
 void print_json(json_object *obj);
 /* A table of channels; @domain adds who manages each and whether it comes back. */
 void print_channels(GPtrArray *channels, gboolean domain);
-void print_added(const SvcChannel *ch);
+void print_added(GPtrArray *added);
 void print_removed(GPtrArray *removed);

@@ -120,8 +120,16 @@ static const struct {
     { "kinds", cmd_kinds, "", "list the kinds of channel spicevmc knows" },
 };
 
-#define COMMAND_NAMES \
-    "add, remove, list, attach, detach, restore, enable, disable, xml, kinds"
+/* "add, remove, …", for the errors that ask for a command. */
+static char *
+command_names(void)
+{
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+        g_string_append_printf(out, "%s%s", i ? ", " : "", commands[i].name);
+    return g_string_free(out, FALSE);
+}
 
 static char *
 commands_summary(void)
@@ -171,10 +179,12 @@ static int
 split_command(Options *o, int *argc, char ***argv, GError **error)
 {
     int c = *argc > 1 ? find_command((*argv)[1]) : -1;
+    g_autofree char *names = NULL;
 
     if (*argc < 2) {
-        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "a command is required (" COMMAND_NAMES "; see --help)");
+        names = command_names();
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "a command is required (%s; see --help)", names);
         return -1;
     }
     if (c < 0 && *argc > 2 && !o->qmp && (c = find_command((*argv)[2])) >= 0) {
@@ -184,9 +194,9 @@ split_command(Options *o, int *argc, char ***argv, GError **error)
         (*argv)++;
     }
     if (c < 0) {
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "unknown command '%s' (" COMMAND_NAMES "; see --help)",
-                    (*argv)[*argc > 2 && !o->qmp ? 2 : 1]);
+        names = command_names();
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unknown command '%s' (%s; see --help)",
+                    (*argv)[*argc > 2 && !o->qmp ? 2 : 1], names);
         return -1;
     }
     (*argv)[1] = (*argv)[0];
