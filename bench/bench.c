@@ -402,7 +402,6 @@ run_round(Results *res, guint round)
                 g_array_index(s->lib_add, double, round) /
                     g_array_index(s->floor_add, double, round));
     }
-    check_empty();
 }
 
 /* ---- where the library's time goes ----------------------------------- */

@@ -2,9 +2,7 @@
  * spicevmc-qmp-proxy on the other, one at a time and pipelined. */
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,7 +12,6 @@
 #include "stats.h"
 
 #define TIMEOUT_MS 30000
-#define START_TIMEOUT_MS 10000
 #define READ_SIZE (64 * 1024)
 
 /* One at a time: the sides take turns by blocks, each going first in every other block, so a
@@ -84,13 +81,6 @@ proxy_stop(Proxy *p)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Proxy, proxy_stop)
 
-static void
-child_setup(gpointer data)
-{
-    /* The proxy must not outlive a bench that crashes or is killed. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static GPid
 proxy_pid(Proxy *p)
 {
@@ -99,49 +89,22 @@ proxy_pid(Proxy *p)
     return id ? (GPid)g_ascii_strtoll(id, NULL, 10) : 0;
 }
 
-/* The proxy binds its socket file before it listens and says nothing when it does: the only
- * sign is a connection the kernel takes, so that is what is tried, until a deadline. */
-static gboolean
-wait_listening(Proxy *p, GError **error)
-{
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(p->path);
-    gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * G_GINT64_CONSTANT(1000);
-
-    for (;;) {
-        g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                                G_SOCKET_PROTOCOL_DEFAULT, error);
-
-        if (!probe)
-            return FALSE;
-        if (g_socket_connect(probe, addr, NULL, NULL))
-            return TRUE;
-        if (!proxy_pid(p)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                        "spicevmc-qmp-proxy exited before it listened on '%s'", p->path);
-            return FALSE;
-        }
-        if (g_get_monotonic_time() > deadline) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                        "spicevmc-qmp-proxy did not listen on '%s' within %d s", p->path,
-                        START_TIMEOUT_MS / 1000);
-            return FALSE;
-        }
-        g_usleep(1000);
-    }
-}
-
 static Proxy *
 proxy_start(TestVm *vm, const char *program, GError **error)
 {
     g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
     g_autoptr(Proxy) p = g_new0(Proxy, 1);
+    g_autoptr(GSocket) listener = NULL;
 
+    /* Listening before the proxy starts: clients can connect at once. */
     p->path = g_build_filename(vm->dir, "proxy.sock", NULL);
-    g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+    listener = testvm_listen_unix(p->path);
+    g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
+    g_subprocess_launcher_set_child_setup(launcher, testvm_die_with_parent, NULL, NULL);
     p->process = g_subprocess_launcher_spawn(launcher, error, program,
-                                             "--upstream", vm->qmp_path, "--listen", p->path,
+                                             "--upstream", vm->qmp_path, "--listen-fd", "3",
                                              "--schema", SPICEVMC_SOURCE_SCHEMA, NULL);
-    if (!p->process || !wait_listening(p, error))
+    if (!p->process)
         return NULL;
     return g_steal_pointer(&p);
 }

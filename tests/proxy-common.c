@@ -4,10 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <gio/gunixsocketaddress.h>
-
 #include "proxy-common.h"
-
 
 /* The proxy's command line; under tests/valgrind-test, the proxy runs under valgrind too. */
 static char **
@@ -32,17 +29,13 @@ proxied_setup(Proxied *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                               G_SOCKET_PROTOCOL_DEFAULT, &error);
-    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GSocket) listener = NULL;
     g_auto(GStrv) argv = NULL;
 
     f->vm = testvm_start(0, NULL);
     f->inspect = testvm_qmp(f->vm);
     f->path = g_build_filename(f->vm->dir, "proxy.sock", NULL);
-    addr = g_unix_socket_address_new(f->path);
-    g_assert_true(g_socket_bind(listener, addr, FALSE, &error));
-    g_assert_true(g_socket_listen(listener, &error));
+    listener = testvm_listen_unix(f->path);
     g_subprocess_launcher_take_fd(launcher, dup(g_socket_get_fd(listener)), 3);
     argv = proxy_argv(f);
     f->proxy = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv, &error);

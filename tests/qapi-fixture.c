@@ -3,8 +3,6 @@
 
 #include "qapi-fixture.h"
 
-#define TIMEOUT_MS 30000
-
 void
 qapi_fixture_setup(QapiFixture *f, gconstpointer data)
 {
@@ -20,7 +18,6 @@ qapi_fixture_setup_qemu(QapiFixture *f, gconstpointer data)
     qapi_fixture_setup(f, data);
     f->vm = testvm_start(0, NULL);
     f->qmp = testvm_qmp(f->vm);
-    qmp_client_set_timeout(f->qmp, TIMEOUT_MS);
 }
 
 void

@@ -7,7 +7,6 @@
 
 #include <gio/gunixsocketaddress.h>
 
-#include "channels-common.h"
 #include "proxy-common.h"
 
 static QmpClient *
@@ -23,12 +22,7 @@ client(Proxied *f)
 static json_object *
 execute(QmpClient *c, const char *text)
 {
-    g_autoptr(json_object) cmd = json_tokener_parse(text);
-    g_autoptr(GError) error = NULL;
-    json_object *ret = qmp_client_execute(c, cmd, &error);
-
-    g_assert_no_error(error);
-    return ret;
+    return testvm_exec(c, json_tokener_parse(text));
 }
 
 /* ---- clients and their ids ------------------------------------------- */
@@ -201,7 +195,6 @@ test_as_qemu(Proxied *f, gconstpointer data)
         "{\"execute\": \"query-status\", \"arguments\": []}",
         "{\"execute\": \"qmp_capabilities\"}",
     };
-    g_autofree char *inspect = g_build_filename(f->vm->dir, "inspect.sock", NULL);
     g_auto(Raw) proxy = { NULL };
     g_auto(Raw) qemu = { NULL };
     g_auto(Raw) early = { NULL };
@@ -210,7 +203,7 @@ test_as_qemu(Proxied *f, gconstpointer data)
 
     /* QEMU's second monitor is the fixture's; the test speaks to it raw instead. */
     g_clear_pointer(&f->inspect, qmp_client_free);
-    raw_open(&qemu, inspect, TRUE);
+    raw_open(&qemu, f->vm->inspect_path, TRUE);
     raw_open(&proxy, f->path, TRUE);
     for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
         g_autoptr(json_object) theirs = raw_exchange(&qemu, lines[i]);

@@ -93,7 +93,6 @@ test_socket_activation(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *path = NULL;
     g_autoptr(QmpClient) c = NULL;
-    g_autoptr(json_object) cmd = NULL;
     g_autoptr(json_object) ret = NULL;
     g_autofree char *activate = g_find_program_in_path("systemd-socket-activate");
 
@@ -108,9 +107,7 @@ test_socket_activation(void)
                                  "--upstream", vm->qmp_path, NULL);
     g_assert_no_error(error);
     c = connect_when_there(path);
-    cmd = json_tokener_parse("{\"execute\": \"query-spicevmc\"}");
-    ret = qmp_client_execute(c, cmd, &error);
-    g_assert_no_error(error);
+    ret = testvm_exec(c, json_tokener_parse("{\"execute\": \"query-spicevmc\"}"));
     g_assert_cmpstr(json_object_to_json_string(ret), ==, "[ ]");
     g_subprocess_force_exit(activator);
     g_subprocess_wait(activator, NULL, NULL);

@@ -13,10 +13,10 @@
 
 #include "testvm.h"
 
-/* A listening unix socket QEMU inherits: clients can connect before QEMU is up (the kernel
- * queues them), so nothing has to poll for the socket file to appear. */
-static GSocket *
-listen_unix(const char *path)
+/* Clients can connect before the child that inherits it is up (the kernel queues them), so
+ * nothing has to poll for the socket file to appear. */
+GSocket *
+testvm_listen_unix(const char *path)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
@@ -31,10 +31,9 @@ listen_unix(const char *path)
     return g_steal_pointer(&sock);
 }
 
-static void
-child_setup(gpointer data)
+void
+testvm_die_with_parent(gpointer data)
 {
-    /* QEMU must not outlive a test that crashes or is killed. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
@@ -55,8 +54,8 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
     vm->spice_path = g_build_filename(vm->dir, "spice.sock", NULL);
     vm->inspect_path = g_build_filename(vm->dir, "inspect.sock", NULL);
     log_path = g_build_filename(vm->dir, "qemu.log", NULL);
-    qmp = listen_unix(vm->qmp_path);
-    inspect = listen_unix(vm->inspect_path);
+    qmp = testvm_listen_unix(vm->qmp_path);
+    inspect = testvm_listen_unix(vm->inspect_path);
     log_fd = g_open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     g_assert_cmpint(log_fd, >=, 0);
 
@@ -96,7 +95,7 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
         int target_fds[] = { 3, 4 };
 
         g_spawn_async_with_pipes_and_fds(vm->dir, (const char *const *)argv->pdata, NULL,
-                                         G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD, testvm_die_with_parent, NULL,
                                          -1, log_fd, log_fd, source_fds, target_fds, 2,
                                          &vm->pid, NULL, NULL, NULL, &error);
     }

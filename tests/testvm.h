@@ -36,6 +36,12 @@ guint testvm_count_spice_chardevs(QmpClient *client);
 gboolean testvm_has_chardev(QmpClient *client, const char *label);
 gboolean testvm_has_device(QmpClient *client, const char *id);
 
+/* A unix socket listening at @path, for a child to inherit. */
+GSocket *testvm_listen_unix(const char *path);
+/* A child setup function: the child gets SIGKILL when the test (or bench) dies, so QEMU or a
+ * proxy never outlives one that crashes or is killed. */
+void testvm_die_with_parent(gpointer data);
+
 /* Remove @path and everything below it (symlinks themselves, not what they point to). */
 void testvm_remove_tree(const char *path);
 
