@@ -2,7 +2,11 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <gio/gunixfdmessage.h>
+#include <gio/gunixsocketaddress.h>
 
 #include "proxy-common.h"
 
@@ -112,5 +116,72 @@ proxied_read_reply(GDataInputStream *in, GPtrArray *events)
             g_ptr_array_add(events, g_strdup(json_object_get_string(
                                         json_object_object_get(msg, "event"))));
         json_object_put(msg);
+    }
+}
+
+/* ---- a client at the byte level ---------------------------------------- */
+
+void
+raw_close(Raw *r)
+{
+    g_clear_object(&r->in);
+    g_clear_object(&r->conn);
+    g_clear_pointer(&r->events, g_ptr_array_unref);
+}
+
+json_object *
+raw_read(Raw *r)
+{
+    return proxied_read_reply(r->in, r->events);
+}
+
+void
+raw_send(Raw *r, const char *line, int fd)
+{
+    g_autofree char *text = g_strdup_printf("%s\n", line);
+    GOutputVector vector = { text, strlen(text) };
+    g_autoptr(GSocketControlMessage) msg = NULL;
+    g_autoptr(GError) error = NULL;
+    gssize n;
+
+    if (fd >= 0) {
+        msg = g_unix_fd_message_new();
+        g_assert_true(g_unix_fd_message_append_fd(G_UNIX_FD_MESSAGE(msg), fd, &error));
+    }
+    n = g_socket_send_message(g_socket_connection_get_socket(r->conn), NULL, &vector, 1,
+                              msg ? &msg : NULL, msg ? 1 : 0, G_SOCKET_MSG_NONE, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(n, >, 0);
+    g_assert_true(g_output_stream_write_all(r->out, text + n, vector.size - n, NULL, NULL, &error));
+    g_assert_no_error(error);
+}
+
+json_object *
+raw_exchange(Raw *r, const char *line, int fd)
+{
+    raw_send(r, line, fd);
+    return raw_read(r);
+}
+
+void
+raw_open(Raw *r, const char *path, gboolean negotiate)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocketClient) sc = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(json_object) greeting = NULL;
+
+    r->events = g_ptr_array_new_with_free_func(g_free);
+    r->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+    g_assert_no_error(error);
+    r->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(r->conn)));
+    g_data_input_stream_set_newline_type(r->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+    r->out = g_io_stream_get_output_stream(G_IO_STREAM(r->conn));
+    greeting = raw_read(r);
+    g_assert_nonnull(json_object_object_get(greeting, "QMP"));
+    if (negotiate) {
+        g_autoptr(json_object) ok = raw_exchange(r, "{\"execute\": \"qmp_capabilities\"}", -1);
+
+        g_assert_nonnull(json_object_object_get(ok, "return"));
     }
 }

@@ -21,5 +21,24 @@ void proxied_stop(Proxied *f);
  * appended to @events (may be NULL). */
 json_object *proxied_read_reply(GDataInputStream *in, GPtrArray *events);
 
+/* A client of the proxy, or of QEMU's monitor, at the byte level. */
+typedef struct {
+    GSocketConnection *conn;
+    GDataInputStream *in;
+    GOutputStream *out;
+    GPtrArray *events;        /* names of the events read past, in order */
+} Raw;
+
+/* Connected to @path, the greeting read, and with @negotiate qmp_capabilities done. */
+void raw_open(Raw *r, const char *path, gboolean negotiate);
+void raw_close(Raw *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Raw, raw_close)
+/* One command; with @fd >= 0, the fd goes by SCM_RIGHTS with its first bytes, as libvirt sends
+ * it. */
+void raw_send(Raw *r, const char *line, int fd);
+/* The next message that is not an event. */
+json_object *raw_read(Raw *r);
+json_object *raw_exchange(Raw *r, const char *line, int fd);
+
 #define ADD_PROXIED(path, data, test)                                                          \
     g_test_add(path, Proxied, data, proxied_setup, test, proxied_teardown)

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixfdmessage.h>
-#include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
 
 #include "proxy-common.h"
@@ -18,20 +16,7 @@
 /* More than the kernel buffers on a unix socket (about 200 KiB). */
 #define LONG_SIZE (384 * 1024)
 
-/* ---- a client that can send fds ---------------------------------------- */
-
-typedef struct {
-    GSocketConnection *conn;
-    GDataInputStream *in;
-} Peer;
-
-static void
-peer_close(Peer *p)
-{
-    g_clear_object(&p->in);
-    g_clear_object(&p->conn);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Peer, peer_close)
+/* ---- pipes, whose ends are the fds sent ---------------------------------- */
 
 typedef struct {
     int fds[2];               /* read end, write end */
@@ -55,63 +40,6 @@ pipe_open(Pipe *p)
 
     g_assert_true(g_unix_open_pipe(p->fds, FD_CLOEXEC, &error));
     g_assert_no_error(error);
-}
-
-/* The next message that is not an event. */
-static json_object *
-peer_read(Peer *p)
-{
-    return proxied_read_reply(p->in, NULL);
-}
-
-/* One command, with @fd (unless -1) attached by SCM_RIGHTS to its first bytes, as libvirt
- * sends. */
-static void
-peer_send(Peer *p, const char *line, int fd)
-{
-    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(p->conn));
-    g_autofree char *text = g_strdup_printf("%s\n", line);
-    GOutputVector vector = { text, strlen(text) };
-    g_autoptr(GSocketControlMessage) msg = NULL;
-    g_autoptr(GError) error = NULL;
-    gssize n;
-
-    if (fd >= 0) {
-        msg = g_unix_fd_message_new();
-        g_assert_true(g_unix_fd_message_append_fd(G_UNIX_FD_MESSAGE(msg), fd, &error));
-    }
-    n = g_socket_send_message(g_socket_connection_get_socket(p->conn), NULL, &vector, 1,
-                              msg ? &msg : NULL, msg ? 1 : 0, G_SOCKET_MSG_NONE, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(n, >, 0);
-    g_assert_true(g_output_stream_write_all(out, text + n, vector.size - n, NULL, NULL, &error));
-    g_assert_no_error(error);
-}
-
-static json_object *
-peer_exchange(Peer *p, const char *line, int fd)
-{
-    peer_send(p, line, fd);
-    return peer_read(p);
-}
-
-static void
-peer_open(Peer *p, const char *path)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSocketClient) sc = g_socket_client_new();
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-    g_autoptr(json_object) greeting = NULL;
-    g_autoptr(json_object) ok = NULL;
-
-    p->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
-    g_assert_no_error(error);
-    p->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(p->conn)));
-    g_data_input_stream_set_newline_type(p->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
-    greeting = peer_read(p);
-    g_assert_nonnull(json_object_object_get(greeting, "QMP"));
-    ok = peer_exchange(p, "{\"execute\": \"qmp_capabilities\"}", -1);
-    g_assert_nonnull(json_object_object_get(ok, "return"));
 }
 
 static void
@@ -168,21 +96,21 @@ fdset_fd(QmpClient *inspect, const char *opaque)
 static void
 test_getfd(Proxied *f, gconstpointer data)
 {
-    g_auto(Peer) p = { NULL };
+    g_auto(Raw) p = { NULL };
     g_auto(Pipe) pp = { { -1, -1 } };
     g_autoptr(json_object) got = NULL;
     g_autoptr(json_object) closed = NULL;
     g_autoptr(json_object) none = NULL;
 
     pipe_open(&pp);
-    peer_open(&p, f->path);
-    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+    raw_open(&p, f->path, TRUE);
+    got = raw_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
                         pp.fds[0]);
     assert_return(got);
-    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+    closed = raw_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
                            -1);
     assert_return(closed);
-    none = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"y\"}}", -1);
+    none = raw_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"y\"}}", -1);
     assert_error(none, "GenericError", NO_FD_DESC);
 }
 
@@ -190,15 +118,15 @@ test_getfd(Proxied *f, gconstpointer data)
 static void
 test_add_fd(Proxied *f, gconstpointer data)
 {
-    g_auto(Peer) p = { NULL };
+    g_auto(Raw) p = { NULL };
     g_auto(Pipe) pp = { { -1, -1 } };
     g_autoptr(json_object) added = NULL;
     json_object *ret;
     gint64 fd;
 
     pipe_open(&pp);
-    peer_open(&p, f->path);
-    added = peer_exchange(&p, "{\"execute\": \"add-fd\", \"arguments\": {\"opaque\": \"tap0\"}}",
+    raw_open(&p, f->path, TRUE);
+    added = raw_exchange(&p, "{\"execute\": \"add-fd\", \"arguments\": {\"opaque\": \"tap0\"}}",
                           pp.fds[0]);
     assert_return(added);
     ret = json_object_object_get(added, "return");
@@ -212,19 +140,19 @@ test_add_fd(Proxied *f, gconstpointer data)
 static void
 test_own_command_keeps_fds(Proxied *f, gconstpointer data)
 {
-    g_auto(Peer) p = { NULL };
+    g_auto(Raw) p = { NULL };
     g_auto(Pipe) pp = { { -1, -1 } };
     g_autoptr(json_object) list = NULL;
     g_autoptr(json_object) got = NULL;
     g_autoptr(json_object) closed = NULL;
 
     pipe_open(&pp);
-    peer_open(&p, f->path);
-    list = peer_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
+    raw_open(&p, f->path, TRUE);
+    list = raw_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
     assert_return(list);
-    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"kept\"}}", -1);
+    got = raw_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"kept\"}}", -1);
     assert_return(got);
-    closed = peer_exchange(&p, "{\"execute\": \"closefd\", "
+    closed = raw_exchange(&p, "{\"execute\": \"closefd\", "
                                "\"arguments\": {\"fdname\": \"kept\"}}", -1);
     assert_return(closed);
 }
@@ -239,11 +167,11 @@ test_unused_fd_closed(Proxied *f, gconstpointer data)
 
     pipe_open(&pp);
     {
-        g_auto(Peer) p = { NULL };
+        g_auto(Raw) p = { NULL };
         g_autoptr(json_object) list = NULL;
 
-        peer_open(&p, f->path);
-        list = peer_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
+        raw_open(&p, f->path, TRUE);
+        list = raw_exchange(&p, "{\"execute\": \"query-spicevmc\"}", pp.fds[0]);
         assert_return(list);
     }
     close(pp.fds[0]);
@@ -269,7 +197,7 @@ long_command(void)
 static void
 test_after_long_command(Proxied *f, gconstpointer data)
 {
-    g_auto(Peer) p = { NULL };
+    g_auto(Raw) p = { NULL };
     g_auto(Pipe) pp = { { -1, -1 } };
     g_autofree char *line = long_command();
     g_autoptr(json_object) refused = NULL;
@@ -277,15 +205,15 @@ test_after_long_command(Proxied *f, gconstpointer data)
     g_autoptr(json_object) closed = NULL;
 
     pipe_open(&pp);
-    peer_open(&p, f->path);
-    peer_send(&p, line, -1);
-    peer_send(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+    raw_open(&p, f->path, TRUE);
+    raw_send(&p, line, -1);
+    raw_send(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
               pp.fds[0]);
-    refused = peer_read(&p);
+    refused = raw_read(&p);
     assert_error(refused, "GenericError", "Parameter 'filler' is unexpected");
-    got = peer_read(&p);
+    got = raw_read(&p);
     assert_return(got);
-    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+    closed = raw_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
                            -1);
     assert_return(closed);
 }
@@ -295,8 +223,8 @@ test_after_long_command(Proxied *f, gconstpointer data)
 static void
 test_behind_long_command(Proxied *f, gconstpointer data)
 {
-    g_auto(Peer) slow = { NULL };
-    g_auto(Peer) p = { NULL };
+    g_auto(Raw) slow = { NULL };
+    g_auto(Raw) p = { NULL };
     g_auto(Pipe) pp = { { -1, -1 } };
     g_autofree char *line = long_command();
     g_autoptr(json_object) sync = NULL;
@@ -305,18 +233,18 @@ test_behind_long_command(Proxied *f, gconstpointer data)
     g_autoptr(json_object) closed = NULL;
 
     pipe_open(&pp);
-    peer_open(&slow, f->path);
-    peer_open(&p, f->path);
-    peer_send(&slow, line, -1);
+    raw_open(&slow, f->path, TRUE);
+    raw_open(&p, f->path, TRUE);
+    raw_send(&slow, line, -1);
     /* The proxy answers this itself, once it has read (and queued) the long command. */
-    sync = peer_exchange(&slow, "{\"execute\": \"qmp_capabilities\"}", -1);
+    sync = raw_exchange(&slow, "{\"execute\": \"qmp_capabilities\"}", -1);
     g_assert_nonnull(json_object_object_get(sync, "error"));
-    got = peer_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
+    got = raw_exchange(&p, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
                         pp.fds[0]);
     assert_return(got);
-    refused = peer_read(&slow);
+    refused = raw_read(&slow);
     assert_error(refused, "GenericError", "Parameter 'filler' is unexpected");
-    closed = peer_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
+    closed = raw_exchange(&p, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"x\"}}",
                            -1);
     assert_return(closed);
 }
@@ -330,22 +258,22 @@ test_concurrent(Proxied *f, gconstpointer data)
     enum { ROUNDS = 4, N = 8 };
 
     for (guint round = 0; round < ROUNDS; round++) {
-        Peer peers[N] = { { NULL } };
+        Raw peers[N] = { { NULL } };
         Pipe pipes[N];
 
         for (guint i = 0; i < N; i++) {
             pipes[i] = (Pipe){ { -1, -1 } };
             pipe_open(&pipes[i]);
-            peer_open(&peers[i], f->path);
+            raw_open(&peers[i], f->path, TRUE);
         }
         for (guint i = 0; i < N; i++) {
             g_autofree char *line = g_strdup_printf("{\"execute\": \"add-fd\", \"arguments\": "
                                                     "{\"opaque\": \"r%u-c%u\"}}", round, i);
 
-            peer_send(&peers[i], line, pipes[i].fds[0]);
+            raw_send(&peers[i], line, pipes[i].fds[0]);
         }
         for (guint i = 0; i < N; i++) {
-            g_autoptr(json_object) reply = peer_read(&peers[i]);
+            g_autoptr(json_object) reply = raw_read(&peers[i]);
 
             assert_return(reply);
         }
@@ -354,7 +282,7 @@ test_concurrent(Proxied *f, gconstpointer data)
             gint64 fd = fdset_fd(f->inspect, opaque);
 
             g_assert_true(same_file(f->vm->pid, fd, pipes[i].fds[0]));
-            peer_close(&peers[i]);
+            raw_close(&peers[i]);
             pipe_close(&pipes[i]);
         }
     }

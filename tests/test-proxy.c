@@ -5,8 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <gio/gunixsocketaddress.h>
-
 #include "proxy-common.h"
 
 static QmpClient *
@@ -63,65 +61,6 @@ test_concurrent(Proxied *f, gconstpointer data)
         g_thread_join(threads[i]);
 }
 
-/* ---- a raw client, to see the bytes ------------------------------------ */
-
-typedef struct {
-    GSocketConnection *conn;
-    GDataInputStream *in;
-    GOutputStream *out;
-    GPtrArray *events;        /* names of the events read past, in order */
-} Raw;
-
-static void
-raw_close(Raw *r)
-{
-    g_clear_object(&r->in);
-    g_clear_object(&r->conn);
-    g_clear_pointer(&r->events, g_ptr_array_unref);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Raw, raw_close)
-
-/* The next line that is not an event, parsed. */
-static json_object *
-raw_read(Raw *r)
-{
-    return proxied_read_reply(r->in, r->events);
-}
-
-static json_object *
-raw_exchange(Raw *r, const char *line)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *text = g_strdup_printf("%s\n", line);
-
-    g_assert_true(g_output_stream_write_all(r->out, text, strlen(text), NULL, NULL, &error));
-    g_assert_no_error(error);
-    return raw_read(r);
-}
-
-static void
-raw_open(Raw *r, const char *path, gboolean negotiate)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSocketClient) sc = g_socket_client_new();
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-    g_autoptr(json_object) greeting = NULL;
-
-    r->events = g_ptr_array_new_with_free_func(g_free);
-    r->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
-    g_assert_no_error(error);
-    r->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(r->conn)));
-    g_data_input_stream_set_newline_type(r->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
-    r->out = g_io_stream_get_output_stream(G_IO_STREAM(r->conn));
-    greeting = raw_read(r);
-    g_assert_nonnull(json_object_object_get(greeting, "QMP"));
-    if (negotiate) {
-        g_autoptr(json_object) ok = raw_exchange(r, "{\"execute\": \"qmp_capabilities\"}");
-
-        g_assert_nonnull(json_object_object_get(ok, "return"));
-    }
-}
-
 static const char *
 desc_of(json_object *reply)
 {
@@ -144,8 +83,8 @@ test_any_id(Proxied *f, gconstpointer data)
         g_autofree char *spicevmc = g_strdup_printf("{\"execute\": \"query-spicevmc\", "
                                                     "\"id\": %s}", ids[i]);
         g_autoptr(json_object) want = json_tokener_parse(ids[i]);
-        g_autoptr(json_object) a = raw_exchange(&r, text);
-        g_autoptr(json_object) b = raw_exchange(&r, spicevmc);
+        g_autoptr(json_object) a = raw_exchange(&r, text, -1);
+        g_autoptr(json_object) b = raw_exchange(&r, spicevmc, -1);
 
         g_assert_true(json_object_equal(json_object_object_get(a, "id"), want));
         g_assert_true(json_object_equal(json_object_object_get(b, "id"), want));
@@ -206,8 +145,8 @@ test_as_qemu(Proxied *f, gconstpointer data)
     raw_open(&qemu, f->vm->inspect_path, TRUE);
     raw_open(&proxy, f->path, TRUE);
     for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
-        g_autoptr(json_object) theirs = raw_exchange(&qemu, lines[i]);
-        g_autoptr(json_object) ours = raw_exchange(&proxy, lines[i]);
+        g_autoptr(json_object) theirs = raw_exchange(&qemu, lines[i], -1);
+        g_autoptr(json_object) ours = raw_exchange(&proxy, lines[i], -1);
 
         /* json-c's parser words its complaints otherwise than QEMU's lexer; the rest of a parse
          * error, and every other answer, is QEMU's word for word. */
@@ -220,10 +159,10 @@ test_as_qemu(Proxied *f, gconstpointer data)
                     json_object_to_json_string(theirs), json_object_to_json_string(ours));
     }
     raw_open(&early, f->path, FALSE);
-    before = raw_exchange(&early, "{\"execute\": \"query-spicevmc\"}");
+    before = raw_exchange(&early, "{\"execute\": \"query-spicevmc\"}", -1);
     g_assert_cmpstr(desc_of(before), ==, "Expecting capabilities negotiation with "
                                          "'qmp_capabilities'");
-    still = raw_exchange(&proxy, "{\"execute\": \"query-status\"}");
+    still = raw_exchange(&proxy, "{\"execute\": \"query-status\"}", -1);
     g_assert_nonnull(json_object_object_get(still, "return"));
 }
 
@@ -252,7 +191,7 @@ test_bad_arguments(Proxied *f, gconstpointer data)
 
     raw_open(&r, f->path, TRUE);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autoptr(json_object) reply = raw_exchange(&r, cases[i].line);
+        g_autoptr(json_object) reply = raw_exchange(&r, cases[i].line, -1);
 
         g_assert_cmpstr(desc_of(reply), ==, cases[i].desc);
     }
@@ -289,13 +228,13 @@ test_events_and_commands(Proxied *f, gconstpointer data)
     raw_open(&a, f->path, TRUE);
     raw_open(&b, f->path, TRUE);
     raw_open(&c, f->path, TRUE);
-    added = raw_exchange(&a, "{\"execute\": \"spicevmc-add\", \"arguments\": "
-                             "{\"channels\": [{\"kind\": \"serial\"}, {\"kind\": \"webdav\"}]}}");
+    added = raw_exchange(&a, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"channels\": "
+                             "[{\"kind\": \"serial\"}, {\"kind\": \"webdav\"}]}}", -1);
     g_assert_cmpuint(json_object_array_length(json_object_object_get(added, "return")), ==, 2);
     g_assert_true(testvm_has_device(f->inspect, "serial0"));
     g_assert_true(testvm_has_device(f->inspect, "webdav0"));
     removed = raw_exchange(&b, "{\"execute\": \"spicevmc-remove\", \"arguments\": "
-                               "{\"ids\": [\"serial0\", \"webdav0\"]}}");
+                               "{\"ids\": [\"serial0\", \"webdav0\"]}}", -1);
     g_assert_cmpuint(json_object_array_length(json_object_object_get(removed, "return")), ==, 2);
     /* The reply comes once the chardevs are gone, so nothing is left in QEMU. */
     g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
