@@ -106,6 +106,13 @@ svc_kind_default_port_name(const SvcKind *kind, const char *spice_name)
     return kind->port_name ? kind->port_name : spice_name;
 }
 
+const char *
+svc_kind_explicit_port_name(const SvcKind *kind, const char *spice_name, const char *port_name)
+{
+    return g_strcmp0(port_name, svc_kind_default_port_name(kind, spice_name)) != 0 ? port_name
+                                                                                  : NULL;
+}
+
 static const SvcKind *
 kind_for_frontend(SvcBackend backend, SvcFrontend frontend)
 {

@@ -98,7 +98,6 @@ svc_chardev_id_encode(const SvcChannel *ch)
 {
     const char *fields[N_FIELDS] = { NULL };
     g_autofree char *nr = ch->nr ? g_strdup_printf("%u", ch->nr) : NULL;
-    const char *default_port = svc_kind_default_port_name(ch->kind, ch->spice_name);
     GString *out = g_string_new(ID_PREFIX);
     int last = F_ID;
 
@@ -108,8 +107,7 @@ svc_chardev_id_encode(const SvcChannel *ch)
     fields[F_NR] = nr;
     if (!ch->kind->spice_name || ch->kind->numbered)
         fields[F_SPICE] = ch->spice_name;
-    if (g_strcmp0(ch->port_name, default_port) != 0)
-        fields[F_PORT] = ch->port_name;
+    fields[F_PORT] = svc_kind_explicit_port_name(ch->kind, ch->spice_name, ch->port_name);
     fields[F_CONTROLLER] = ch->controller;
 
     for (int i = 0; i < N_FIELDS; i++) {

@@ -169,7 +169,7 @@ svc_spec_from_channel(const SvcChannel *ch)
     spec->id = g_strdup(ch->id);
     if (ch->kind->backend == SVC_BACKEND_SPICEPORT && !ch->kind->spice_name)
         spec->fqdn = g_strdup(ch->spice_name);
-    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
-        spec->port_name = g_strdup(ch->port_name);
+    spec->port_name = g_strdup(svc_kind_explicit_port_name(ch->kind, ch->spice_name,
+                                                           ch->port_name));
     return spec;
 }

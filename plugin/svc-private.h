@@ -14,6 +14,9 @@ const char *svc_frontend_controller_type(SvcFrontend frontend);
 const SvcKind *svc_kind_infer(const char *backend, const char *driver, const char *port_name);
 /* The guest port name a channel of @kind gets when none is given (NULL: not virtio-serial). */
 const char *svc_kind_default_port_name(const SvcKind *kind, const char *spice_name);
+/* @port_name, or NULL when it is the one the kind gives by default (and need not be written). */
+const char *svc_kind_explicit_port_name(const SvcKind *kind, const char *spice_name,
+                                        const char *port_name);
 
 /* ---- channels (channel.c) -------------------------------------------- */
 

@@ -138,6 +138,18 @@ to_string(xmlNode *node)
     return g_strdup((const char *)xmlBufferContent(buf));
 }
 
+/* A new document (in @doc) whose root is the <devices> returned. */
+static xmlNode *
+new_devices(xmlDoc **doc)
+{
+    xmlNode *root;
+
+    *doc = xmlNewDoc((const xmlChar *)"1.0");
+    root = xmlNewDocNode(*doc, NULL, (const xmlChar *)"devices", NULL);
+    xmlDocSetRootElement(*doc, root);
+    return root;
+}
+
 /* libvirt takes only user aliases ("ua-…") in device XML. */
 static const char *
 user_alias(const char *id)
@@ -166,22 +178,29 @@ svc_xml_for_spec(const SvcSpec *spec, GError **error)
     }
     if (spec->fqdn)
         d.spice_name = spec->fqdn;
-    if (g_strcmp0(spec->port_name, svc_kind_default_port_name(spec->kind, d.spice_name)) != 0)
-        d.port_name = spec->port_name;
-    doc = xmlNewDoc((const xmlChar *)"1.0");
-    holder = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
-    xmlDocSetRootElement(doc, holder);
+    d.port_name = svc_kind_explicit_port_name(spec->kind, d.spice_name, spec->port_name);
+    holder = new_devices(&doc);
     add_device(holder, &d);
     return to_string(holder->children);
+}
+
+/* @ch under @alias, without an address. */
+static Device
+device_of_channel(const SvcChannel *ch, const char *alias)
+{
+    Device d = { ch->kind, ch->spice_name,
+                 svc_kind_explicit_port_name(ch->kind, ch->spice_name, ch->port_name), alias,
+                 -1, 0 };
+
+    return d;
 }
 
 static Device
 channel_device(SvcInventory *inv, const SvcChannel *ch)
 {
-    Device d = { ch->kind, ch->spice_name, NULL, user_alias(ch->id), -1, ch->nr };
+    Device d = device_of_channel(ch, user_alias(ch->id));
 
-    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
-        d.port_name = ch->port_name;
+    d.nr = ch->nr;
     /* A card on a usb-ccid of its own gets a new one when added back: no address. */
     if (!ch->controller)
         d.controller = svc_inventory_controller_of_bus(inv, ch->kind->frontend, ch->bus);
@@ -197,9 +216,7 @@ svc_xml_list(SvcVm *vm, GError **error)
 
     if (!inv)
         return NULL;
-    doc = xmlNewDoc((const xmlChar *)"1.0");
-    root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
-    xmlDocSetRootElement(doc, root);
+    root = new_devices(&doc);
     for (guint i = 0; i < inv->channels->len; i++) {
         const SvcChannel *ch = inv->channels->pdata[i];
         Device d;
@@ -218,16 +235,13 @@ svc_xml_list(SvcVm *vm, GError **error)
 char *
 svc_xml_for_channels(GPtrArray *channels)
 {
-    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
-    xmlNode *root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *root = new_devices(&doc);
 
-    xmlDocSetRootElement(doc, root);
     for (guint i = 0; i < channels->len; i++) {
         const SvcChannel *ch = channels->pdata[i];
-        Device d = { ch->kind, ch->spice_name, NULL, user_alias(ch->id), -1, 0 };
+        Device d = device_of_channel(ch, user_alias(ch->id));
 
-        if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
-            d.port_name = ch->port_name;
         add_device(root, &d);
     }
     return to_string(root);
@@ -240,19 +254,15 @@ svc_xml_for_libvirt(const SvcChannel *ch, GError **error)
 {
     g_autoptr(xmlDoc) doc = NULL;
     xmlNode *root, *node;
-    Device d = { ch->kind, ch->spice_name, NULL, ch->id, -1, 0 };
+    Device d = device_of_channel(ch, ch->id);
 
-    if (g_strcmp0(ch->port_name, svc_kind_default_port_name(ch->kind, ch->spice_name)) != 0)
-        d.port_name = ch->port_name;
     if (needs_extension(&d) && (ch->kind->frontend != SVC_FRONT_CONSOLE || d.port_name)) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
                     "libvirt has no form for a %s channel with guest port name '%s'",
                     ch->kind->name, ch->port_name);
         return NULL;
     }
-    doc = xmlNewDoc((const xmlChar *)"1.0");
-    root = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
-    xmlDocSetRootElement(doc, root);
+    root = new_devices(&doc);
     if (ch->kind->frontend == SVC_FRONT_CONSOLE) {
         node = add_element(root, "console");
         set(node, "type", "spiceport");
