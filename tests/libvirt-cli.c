@@ -156,6 +156,37 @@ count_entries(json_object *arr, const char *key, const char *value, gboolean pre
     return n;
 }
 
+json_object *
+find_entry(json_object *arr, const char *key, const char *value)
+{
+    json_object *found = NULL;
+
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *entry = json_object_array_get_idx(arr, i);
+
+        if (g_strcmp0(member_str(entry, key), value) == 0) {
+            g_assert_null(found);
+            found = entry;
+        }
+    }
+    if (!found)
+        g_assert_cmpstr(json_object_to_json_string(arr), ==, value);
+    return found;
+}
+
+char *
+virsh_metadata(Fixture *f, const char *ns, gboolean config)
+{
+    g_auto(Run) r = { NULL };
+
+    virsh(&r, f->uri, "metadata", f->name, "--uri", ns, config ? "--config" : "--live");
+    if (r.status != 0) {
+        assert_contains(r.err, "metadata not found");
+        return g_strdup("");
+    }
+    return g_steal_pointer(&r.out);
+}
+
 /* ---- fixture: the parent sets up and tears down, a child runs the case ---- */
 
 static void

@@ -62,6 +62,10 @@ json_object *qemu(Fixture *f, const char *cmd);
 guint count_entries(json_object *arr, const char *key, const char *value, gboolean prefix);
 #define has_entry(arr, key, value) (count_entries(arr, key, value, FALSE) > 0)
 #define count_prefixed(arr, key, prefix) count_entries(arr, key, prefix, TRUE)
+/* The one entry of @arr whose @key is @value; fails showing @arr when there is none. */
+json_object *find_entry(json_object *arr, const char *key, const char *value);
+/* virsh metadata of namespace @ns: the record, or "" when libvirt has none. */
+char *virsh_metadata(Fixture *f, const char *ns, gboolean config);
 
 /* g_test_init(), and @cases added, their domains named after their index; more tests may be
  * added before libvirt_cli_run() runs them all. */

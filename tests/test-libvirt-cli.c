@@ -31,20 +31,6 @@ has_alias_in(const char *xml, const char *element, const char *alias)
     return g_regex_match_simple(pattern, xml, G_REGEX_DOTALL, 0);
 }
 
-/* virsh metadata: the record, or "" when libvirt has none. */
-static char *
-metadata(Fixture *f, const char *ns, gboolean config)
-{
-    g_auto(Run) r = { NULL };
-
-    virsh(&r, f->uri, "metadata", f->name, "--uri", ns, config ? "--config" : "--live");
-    if (r.status != 0) {
-        assert_contains(r.err, "metadata not found");
-        return g_strdup("");
-    }
-    return g_steal_pointer(&r.out);
-}
-
 static json_object *
 list_json(Fixture *f, const char *uri)
 {
@@ -53,25 +39,6 @@ list_json(Fixture *f, const char *uri)
 
     g_assert_true(json_object_is_type(list, json_type_array));
     return list;
-}
-
-/* The one channel of @kind in list --json. */
-static json_object *
-find_kind(json_object *list, const char *kind)
-{
-    json_object *found = NULL;
-
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *ch = json_object_array_get_idx(list, i);
-
-        if (g_str_equal(member_str(ch, "kind"), kind)) {
-            g_assert_null(found);
-            found = ch;
-        }
-    }
-    if (!found)
-        g_assert_cmpstr(json_object_to_json_string(list), ==, kind);
-    return found;
 }
 
 /* Every view of the domain, taken together. */
@@ -103,7 +70,7 @@ views_load(Views *v, Fixture *f)
     v->devices = qemu(f, "{\"execute\":\"qom-list\","
                          "\"arguments\":{\"path\":\"/machine/peripheral\"}}");
     v->xml = virsh_ok(f->uri, "dumpxml", f->name);
-    v->added = metadata(f, ADDED_NS, FALSE);
+    v->added = virsh_metadata(f, ADDED_NS, FALSE);
 }
 
 /* A channel libvirt plugged: QEMU names its chardev "char" + alias. */
@@ -181,7 +148,7 @@ every_kind(Fixture *f, const char *arg)
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, G_N_ELEMENTS(kinds));
     for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        json_object *ch = find_kind(v.list, kinds[i].kind);
+        json_object *ch = find_entry(v.list, "kind", kinds[i].kind);
 
         g_ptr_array_add(ids, g_strdup(member_str(ch, "id")));
         g_ptr_array_add(chardevs, g_strdup(member_str(ch, "chardev")));
@@ -214,7 +181,7 @@ stopped_or_missing(Fixture *f, const char *arg)
                                                  missing);
     g_autofree char *not_running = g_strdup_printf("domain '%s' is not running", f->name);
     g_autofree char *before = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
-    g_autofree char *meta_before = metadata(f, RESTORE_NS, TRUE);
+    g_autofree char *meta_before = virsh_metadata(f, RESTORE_NS, TRUE);
     g_autofree char *after = NULL, *meta_after = NULL, *state = NULL;
     const struct {
         const char *domain, *fragment, *args[3];
@@ -239,7 +206,7 @@ stopped_or_missing(Fixture *f, const char *arg)
     }
     after = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
     g_assert_cmpstr(after, ==, before);
-    meta_after = metadata(f, RESTORE_NS, TRUE);
+    meta_after = virsh_metadata(f, RESTORE_NS, TRUE);
     g_assert_cmpstr(meta_after, ==, meta_before);
     state = virsh_ok(f->uri, "domstate", f->name);
     g_assert_cmpstr(state, ==, "shut off\n\n");
@@ -305,7 +272,7 @@ bad_ids(Fixture *f, const char *arg)
                     json_object_to_json_string(chardevs_before));
     list = list_json(f, f->uri);
     g_assert_cmpuint(json_object_array_length(list), ==, 1);
-    g_assert_cmpstr(member_str(find_kind(list, "webdav"), "state"), ==, "ok");
+    g_assert_cmpstr(member_str(find_entry(list, "kind", "webdav"), "state"), ==, "ok");
 }
 
 /* virsh attach-device of the CLI's XML next to a passthrough channel: libvirt, which does not
@@ -327,8 +294,8 @@ attach_after_passthrough(Fixture *f, const char *arg)
 
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
-    pair[0] = find_kind(v.list, "webdav");
-    pair[1] = find_kind(v.list, "vdagent");
+    pair[0] = find_entry(v.list, "kind", "webdav");
+    pair[1] = find_entry(v.list, "kind", "vdagent");
     assert_passthrough_channel(&v, pair[0]);
     assert_libvirt_channel(&v, pair[1], "channel");
     g_assert_cmpint(json_object_get_int(member(pair[0], "nr")), !=,
@@ -362,8 +329,8 @@ remote_uri(Fixture *f, const char *arg)
     g_free(cli_ok(REMOTE_URI, f->name, "add", "webdav", "vdagent"));
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
-    assert_passthrough_channel(&v, find_kind(v.list, "webdav"));
-    assert_libvirt_channel(&v, find_kind(v.list, "vdagent"), "channel");
+    assert_passthrough_channel(&v, find_entry(v.list, "kind", "webdav"));
+    assert_libvirt_channel(&v, find_entry(v.list, "kind", "vdagent"), "channel");
     local = list_json(f, SYSTEM_URI);
     remote = list_json(f, REMOTE_URI);
     g_assert_cmpstr(json_object_to_json_string(remote), ==, json_object_to_json_string(local));
@@ -399,13 +366,13 @@ config_survives_restart(Fixture *f, const char *arg)
         g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
         g_assert_true(json_object_get_boolean(member(ch, "persistent")));
     }
-    card = g_strdup(member_str(find_kind(v.list, "smartcard"), "id"));
+    card = g_strdup(member_str(find_entry(v.list, "kind", "smartcard"), "id"));
     inactive = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
     for (guint i = 0; i < G_N_ELEMENTS(kept); i++)
         g_assert_true(has_alias_in(inactive, kept[i].element,
-                                   member_str(find_kind(v.list, kept[i].kind), "id")));
+                                   member_str(find_entry(v.list, "kind", kept[i].kind), "id")));
     g_assert_false(has_alias_in(inactive, NULL, card));
-    restore = metadata(f, RESTORE_NS, TRUE);
+    restore = virsh_metadata(f, RESTORE_NS, TRUE);
     g_assert_true(has_alias_in(restore, NULL, card));
 
     g_free(virsh_ok(f->uri, "destroy", f->name));
@@ -428,7 +395,7 @@ config_survives_restart(Fixture *f, const char *arg)
 
         g_free(virsh_ok(f->uri, "start", "--paused", f->name));
         views_load(&v, f);
-        ch = find_kind(v.list, "smartcard");
+        ch = find_entry(v.list, "kind", "smartcard");
         g_assert_cmpstr(member_str(ch, "state"), ==, "config");
         g_assert_false(has_entry(v.devices, "name", card));
         out = cli_ok(f->uri, "restore", f->name);
@@ -439,11 +406,11 @@ config_survives_restart(Fixture *f, const char *arg)
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, 5);
     for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
-        ch = find_kind(v.list, kept[i].kind);
+        ch = find_entry(v.list, "kind", kept[i].kind);
         g_assert_true(json_object_get_boolean(member(ch, "persistent")));
         assert_libvirt_channel(&v, ch, kept[i].element);
     }
-    ch = find_kind(v.list, "smartcard");
+    ch = find_entry(v.list, "kind", "smartcard");
     g_assert_cmpstr(member_str(ch, "id"), ==, card);
     g_assert_true(json_object_get_boolean(member(ch, "persistent")));
     assert_passthrough_channel(&v, ch);

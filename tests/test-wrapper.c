@@ -14,19 +14,6 @@
 /* How long libvirt and the kernel may take to let processes go after destroy. */
 #define GONE_TIMEOUT_S 30
 
-static json_object *
-find_id(json_object *list, const char *id)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *ch = json_object_array_get_idx(list, i);
-
-        if (g_str_equal(member_str(ch, "id"), id))
-            return ch;
-    }
-    g_assert_cmpstr(json_object_to_json_string(list), ==, id);
-    return NULL;
-}
-
 /* The processes whose command line names the domain: QEMU, and the proxy beside it. */
 static guint
 count_processes(Fixture *f)
@@ -90,8 +77,8 @@ monitor_commands(Fixture *f, const char *arg)
     /* Both in QEMU, on different ports: ours from the top, libvirt's from the bottom. */
     list = qemu(f, "{\"execute\":\"query-spicevmc\"}");
     g_assert_cmpuint(json_object_array_length(list), ==, 2);
-    webdav = find_id(list, "ua-webdav0");
-    vdagent = find_id(list, "channel0");
+    webdav = find_entry(list, "id", "ua-webdav0");
+    vdagent = find_entry(list, "id", "channel0");
     g_assert_cmpstr(member_str(vdagent, "kind"), ==, "vdagent");
     g_assert_true(json_object_get_boolean(member(vdagent, "inferred")));
     g_assert_cmpint(json_object_get_int(member(webdav, "nr")), !=,
@@ -125,16 +112,6 @@ monitor_commands(Fixture *f, const char *arg)
     assert_destroy_leaves_nothing(f);
 }
 
-/* virsh's metadata for spicevmc's record of the emulator, "" when there is none. */
-static char *
-emulator_record(Fixture *f)
-{
-    g_auto(Run) r = { NULL };
-
-    virsh(&r, f->uri, "metadata", f->name, "--uri", EMULATOR_NS, "--config");
-    return g_strdup(r.status == 0 ? r.out : "");
-}
-
 static void
 assert_emulator(Fixture *f, const char *path)
 {
@@ -162,7 +139,7 @@ enable_disable(Fixture *f, const char *arg)
     out = cli_ok(f->uri, "enable", f->name, "--wrapper", WRAPPER);   /* as virsh orders it */
     g_assert_cmpstr(out, ==, again);
     assert_emulator(f, WRAPPER);
-    record = emulator_record(f);
+    record = virsh_metadata(f, EMULATOR_NS, TRUE);
     assert_contains(record, "path=\"" QEMU_BINARY "\"");
 
     g_free(virsh_ok(f->uri, "start", "--paused", f->name));
@@ -178,7 +155,7 @@ enable_disable(Fixture *f, const char *arg)
     g_assert_cmpstr(out, ==, later);
     assert_emulator(f, QEMU_BINARY);
     g_clear_pointer(&record, g_free);
-    record = emulator_record(f);
+    record = virsh_metadata(f, EMULATOR_NS, TRUE);
     g_assert_cmpstr(record, ==, "");
     assert_destroy_leaves_nothing(f);
 }
