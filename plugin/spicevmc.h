@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib.h>
-#include "qmp.h"
+#include <json-c/json.h>
 
 G_BEGIN_DECLS
 

@@ -6,6 +6,11 @@
 
 G_BEGIN_DECLS
 
+/* ---- built-in grammars (schemas.c) ----------------------------------- */
+
+/* A file of schemas/ ("spicevmc-channel.rng"), as built into the library; NUL-terminated. */
+GBytes *svc_schema_lookup(const char *name, GError **error);
+
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
 /* libvirt's name for the type of controller whose bus @frontend goes on ("virtio-serial"). */
@@ -170,10 +175,5 @@ gboolean svc_deletions_wait(SvcDeletions *d, GHashTable *pending, gint64 deadlin
                             GError **error);
 const char *svc_vm_get_id_prefix(SvcVm *vm);
 gboolean svc_vm_get_from_top(SvcVm *vm);
-
-/* ---- device XML for libvirt (xml-write.c) ---------------------------- */
-
-char *svc_xml_for_channels(GPtrArray *channels);
-char *svc_xml_for_libvirt(const SvcChannel *ch, GError **error);
 
 G_END_DECLS

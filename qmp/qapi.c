@@ -497,27 +497,16 @@ check_references(QapiSchema *schema, const Entity *e, GError **error)
 }
 
 QapiSchema *
-qapi_schema_load(const char *path, GError **error)
+qapi_schema_parse(const char *name, const char *text, gsize len, GError **error)
 {
     g_autoptr(QapiSchema) schema = g_new0(QapiSchema, 1);
-    g_autoptr(GError) local = NULL;
-    g_autoptr(GFile) file = NULL;
-    g_autofree char *text = NULL;
-    gsize len;
-    Lexer lx = { path, NULL, 1, NULL };
+    Lexer lx = { name, NULL, 1, NULL };
 
-    schema->path = g_strdup(path);
+    schema->path = g_strdup(name);
     schema->entities = g_ptr_array_new_with_free_func((GDestroyNotify)entity_free);
     schema->by_name = g_hash_table_new(g_str_hash, g_str_equal);
-    file = g_str_has_prefix(path, "resource:") ? g_file_new_for_uri(path)
-                                               : g_file_new_for_path(path);
-    if (!g_file_load_contents(file, NULL, &text, &len, NULL, &local)) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_SCHEMA, "cannot read the QAPI schema '%s': %s",
-                    path, local->message);
-        return NULL;
-    }
-    if (strlen(text) != len) {
-        fail(path, 1, error, "the file has a NUL byte");
+    if (memchr(text, '\0', len) || text[len] != '\0') {
+        fail(name, 1, error, "the file has a NUL byte");
         return NULL;
     }
     for (lx.pos = text, skip_blanks(&lx); *lx.pos; skip_blanks(&lx)) {
@@ -537,6 +526,21 @@ qapi_schema_load(const char *path, GError **error)
             return NULL;
     }
     return g_steal_pointer(&schema);
+}
+
+QapiSchema *
+qapi_schema_load(const char *path, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *text = NULL;
+    gsize len;
+
+    if (!g_file_get_contents(path, &text, &len, &local)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_SCHEMA, "cannot read the QAPI schema '%s': %s",
+                    path, local->message);
+        return NULL;
+    }
+    return qapi_schema_parse(path, text, len, error);
 }
 
 gboolean

@@ -7,12 +7,10 @@ G_BEGIN_DECLS
 
 typedef struct _QapiSchema QapiSchema;
 
-/* spicevmc's own schema (schemas/spicevmc.json), built into the library. */
-#define QAPI_SPICEVMC_SCHEMA "resource:///org/spicevmc/schemas/spicevmc.json"
-
-/* Read and check a schema file of 'enum', 'struct' and 'command' expressions; @path is a file
- * name or a resource:// URI.  Errors are QMP_ERROR_SCHEMA and start with "PATH:LINE: ",
- * naming the expression at fault. */
+/* Read and check a schema of 'enum', 'struct' and 'command' expressions: the @len bytes of
+ * @text (which has a NUL after them), or the file at @path.  Errors are QMP_ERROR_SCHEMA and
+ * start with "NAME:LINE: ", naming the expression at fault. */
+QapiSchema *qapi_schema_parse(const char *name, const char *text, gsize len, GError **error);
 QapiSchema *qapi_schema_load(const char *path, GError **error);
 void qapi_schema_free(QapiSchema *schema);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QapiSchema, qapi_schema_free)

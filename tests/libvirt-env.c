@@ -1,6 +1,8 @@
 /* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
 #include "config.h"
 
+#include <libvirt/libvirt.h>
+
 #include "libvirt-env.h"
 #include "testvm.h"
 
@@ -64,4 +66,25 @@ libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emu
         "    <memballoon model='none'/>\n"
         "  </devices>\n"
         "</domain>\n", name, emulator ? emulator : QEMU_BINARY, spice_path);
+}
+
+static gpointer
+run_event_loop(gpointer data)
+{
+    for (;;)
+        virEventRunDefaultImpl();
+    return NULL;
+}
+
+/* The application's part, which libspicevmc leaves to it: libvirt's event loop in a thread. */
+void
+libvirt_env_event_loop(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        virEventRegisterDefaultImpl();
+        g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
+        g_once_init_leave(&done, 1);
+    }
 }

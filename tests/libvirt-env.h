@@ -12,3 +12,6 @@ void libvirt_env_remove_root(const char *root);
 /* A q35 TCG domain with a virtio-serial and a qemu-xhci controller and SPICE on the unix
  * socket @spice_path, run by @emulator (NULL: QEMU). */
 char *libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emulator);
+/* Register libvirt's default event loop and run it in a thread, as an application of
+ * libspicevmc must before opening a domain; once per process. */
+void libvirt_env_event_loop(void);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "libvirt-env.h"
-#include "svc-domain.h"
+#include "libvirt/svc-domain.h"
 
 static char *root;
 static char *uri;
@@ -423,7 +423,7 @@ run_tests(void)
                                          "stream", "port" };
     int rc;
 
-    svc_libvirt_init();
+    libvirt_env_event_loop();
     conn = virConnectOpen(uri);
     g_assert_nonnull(conn);
     for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "qapi-fixture.h"
+#include "service/qmp-service.h"
 
 /* ---- building JSON -------------------------------------------------------------------- */
 
@@ -441,7 +442,7 @@ test_missing_file(QapiFixture *f, gconstpointer data)
 static void
 test_built_in(QapiFixture *f, gconstpointer data)
 {
-    g_autoptr(QapiSchema) built_in = qapi_schema_load(QAPI_SPICEVMC_SCHEMA, &f->error);
+    g_autoptr(QapiSchema) built_in = svc_qmp_schema(&f->error);
     g_autoptr(json_object) ours = NULL;
     g_autoptr(json_object) theirs = NULL;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spicevmc.h"
+#include "qmp.h"            /* json_object cleanups */
 
 typedef struct {
     char *qmp;
@@ -32,6 +33,8 @@ typedef struct {
 void target_clear(Target *t);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Target, target_clear)
 gboolean target_open(Options *o, Target *t, GError **error);
+/* The libvirt event loop and error handling the library leaves to its application. */
+void cli_libvirt_init(void);
 
 typedef gboolean (*CommandFunc)(Options *o, char **args, GError **error);
 

@@ -23,6 +23,7 @@ target_open(Options *o, Target *t, GError **error)
     if (o->domain) {
         t->affect = (o->live || o->persistent ? SVC_AFFECT_LIVE : 0) |
                     (o->config || o->persistent ? SVC_AFFECT_CONFIG : 0);
+        cli_libvirt_init();
         t->domain = svc_domain_open(o->uri, o->domain, timeout_ms, error);
         return t->domain != NULL;
     }

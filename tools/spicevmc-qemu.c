@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "qmp-service.h"
+#include "service/qmp-service.h"
 
 /* libvirt lets QEMU log on stderr into the domain's log; so does the proxy. */
 #define PREFIX "spicevmc-qemu: "
@@ -126,7 +126,7 @@ serve(int upstream_fd, int listen_fd)
     /* Told apart from QEMU in ps and in the domain's log. */
     prctl(PR_SET_NAME, "spicevmc-proxy");
     g_set_prgname("spicevmc-qemu");
-    if ((schema = qapi_schema_load(QAPI_SPICEVMC_SCHEMA, &error)) &&
+    if ((schema = svc_qmp_schema(&error)) &&
         (upstream = g_socket_new_from_fd(upstream_fd, &error)))
         listener = g_socket_new_from_fd(listen_fd, &error);
     if (!listener) {

@@ -11,7 +11,7 @@
 
 #include <gio/gunixsocketaddress.h>
 
-#include "qmp-service.h"
+#include "service/qmp-service.h"
 
 typedef struct {
     char *upstream;
@@ -178,7 +178,7 @@ main(int argc, char **argv)
                                           "commands added.");
     if (!g_option_context_parse(context, &argc, &argv, &error))
         return fail(error);
-    if (!(schema = qapi_schema_load(o.schema ? o.schema : QAPI_SPICEVMC_SCHEMA, &error)) ||
+    if (!(schema = (o.schema ? qapi_schema_load(o.schema, &error) : svc_qmp_schema(&error))) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 

@@ -1,4 +1,4 @@
-/* What libspicevmc's libvirt files share: the event loop, errors, cleanups, the transport. */
+/* What libspicevmc's libvirt files share: errors, cleanups, the transport. */
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -10,8 +10,9 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
-/* Register libvirt's default event loop and run it in a thread; once per process. */
-void svc_libvirt_init(void);
+/* Whether the application registered a libvirt event loop, which libvirt needs for events. */
+gboolean svc_libvirt_check_event_loop(GError **error);
+/* A virErrorFunc that prints nothing, for the connections spicevmc opens. */
 void svc_libvirt_quiet(void *data, virErrorPtr err);
 /* "@what: libvirt's last error"; returns FALSE. */
 gboolean svc_libvirt_error(GError **error, const char *what);

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "svc-libvirt.h"
-#include "svc-xml.h"
+#include "xml/svc-xml.h"
 
 /* libvirt never names a device "ua-…" itself, and takes such names from users as QEMU ids. */
 #define SVC_DOMAIN_ID_PREFIX "ua-"

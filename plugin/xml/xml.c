@@ -6,8 +6,7 @@
 
 #include "svc-xml.h"
 
-/* Built into the library from schemas/spicevmc-channel.rng. */
-#define CHANNEL_SCHEMA "/org/spicevmc/schemas/spicevmc-channel.rng"
+#define CHANNEL_SCHEMA "spicevmc-channel.rng"
 
 /* The first problem libxml2 reports (later ones are consequences or alternatives), and the
  * first element it names: RelaxNG's first complaint sometimes comes without one. */
@@ -36,6 +35,15 @@ on_error(void *data, xmlErrorPtr err)
     }
     if (!f->node && node && node->type == XML_ELEMENT_NODE)
         f->node = node;
+}
+
+/* A parser context's structured errors come with the context as their data. */
+static void
+on_parse_error(void *data, xmlErrorPtr err)
+{
+    xmlParserCtxt *ctxt = data;
+
+    on_error(ctxt->_private, err);
 }
 
 /* RelaxNG errors name an element ("Element channel failed to validate attributes") that may
@@ -110,10 +118,12 @@ parse(const char *data, gsize len, const char *filename, GError **error)
         return NULL;
     }
     ctxt = xmlNewParserCtxt();
-    xmlSetStructuredErrorFunc(&f, on_error);
+    /* This parse's errors come to this context's handler, not to the process-wide one the
+     * application may have set. */
+    ctxt->_private = &f;
+    ctxt->sax->serror = on_parse_error;
     doc = xmlCtxtReadMemory(ctxt, data, (int)len, filename, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xmlSetStructuredErrorFunc(NULL, NULL);
     if (!doc) {
         invalid(error, filename, &f);
         return NULL;
@@ -131,7 +141,7 @@ parse(const char *data, gsize len, const char *filename, GError **error)
 static xmlRelaxNG *
 load_schema(GError **error)
 {
-    g_autoptr(GBytes) text = g_resources_lookup_data(CHANNEL_SCHEMA, 0, error);
+    g_autoptr(GBytes) text = svc_schema_lookup(CHANNEL_SCHEMA, error);
     g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
     g_auto(FirstError) f = { NULL };
     xmlRelaxNG *schema;
@@ -143,9 +153,7 @@ load_schema(GError **error)
     data = g_bytes_get_data(text, &len);
     pctxt = xmlRelaxNGNewMemParserCtxt(data, len);
     xmlRelaxNGSetParserStructuredErrors(pctxt, on_error, &f);
-    xmlSetStructuredErrorFunc(&f, on_error);
     schema = xmlRelaxNGParse(pctxt);
-    xmlSetStructuredErrorFunc(NULL, NULL);
     if (!schema)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "cannot load the schema %s: %s",
                     CHANNEL_SCHEMA, f.message ? f.message : "unknown error");

@@ -2,8 +2,6 @@
  * DEVICE_DELETED from virConnectDomainQemuMonitorEventRegister. */
 #include "config.h"
 
-#include <libxml/xmlerror.h>
-
 #include "svc-libvirt.h"
 
 typedef struct {
@@ -14,38 +12,32 @@ typedef struct {
     SvcDeletions events;
 } LibvirtTransport;
 
-static gpointer
-run_event_loop(gpointer data)
-{
-    for (;;)
-        virEventRunDefaultImpl();
-    return NULL;
-}
-
+/* libvirt delivers events, and (for qemu:///embed) drives QEMU's monitor, from the event loop
+ * the application registered: process-wide state that belongs to the application, not to a
+ * library.  Without one, libvirt's own errors come late and say little; say what is missing. */
 static void
-quiet_libxml(void *ctx, const char *msg, ...)
+probe_timer(int timer, void *opaque)
 {
 }
 
-/* libvirt delivers events, and (for qemu:///embed) drives QEMU's monitor, from an event loop
- * that must be registered before the first connection; it runs in a thread of its own. */
-void
-svc_libvirt_init(void)
+gboolean
+svc_libvirt_check_event_loop(GError **error)
 {
-    static gsize done;
+    int timer = virEventAddTimeout(-1, probe_timer, NULL, NULL);
 
-    if (g_once_init_enter(&done)) {
-        virSetErrorFunc(NULL, svc_libvirt_quiet);
-        /* libvirt parses XML with libxml2, whose default handler prints warnings (a missing
-         * test:/// file) that libvirt reports as its own error anyway. */
-        xmlSetGenericErrorFunc(NULL, quiet_libxml);
-        virEventRegisterDefaultImpl();
-        g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
-        g_once_init_leave(&done, 1);
+    if (timer >= 0) {
+        virEventRemoveTimeout(timer);
+        return TRUE;
     }
+    g_set_error_literal(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
+                        "no libvirt event loop: the application must register one "
+                        "(virEventRegisterDefaultImpl() and a thread running "
+                        "virEventRunDefaultImpl()) before opening a domain");
+    return FALSE;
 }
 
-/* Errors are reported where they are detected, once; libvirt's own printing is switched off. */
+/* Errors are reported where they are detected, once: on the connections spicevmc opens, libvirt
+ * does not print them. */
 void
 svc_libvirt_quiet(void *data, virErrorPtr err)
 {

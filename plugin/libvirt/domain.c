@@ -32,6 +32,7 @@ shared_connection(const char *uri)
         return conn;
     }
     if ((conn = virConnectOpen(uri))) {
+        virConnSetErrorFunc(conn, NULL, svc_libvirt_quiet);
         virConnectRef(conn);
         g_hash_table_insert(open, g_strdup(uri ? uri : ""), conn);
     }
@@ -45,7 +46,8 @@ svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **er
     g_autoptr(virDomain) dom = NULL;
     SvcDomain *d;
 
-    svc_libvirt_init();
+    if (!svc_libvirt_check_event_loop(error))
+        return NULL;
     if (!(conn = shared_connection(uri))) {
         g_autofree char *what = g_strdup_printf("cannot connect to libvirt at '%s'",
                                                 uri ? uri : "(default)");

@@ -19,3 +19,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
 char *svc_xml_attr(xmlNode *node, const char *name);
 xmlNode *svc_xml_child(xmlNode *node, const char *name);
 
+/* Device XML for libvirt (xml-write.c). */
+char *svc_xml_for_channels(GPtrArray *channels);
+char *svc_xml_for_libvirt(const SvcChannel *ch, GError **error);

@@ -9,6 +9,9 @@ G_BEGIN_DECLS
 
 typedef struct _SvcQmpService SvcQmpService;
 
+/* spicevmc's commands, schemas/spicevmc.json, as built into the library. */
+QapiSchema *svc_qmp_schema(GError **error);
+
 /* A VM reached through @proxy's upstream connection, for a thread other than the proxy's;
  * call it from the proxy's thread. */
 SvcVm *svc_vm_new_proxy(QmpProxy *proxy);

@@ -28,6 +28,19 @@ typedef struct {
     GError *error;
 } Job;
 
+QapiSchema *
+svc_qmp_schema(GError **error)
+{
+    g_autoptr(GBytes) text = svc_schema_lookup("spicevmc.json", error);
+    gsize len;
+    const char *data;
+
+    if (!text)
+        return NULL;
+    data = g_bytes_get_data(text, &len);
+    return qapi_schema_parse("spicevmc.json", data, len, error);
+}
+
 /* One channel's members, as the schema names them, onto a spec. */
 static SvcSpec *
 spec_from_json(json_object *obj, GError **error)
