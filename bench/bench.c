@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-bench: libspicevmc's add, list and remove timed against a raw-QMP floor on one QEMU. */
 #include "config.h"
 

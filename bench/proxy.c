@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-bench's QMP proxy part: query-status straight to one of QEMU's monitors and through
  * spicevmc-qmp-proxy on the other, one at a time and pipelined. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-bench's QMP proxy part: what going through spicevmc-qmp-proxy costs a QMP client. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the bench's report lines share: order statistics, verdicts, a process's memory. */
 #include "config.h"
 

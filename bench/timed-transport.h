@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A transport that times every exchange of another, to split the library's time between QEMU
  * round trips and its own work. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Address and name allocation: free-port maps per virtio-serial bus, lowest free suffixes. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What each kind of SPICE channel is made of, and the limits spice-server puts on them. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A SPICE channel as found on a VM, and its JSON form for list --json and query-spicevmc. */
 #include "config.h"
 

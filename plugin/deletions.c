@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* DEVICE_DELETED as the transports that receive events on a thread of their own see it: the
  * device ids reported, and a worker waiting for the ones it removed. */
 #include "config.h"

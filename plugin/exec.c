@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The executor: add channels as one transaction, remove them in one batch. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The inventory of a VM as data: its channels, buses, names and ids, and the lookups and claims
  * planning makes on it (inventory.c reads it from QEMU). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Inventory: the SPICE channels, buses and names a VM has, asked of QEMU in two round trips
  * (the inventory itself and its lookups are in inventory-model.c). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Name rules, and the chardev ids that carry a channel's identity. */
 #include "config.h"
 

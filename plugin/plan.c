@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Planning: names, addresses and limits for a new channel, decided before QEMU is touched. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a user asks for when adding a channel, checked before anything talks to QEMU. */
 #include "config.h"
 

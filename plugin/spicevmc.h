@@ -1,4 +1,22 @@
-/* libspicevmc: add, list and remove SPICE channels on a running QEMU. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libspicevmc: add, list and remove SPICE channels on a running QEMU.
+ *
+ * #include <spicevmc/spicevmc.h>, pkg-config spicevmc; LGPL-2.1-or-later.
+ *
+ * ABI: every function is exported under the version node SPICEVMC_0.1.  SvcKind, SvcSpec and
+ * SvcChannel are made by the library (svc_kinds(), svc_spec_new(), svc_list(), …) and freed by
+ * it: later versions may add members at their end, so never allocate, embed or copy them by
+ * value.  SvcReply and SvcTransportOps are filled in by transports written outside the
+ * library: their layout is fixed within SPICEVMC_0.1.
+ *
+ * Process-wide state is the application's.  Before svc_domain_open() it registers a libvirt
+ * event loop (virEventRegisterDefaultImpl() and a thread that runs virEventRunDefaultImpl(), or
+ * its own, such as libvirt-glib's gvir_event_register()) and runs it in a thread other than the
+ * one that calls svc_domain_*(), which wait for libvirt's events.  The library sets no libvirt
+ * or libxml2 error handler but on the connections and parser contexts it makes itself.
+ *
+ * Threads: one SvcVm or SvcDomain is used by one thread at a time; different ones may be used
+ * by different threads at once. */
 #pragma once
 
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libspicevmc internals shared between catalogue, inventory, planner and executor. */
 #pragma once
 

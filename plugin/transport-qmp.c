@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transport over a QMP socket of QEMU's own, through the qmp/ client. */
 #include "config.h"
 

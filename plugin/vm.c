@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A VM as libspicevmc sees it: a transport to its QMP monitor and a timeout. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QMP client: a synchronous, single-threaded connection to QEMU's monitor over GIO. */
 #include "config.h"
 

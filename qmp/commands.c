@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QMP command builders: the only place the names and argument shapes of QEMU commands live. */
 #include "config.h"
 

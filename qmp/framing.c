@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QMP framing: cut a byte stream into JSON objects with json-c's incremental tokener. */
 #include "config.h"
 

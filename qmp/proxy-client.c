@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The QMP proxy's clients: negotiation as QEMU does it, their commands routed, replies and
  * events written without letting one slow reader hold up the others. */
 #include "config.h"

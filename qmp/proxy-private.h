@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The QMP proxy's connections, clients and upstream state, shared by its two halves. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A QMP proxy: to any number of clients it is QEMU's monitor, plus the commands it is given.
  * Every client command goes upstream with an id of the proxy's, and its reply comes back to
  * that client with the client's own id; events go to every client that has negotiated; file

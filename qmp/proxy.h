@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A QMP proxy: to any number of clients it is QEMU's monitor, plus the commands it is given. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI arguments checked as QEMU's qobject input visitor does, message for message. */
 #include "config.h"
 

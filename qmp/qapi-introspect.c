@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI introspection: the schema's commands in query-commands and query-qmp-schema. */
 #include "config.h"
 

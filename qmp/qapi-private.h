@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the QAPI schema's reader, argument checker and introspector share; not installed. */
 #pragma once
 

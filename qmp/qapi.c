@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI schemas: read QEMU's schema language into types and commands. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI schemas in QEMU's schema language: argument checks and introspection for added commands. */
 #pragma once
 

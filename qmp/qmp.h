@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The QMP wire protocol: message framing, a synchronous client, typed command builders. */
 #pragma once
 

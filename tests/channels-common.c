@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared helpers for the tests that drive libspicevmc against a real QEMU. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The harness of the end-to-end libvirt tests (libvirt-cli.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The harness of the end-to-end libvirt tests: each case in a child process, on a domain of
  * the embedded driver or of libvirtd, with virsh and virt-spicevmc run as a user runs them. */
 #pragma once

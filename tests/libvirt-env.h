@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
 #pragma once
 

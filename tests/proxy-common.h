@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fixture of the proxy tests: a real QEMU and spicevmc-qmp-proxy in front of it. */
 #pragma once
 

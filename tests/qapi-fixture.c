@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fixture of the QAPI schema tests (qapi-fixture.h). */
 #include "config.h"
 

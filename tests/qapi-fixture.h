@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fixture of the QAPI schema tests: schemas/spicevmc.json loaded, a temp dir for schema
  * files a test writes, and for some tests a real QEMU to compare with. */
 #pragma once

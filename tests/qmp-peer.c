@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A scripted QMP peer for tests: plays QEMU from a script, in a thread, on one connection. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A scripted QMP peer for tests: plays QEMU from a script, in a thread, on one connection.
  * For the cases real QEMU cannot produce on demand; every command it is sent is checked
  * against the schema of the real QEMU (query-qmp-schema), so the scripts cannot drift from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for address allocation and planning against hand-built inventories (no QEMU). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libspicevmc against a real QEMU: every kind added and removed, batches, list, capacity. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The virt-spicevmc command line: output, exit status, and one clear error line for bad input. */
 #include "config.h"
 

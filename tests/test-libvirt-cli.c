@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt-spicevmc on libvirt domains end to end, with the CLI and virsh run as a user runs them. */
 #include "config.h"
 

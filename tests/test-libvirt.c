@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libspicevmc on libvirt domains, in this process, on the embedded driver (qemu:///embed):
  * libvirt where libvirt can, passthrough where it cannot, the metadata, --config, restore. */
 #include "config.h"

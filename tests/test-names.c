@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for name rules, chardev-id identity encoding and spec parsing (no QEMU). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-qmp-proxy passing file descriptors to a real QEMU as libvirt does (getfd, add-fd):
  * each fd reaches QEMU with the command it came with, and no fd is kept once a client is gone. */
 #include "config.h"

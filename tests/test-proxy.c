@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-qmp-proxy in front of a real QEMU: many clients, their ids, events, our commands
  * beside QEMU's, introspection, and what QEMU would answer to bad input. */
 #include "config.h"

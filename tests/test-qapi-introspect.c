@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI introspection: spicevmc's commands and types as SchemaInfo entries, merged into a real
  * QEMU's query-qmp-schema, and listed by query-commands. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, and
  * broken schema files refused clearly; introspection is in test-qapi-introspect.c. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the QMP client against a scripted peer: connecting, commands and events.  Real
  * QEMU cannot produce these cases on demand (a bad greeting, a silent or refusing peer, replies
  * in any order, cut at arbitrary bytes), so a thread plays QEMU from a script; the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the QMP client against a scripted peer that breaks the protocol: a reply that never
  * comes, a peer that never reads, EOF in the middle of a reply, malformed or stray replies, a
  * message past the size limit.  Real QEMU cannot produce these on demand, so a thread plays

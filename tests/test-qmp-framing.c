@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of QMP framing: QEMU-like traffic cut, merged and broken in every way a socket can. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the QMP client and command builders against a real QEMU. */
 #include "config.h"
 

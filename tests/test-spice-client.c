@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A real SPICE client (spice-gtk) sees the channels spicevmc adds, and not those it removed. */
 #include "config.h"
 

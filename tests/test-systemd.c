@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The systemd units of spicevmc-qmp-proxy: systemd's own checker accepts them, and the proxy
  * serves the socket systemd hands it (systemd-socket-activate does as systemd does). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libspicevmc against a real QEMU when things go wrong: rollback, a dying QEMU, lost events,
  * and channels spicevmc did not create. */
 #include "config.h"

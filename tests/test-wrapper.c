@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-qemu as a libvirt domain's <emulator>: spicevmc's QMP commands through virsh
  * qemu-monitor-command, while libvirt's own start, hot-plug, events and destroy keep working;
  * and virt-spicevmc enable/disable.  Every virsh on qemu:///embed is a new libvirt that

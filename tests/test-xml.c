@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt device XML: the schema, the fixtures, the real producers (virt-xml), and the round
  * trip list --xml → detach → attach against a real QEMU. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test fixtures: a throwaway QEMU in a private temp dir, always killed. */
 #pragma once
 

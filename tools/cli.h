@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt-spicevmc's parts: the options every command sees, the VM it works on, the commands. */
 #pragma once
 

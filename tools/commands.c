@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt-spicevmc's commands, on a QEMU over QMP or on a libvirt domain. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text output for virt-spicevmc: virsh-style tables. */
 #pragma once
 

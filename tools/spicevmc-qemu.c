@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-qemu: QEMU for a libvirt domain's <emulator>, with spicevmc's QMP proxy between
  * libvirt's monitor socket and QEMU, so that virsh qemu-monitor-command can use spicevmc's
  * commands.  QEMU keeps the pid libvirt started; every other invocation runs QEMU unchanged. */
@@ -190,6 +191,11 @@ main(int argc, char **argv)
     int at = id ? listening_chardev(argv, id, &listen_fd) : -1;
     int pair[2];
 
+    /* Its own version first, then QEMU's, which is what it runs. */
+    if (argc == 2 && (g_str_equal(argv[1], "--version") || g_str_equal(argv[1], "-version"))) {
+        printf("spicevmc-qemu (spicevmc) %s, running %s:\n", PACKAGE_VERSION, SPICEVMC_QEMU);
+        fflush(stdout);
+    }
     if (!id)
         return run_qemu(argv);
     if (at < 0) {

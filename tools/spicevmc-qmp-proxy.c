@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-qmp-proxy: QEMU's QMP monitor to any number of clients, plus spicevmc-add,
  * spicevmc-remove and query-spicevmc, which libspicevmc runs over QEMU's connection. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt-spicevmc: add, list and remove SPICE channels of a running QEMU or libvirt domain. */
 #include "config.h"
 

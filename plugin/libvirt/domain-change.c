@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Changing a libvirt domain's SPICE channels: add, remove, restore, each with its undo. */
 #include "config.h"
 

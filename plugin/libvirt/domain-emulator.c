@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A domain's <emulator> switched to spicevmc-qemu, which puts spicevmc's QMP proxy on the
  * monitor, and back: in the persistent definition, since libvirt starts QEMU only once. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt domains: what libvirt can do it does, the rest goes through QMP passthrough, and
  * the domain's metadata remembers what only spicevmc knows. */
 #include "config.h"

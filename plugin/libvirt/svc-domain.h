@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the libvirt domain files share: the domain, its XML devices, spicevmc's metadata. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What libspicevmc's libvirt files share: errors, cleanups, the transport. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transport through libvirt: QMP passthrough with virDomainQemuMonitorCommand, and
  * DEVICE_DELETED from virConnectDomainQemuMonitorEventRegister. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The QMP commands spicevmc adds (schemas/spicevmc.json): spicevmc-add, spicevmc-remove and
  * query-spicevmc, on any VM, and their service on a QMP proxy. */
 #include "config.h"

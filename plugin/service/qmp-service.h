@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc's QMP commands served by the QMP proxy; for spicevmc's own front ends, not installed. */
 #pragma once
 

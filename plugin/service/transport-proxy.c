@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transport over a QMP proxy's upstream connection, for a worker thread: commands are sent
  * from the proxy's thread, and the worker waits for their replies and for DEVICE_DELETED. */
 #include "config.h"

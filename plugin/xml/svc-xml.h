@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the libvirt XML files of libspicevmc share: libxml2 cleanups and limits. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt device XML out: libvirt's stock forms where it has one, spicevmc's named channel
  * otherwise; what it writes, svc_xml_parse_specs() reads back. */
 #include "config.h"

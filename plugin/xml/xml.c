@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt device XML in: parsed without network or entities, validated against
  * schemas/spicevmc-channel.rng, and turned into specs. */
 #include "config.h"
