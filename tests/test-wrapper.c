@@ -161,21 +161,35 @@ enable_disable(Fixture *f, const char *arg)
     assert_destroy_leaves_nothing(f);
 }
 
-/* Anything but a domain's start is QEMU's, untouched: here its version. */
-static void
-test_not_libvirt(void)
+static char *
+run_wrapper(const char *arg1, const char *arg2)
 {
-    const char *argv[] = { WRAPPER, "--version", NULL };
-    g_autofree char *out = NULL, *err = NULL;
+    const char *argv[] = { WRAPPER, arg1, arg2, NULL };
+    g_autofree char *err = NULL;
     g_autoptr(GError) error = NULL;
+    char *out = NULL;
     int status;
 
     g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
                  &error);
     g_assert_no_error(error);
     g_assert_cmpstr(err, ==, "");
-    g_assert_true(g_str_has_prefix(out, "QEMU emulator version "));
     g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return out;
+}
+
+/* Anything but a domain's start is QEMU's, untouched; --version says what runs what. */
+static void
+test_not_libvirt(void)
+{
+    g_autofree char *machines = run_wrapper("-machine", "help");
+    g_autofree char *version = run_wrapper("--version", NULL);
+    g_autofree char *first = g_strdup_printf("spicevmc-qemu (spicevmc) %s, running %s:\n",
+                                             PACKAGE_VERSION, QEMU_BINARY);
+
+    g_assert_true(g_str_has_prefix(machines, "Supported machines are:"));
+    g_assert_true(g_str_has_prefix(version, first));
+    g_assert_true(g_str_has_prefix(version + strlen(first), "QEMU emulator version "));
 }
 
 static const Case cases[] = {
