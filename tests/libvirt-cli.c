@@ -207,7 +207,7 @@ fixture_setup(Fixture *f, gconstpointer data)
         return;
     g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
     f->made = TRUE;
-    if (f->c->domain == DOMAIN_NONE)
+    if (f->c->domain == DOMAIN_NONE || f->c->domain == DOMAIN_BY_CASE)
         return;
     spice = g_build_filename(f->dir, "spice.sock", NULL);
     xml = libvirt_env_domain_xml(f->name, spice, f->c->emulator);
@@ -239,7 +239,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
         /* The domain may be stopped already: destroy's failure does not matter, a persistent
          * domain left behind does. */
         virsh(&destroy, f->uri, "destroy", f->name);
-        if (f->c->domain != DOMAIN_TRANSIENT) {
+        if (f->c->domain != DOMAIN_TRANSIENT && f->c->domain != DOMAIN_BY_CASE) {
             virsh(&undefine, f->uri, "undefine", f->name);
             assert_ok(&undefine);
         }

@@ -8,7 +8,12 @@
 #define SYSTEM_URI "qemu:///system"
 #define REMOTE_URI "qemu+unix:///system"
 
-typedef enum { DOMAIN_NONE, DOMAIN_DEFINED, DOMAIN_RUNNING, DOMAIN_TRANSIENT } DomainSetup;
+/* The domain the parent makes before the case, and destroys after it.  DOMAIN_BY_CASE: the
+ * case creates a transient one itself, named f->name (e.g. once it listens on a socket the
+ * domain connects to); the parent still destroys it. */
+typedef enum {
+    DOMAIN_NONE, DOMAIN_DEFINED, DOMAIN_RUNNING, DOMAIN_TRANSIENT, DOMAIN_BY_CASE
+} DomainSetup;
 
 typedef struct _Fixture Fixture;
 typedef struct {

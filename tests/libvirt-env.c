@@ -48,25 +48,50 @@ libvirt_env_remove_root(const char *root)
     testvm_remove_tree(root);
 }
 
-char *
-libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emulator)
+/* The test domain, with @boot (XML inside <os>), @lifecycle (XML beside <on_crash>) and
+ * @devices (XML after the controllers), each may be "". */
+static char *
+domain_xml(const char *name, const char *spice_path, const char *emulator, const char *boot,
+           const char *lifecycle, const char *devices)
 {
     return g_strdup_printf(
         "<domain type='qemu'>\n"
         "  <name>%s</name>\n"
         "  <memory unit='MiB'>128</memory>\n"
         "  <vcpu>1</vcpu>\n"
-        "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n"
-        "  <on_crash>destroy</on_crash>\n"
+        "  <os><type arch='x86_64' machine='q35'>hvm</type>%s</os>\n"
+        "  <on_crash>destroy</on_crash>%s\n"
         "  <devices>\n"
         "    <emulator>%s</emulator>\n"
         "    <controller type='virtio-serial' index='0'/>\n"
         "    <controller type='usb' model='qemu-xhci' index='0'/>\n"
         "    <graphics type='spice'><listen type='socket' socket='%s'/></graphics>\n"
         "    <video><model type='none'/></video>\n"
-        "    <memballoon model='none'/>\n"
+        "    <memballoon model='none'/>\n%s"
         "  </devices>\n"
-        "</domain>\n", name, emulator ? emulator : QEMU_BINARY, spice_path);
+        "</domain>\n", name, boot, lifecycle, emulator ? emulator : QEMU_BINARY, spice_path,
+        devices);
+}
+
+char *
+libvirt_env_domain_xml(const char *name, const char *spice_path, const char *emulator)
+{
+    return domain_xml(name, spice_path, emulator, "", "", "");
+}
+
+char *
+libvirt_env_boot_domain_xml(const char *name, const char *spice_path, const TestVmBoot *boot,
+                            const char *serial_path)
+{
+    g_autofree char *os = g_markup_printf_escaped(
+        "<kernel>%s</kernel><initrd>%s</initrd><cmdline>%s</cmdline>",
+        boot->kernel, boot->initrd, boot->cmdline);
+    g_autofree char *serial = g_markup_printf_escaped(
+        "    <serial type='unix'><source mode='connect' path='%s'/><target port='0'/></serial>\n",
+        serial_path);
+
+    /* A guest that panics reboots (panic=-1): the domain stops instead, as testvm's QEMU. */
+    return domain_xml(name, spice_path, NULL, os, "<on_reboot>destroy</on_reboot>", serial);
 }
 
 static gpointer

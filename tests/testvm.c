@@ -39,7 +39,7 @@ testvm_die_with_parent(gpointer data)
 }
 
 static TestVm *
-start(gboolean controllers, guint max_ports, const char *const *extra)
+start(gboolean controllers, guint max_ports, const TestVmBoot *boot, const char *const *extra)
 {
     g_autoptr(GError) error = NULL;
     TestVm *vm = g_new0(TestVm, 1);
@@ -63,7 +63,17 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
     g_ptr_array_add(argv, g_strdup(QEMU_BINARY));
     g_ptr_array_add(argv, g_strdup("-machine"));
     g_ptr_array_add(argv, g_strdup("q35,accel=tcg"));
-    g_ptr_array_add(argv, g_strdup("-S"));
+    if (boot) {
+        g_ptr_array_add(argv, g_strdup("-kernel"));
+        g_ptr_array_add(argv, g_strdup(boot->kernel));
+        g_ptr_array_add(argv, g_strdup("-initrd"));
+        g_ptr_array_add(argv, g_strdup(boot->initrd));
+        g_ptr_array_add(argv, g_strdup("-append"));
+        g_ptr_array_add(argv, g_strdup(boot->cmdline));
+        g_ptr_array_add(argv, g_strdup("-no-reboot"));
+    } else {
+        g_ptr_array_add(argv, g_strdup("-S"));
+    }
     g_ptr_array_add(argv, g_strdup("-nodefaults"));
     g_ptr_array_add(argv, g_strdup("-display"));
     g_ptr_array_add(argv, g_strdup("none"));
@@ -108,13 +118,19 @@ start(gboolean controllers, guint max_ports, const char *const *extra)
 TestVm *
 testvm_start(guint max_ports, const char *const *extra)
 {
-    return start(TRUE, max_ports, extra);
+    return start(TRUE, max_ports, NULL, extra);
 }
 
 TestVm *
 testvm_start_bare(const char *const *extra)
 {
-    return start(FALSE, 0, extra);
+    return start(FALSE, 0, NULL, extra);
+}
+
+TestVm *
+testvm_start_boot(const TestVmBoot *boot, const char *const *extra)
+{
+    return start(TRUE, 0, boot, extra);
 }
 
 void

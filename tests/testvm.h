@@ -20,6 +20,17 @@ typedef struct {
 TestVm *testvm_start(guint max_ports, const char *const *extra);
 /* The same without the virtio-serial and USB controllers. */
 TestVm *testvm_start_bare(const char *const *extra);
+
+/* A Linux kernel to boot, with its initramfs and command line. */
+typedef struct {
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+} TestVmBoot;
+
+/* Like testvm_start(0, @extra), but running: QEMU boots @boot instead of waiting paused, and
+ * exits where the guest would reboot (a kernel panic ends the test, not loops it). */
+TestVm *testvm_start_boot(const TestVmBoot *boot, const char *const *extra);
 /* Kill QEMU (if still running), wait for it and remove the temp dir. */
 void testvm_free(TestVm *vm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestVm, testvm_free)
