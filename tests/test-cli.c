@@ -266,7 +266,8 @@ test_xml(void)
                                              "  <bogus/>\n</channel>\n");
     g_assert_cmpint(r5.status, !=, 0);
     g_assert_cmpstr(r5.err, ==, "virt-spicevmc: error: stdin:2: <channel type='spicevmc' "
-                            "name='serial'>: Element channel has extra content: bogus\n");
+                            "name='serial'>: element <bogus> is not allowed here (allowed: "
+                            "<target>, <alias>, <address>)\n");
     g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
 }
 
