@@ -255,7 +255,7 @@ static gboolean
 write_record(SvcDomain *d, const char *uri, const char *key, GPtrArray *channels,
              unsigned int flags, GError **error)
 {
-    g_autofree char *text = channels->len ? svc_xml_for_channels(channels) : NULL;
+    g_autofree char *text = channels->len ? svc_xml_for_channels(channels, SVC_XML_BATCH) : NULL;
 
     if (virDomainSetMetadata(d->dom, VIR_DOMAIN_METADATA_ELEMENT, text, key, uri, flags) < 0)
         return svc_libvirt_error(error, "cannot write spicevmc's domain metadata");
@@ -549,5 +549,5 @@ svc_domain_list_xml(SvcDomain *d, GError **error)
         if (ch->ours && ch->state == SVC_STATE_OK)
             g_ptr_array_add(present, ch);
     }
-    return svc_xml_for_channels(present);
+    return svc_xml_for_channels(present, SVC_XML_FORMATTED | SVC_XML_BATCH);
 }

@@ -173,7 +173,10 @@ gboolean svc_vm_get_from_top(SvcVm *vm);
 
 /* ---- device XML for libvirt (xml-write.c) ---------------------------- */
 
-char *svc_xml_for_channels(GPtrArray *channels);
 char *svc_xml_for_libvirt(const SvcChannel *ch, GError **error);
+/* The channel of @channels with id @id if @pick takes it, else NULL and an error that says
+ * which is wrong. */
+SvcChannel *svc_channels_pick(GPtrArray *channels, const char *id,
+                              gboolean (*pick)(const SvcChannel *ch), GError **error);
 
 G_END_DECLS

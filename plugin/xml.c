@@ -325,3 +325,14 @@ svc_xml_parse_specs(const char *data, gsize len, const char *filename, GError **
     }
     return g_steal_pointer(&specs);
 }
+
+void
+svc_xml_specs_for_attach(GPtrArray *specs)
+{
+    for (guint i = 0; i < specs->len; i++) {
+        SvcSpec *spec = specs->pdata[i];
+
+        if (spec->id && !g_str_has_prefix(spec->id, "ua-"))
+            g_clear_pointer(&spec->id, g_free);
+    }
+}

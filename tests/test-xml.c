@@ -328,16 +328,6 @@ attach_text(SvcVm *svc, const char *xml, GPtrArray **added, GError **error)
     return specs && svc_add(svc, (SvcSpec *const *)specs->pdata, specs->len, added, error);
 }
 
-static gboolean
-have_virt_xml(void)
-{
-    g_autofree char *path = g_find_program_in_path("virt-xml");
-
-    if (!path)
-        g_test_skip("virt-xml (Debian's virtinst) is not installed");
-    return path != NULL;
-}
-
 static char *
 virt_xml(const char *option, const char *value)
 {
@@ -349,19 +339,52 @@ virt_xml(const char *option, const char *value)
     return out;
 }
 
-/* The SPICE devices virt-manager's own tool writes, and what each becomes in QEMU. */
+static char *
+read_fixture(const char *file)
+{
+    g_autofree char *path = g_build_filename(XML_DIR, file, NULL);
+    char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+/* The SPICE devices virt-manager's own tool writes (the command line that made each fixture),
+ * and what each becomes in QEMU. */
 static const struct {
-    const char *kind, *option, *value, *driver;
+    const char *file, *kind, *option, *value, *driver;
 } producers[] = {
-    { "vdagent", "--channel", "spicevmc", "virtserialport" },
-    { "webdav", "--channel", "spiceport,source.channel=org.spice-space.webdav.0,"
-                             "target.name=org.spice-space.webdav.0", "virtserialport" },
-    { "usbredir", "--redirdev", "usb,type=spicevmc", "usb-redir" },
-    { "smartcard", "--smartcard", "passthrough,type=spicevmc", "ccid-card-passthru" },
+    { "virt-xml/agent.xml", "vdagent", "--channel", "spicevmc", "virtserialport" },
+    { "virt-xml/webdav.xml", "webdav", "--channel",
+      "spiceport,source.channel=org.spice-space.webdav.0,target.name=org.spice-space.webdav.0",
+      "virtserialport" },
+    { "virt-xml/console.xml", "serial", "--console",
+      "spiceport,source.channel=org.qemu.console.serial.0,target.type=virtio", "virtconsole" },
+    { "virt-xml/redirdev.xml", "usbredir", "--redirdev", "usb,type=spicevmc", "usb-redir" },
+    { "virt-xml/smartcard.xml", "smartcard", "--smartcard", "passthrough,type=spicevmc",
+      "ccid-card-passthru" },
 };
 
+/* The fixtures are what virt-xml writes today, when it is installed. */
+static void
+test_virt_xml_fixtures(void)
+{
+    g_autofree char *path = g_find_program_in_path("virt-xml");
+
+    if (!path) {
+        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+        return;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(producers); i++) {
+        g_autofree char *theirs = virt_xml(producers[i].option, producers[i].value);
+        g_autofree char *fixture = read_fixture(producers[i].file);
+
+        g_assert_cmpstr(theirs, ==, fixture);
+    }
+}
+
 /* What virt-xml writes for each SPICE device goes straight in, and is our stock form for the
- * same kind. */
+ * same kind (xml KIND prints it). */
 static void
 test_virt_xml(Fixture *f, gconstpointer data)
 {
@@ -369,10 +392,8 @@ test_virt_xml(Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) added = NULL;
 
-    if (!have_virt_xml())
-        return;
     for (guint i = 0; i < G_N_ELEMENTS(producers); i++) {
-        g_autofree char *theirs = virt_xml(producers[i].option, producers[i].value);
+        g_autofree char *theirs = read_fixture(producers[i].file);
         g_autoptr(SvcSpec) spec = svc_spec_new(producers[i].kind, &error);
         g_autofree char *ours = svc_xml_for_spec(spec, &error);
 
@@ -394,6 +415,47 @@ test_virt_xml(Fixture *f, gconstpointer data)
         g_assert_true(testvm_has_chardev(f->inspect, ch->chardev));
     }
     g_assert_cmpstr(((SvcChannel *)added->pdata[1])->spice_name, ==, "org.spice-space.webdav.0");
+    g_assert_cmpstr(((SvcChannel *)added->pdata[2])->spice_name, ==, "org.qemu.console.serial.0");
+}
+
+/* A console names its SPICE port: that one is added (not the lowest free), is refused when
+ * taken, and detaching the form removes that console only. */
+static void
+test_console(Fixture *f, gconstpointer data)
+{
+    const char *first = "<console type='spiceport'><source channel='org.qemu.console.serial.3'/>"
+                        "<target type='virtio'/></console>";
+    const char *texts[] = { "serial", NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) added = NULL;
+    g_autoptr(GPtrArray) other = NULL;
+    g_autoptr(GPtrArray) specs = NULL;
+    g_autoptr(GPtrArray) removed = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *type = NULL;
+    const SvcChannel *ch;
+
+    g_assert_true(add_specs(f->svc, texts, NULL, &error));
+    g_assert_true(attach_text(f->svc, first, &added, &error));
+    g_assert_no_error(error);
+    ch = added->pdata[0];
+    g_assert_cmpstr(ch->spice_name, ==, "org.qemu.console.serial.3");
+    type = device_type(f->inspect, ch->id);
+    g_assert_cmpstr(type, ==, "virtconsole");
+    before = vm_snapshot(f->inspect);
+    g_assert_false(attach_text(f->svc, first, &other, &error));
+    g_assert_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE);
+    g_clear_error(&error);
+    after = vm_snapshot(f->inspect);
+    g_assert_cmpstr(after, ==, before);
+    specs = svc_xml_parse_specs(first, strlen(first), "test.xml", &error);
+    g_assert_true(svc_remove_specs(f->svc, (SvcSpec *const *)specs->pdata, specs->len, &removed,
+                                   &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(removed->len, ==, 1);
+    g_assert_cmpstr(removed->pdata[0], ==, "serial1");
+    g_assert_true(testvm_has_device(f->inspect, "serial0"));
 }
 
 /* <channel type=' spiceport '> passed a grammar that compared tokens, and the parser then saw
@@ -456,7 +518,7 @@ test_round_trip(Fixture *f, gconstpointer data)
 
     g_assert_true(add_specs(f->svc, texts, NULL, &error));
     before = listing(f->svc);
-    xml = svc_xml_list(f->svc, &error);
+    xml = svc_xml_list(f->svc, NULL, &error);
     g_assert_no_error(error);
     path = g_build_filename(f->vm->dir, "list.xml", NULL);
     g_assert_true(g_file_set_contents(path, xml, -1, NULL));
@@ -569,7 +631,9 @@ main(int argc, char **argv)
 
         g_test_add_data_func(path, GUINT_TO_POINTER(i), test_strict);
     }
+    g_test_add_func("/xml/virt-xml/fixtures", test_virt_xml_fixtures);
     g_test_add("/xml/attach/virt-xml", Fixture, NULL, setup, test_virt_xml, teardown);
+    g_test_add("/xml/attach/console", Fixture, NULL, setup, test_console, teardown);
     g_test_add("/xml/attach/padded-type", Fixture, NULL, setup, test_padded_type, teardown);
     g_test_add("/xml/round-trip", Fixture, NULL, setup, test_round_trip, teardown);
     g_test_add("/xml/detach/refused", Fixture, NULL, setup, test_detach_refused, teardown);

@@ -100,7 +100,7 @@ cmd_list(Options *o, char **args, GError **error)
         return FALSE;
     if (o->xml) {
         g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, error)
-                                        : svc_xml_list(t.vm, error);
+                                        : svc_xml_list(t.vm, NULL, error);
 
         if (!xml)
             return FALSE;
