@@ -261,7 +261,9 @@ typedef enum {
     SVC_AFFECT_CONFIG = 1 << 1,
 } SvcAffect;
 
-/* Open domain @name on libvirt @uri (NULL: libvirt's default, LIBVIRT_DEFAULT_URI first). */
+/* Open domain @name on libvirt @uri (NULL: libvirt's default, LIBVIRT_DEFAULT_URI first); as
+ * virsh does, @name may be the domain's id, its UUID or its name.  Drivers other than QEMU's
+ * are refused (they cannot pass QMP through). */
 SvcDomain *svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **error);
 void svc_domain_free(SvcDomain *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcDomain, svc_domain_free)
@@ -274,13 +276,28 @@ SvcVm *svc_domain_get_vm(SvcDomain *d, GError **error);
  * libvirt user aliases ("ua-…"). */
 gboolean svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
                         GPtrArray **added, GError **error);
+/* Remove the channels with these ids (NULL: every channel in the scope @affect names), or
+ * that device XML describes (each by its alias, else the first of its kind, names and address
+ * not taken yet, as virsh detach-device picks), from the running domain, its definition or
+ * both; a request that matches nothing in any scope asked refuses the whole batch.  @removed
+ * receives the channels taken away: state SVC_STATE_OK when from the running domain,
+ * SVC_STATE_CONFIG when only from the definition; persistent when from the definition too. */
 gboolean svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect,
                            GPtrArray **removed, GError **error);
 gboolean svc_domain_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n,
                                  SvcAffect affect, GPtrArray **removed, GError **error);
+/* What they would do, changing nothing. */
+SvcDryRun *svc_domain_dry_run_add(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                  SvcAffect affect, GError **error);
+SvcDryRun *svc_domain_dry_run_remove(SvcDomain *d, const char *const *ids, SvcAffect affect,
+                                     GError **error);
+SvcDryRun *svc_domain_dry_run_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                           SvcAffect affect, GError **error);
 /* What libvirt's XML, spicevmc's metadata and the live QEMU say, merged. */
 GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
-char *svc_domain_list_xml(SvcDomain *d, GError **error);
+/* The channels of the running domain, or of the definition of one that is not (those with
+ * @ids when not NULL), as device XML in libvirt's forms where it has them. */
+char *svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error);
 /* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
 gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
 

@@ -99,7 +99,7 @@ cmd_list(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->xml) {
-        g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, error)
+        g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, NULL, error)
                                         : svc_xml_list(t.vm, NULL, error);
 
         if (!xml)
@@ -189,33 +189,12 @@ cmd_add(Options *o, char **args, GError **error)
 
 /* ---- remove ---------------------------------------------------------- */
 
-/* Every channel of a domain that spicevmc or libvirt can take away, in the set @affect
- * names. */
-static GPtrArray *
-domain_ids(Target *t, GError **error)
-{
-    g_autoptr(GPtrArray) channels = svc_domain_list(t->domain, error);
-    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-
-    if (!channels)
-        return NULL;
-    for (guint i = 0; i < channels->len; i++) {
-        const SvcChannel *ch = channels->pdata[i];
-
-        if (ch->ours && ch->id && ch->state != SVC_STATE_GONE)
-            g_ptr_array_add(ids, g_strdup(ch->id));
-    }
-    g_ptr_array_add(ids, NULL);
-    return g_steal_pointer(&ids);
-}
-
 gboolean
 cmd_remove(Options *o, char **args, GError **error)
 {
     g_auto(Target) t = { NULL };
     g_autoptr(GPtrArray) removed = NULL;
-    g_autoptr(GPtrArray) all = NULL;
-    const char *const *ids = (const char *const *)args;
+    const char *const *ids = o->all ? NULL : (const char *const *)args;
     gboolean ok;
 
     if (o->all == (args[0] != NULL)) {
@@ -227,14 +206,12 @@ cmd_remove(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (t.domain) {
-        if (o->all && !(all = domain_ids(&t, error)))
-            return FALSE;
-        ok = svc_domain_remove(t.domain, all ? (const char *const *)all->pdata : ids, t.affect,
-                               &removed, error);
+        ok = svc_domain_remove(t.domain, ids, t.affect, &removed, error);
+        print_removed_channels(removed);
     } else {
-        ok = svc_remove(t.vm, o->all ? NULL : ids, &removed, error);
+        ok = svc_remove(t.vm, ids, &removed, error);
+        print_removed(removed);
     }
-    print_removed(removed);
     return ok;
 }
 
@@ -290,9 +267,13 @@ cmd_detach(Options *o, char **args, GError **error)
     if (!specs || !target_open(o, &t, error))
         return FALSE;
     list = (SvcSpec *const *)specs->pdata;
-    ok = t.domain ? svc_domain_remove_specs(t.domain, list, specs->len, t.affect, &removed, error)
-                  : svc_remove_specs(t.vm, list, specs->len, &removed, error);
-    print_removed(removed);
+    if (t.domain) {
+        ok = svc_domain_remove_specs(t.domain, list, specs->len, t.affect, &removed, error);
+        print_removed_channels(removed);
+    } else {
+        ok = svc_remove_specs(t.vm, list, specs->len, &removed, error);
+        print_removed(removed);
+    }
     return ok;
 }
 

@@ -168,3 +168,17 @@ print_removed(GPtrArray *removed)
     for (guint i = 0; removed && i < removed->len; i++)
         printf("Channel '%s' removed\n", (char *)removed->pdata[i]);
 }
+
+/* Channels taken away from a domain (svc_domain_remove()): where from. */
+void
+print_removed_channels(GPtrArray *removed)
+{
+    for (guint i = 0; removed && i < removed->len; i++) {
+        const SvcChannel *ch = removed->pdata[i];
+
+        printf("Channel '%s' removed%s\n", ch->id,
+               ch->state == SVC_STATE_CONFIG ? " from the persistent definition"
+               : ch->persistent              ? ", and from the persistent definition"
+                                             : "");
+    }
+}

@@ -19,3 +19,4 @@ void print_json(json_object *obj);
 void print_channels(GPtrArray *channels, gboolean domain);
 void print_added(GPtrArray *added);
 void print_removed(GPtrArray *removed);
+void print_removed_channels(GPtrArray *removed);
