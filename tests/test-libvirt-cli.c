@@ -18,58 +18,6 @@
 #define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
                 "\"property\":\"%s\"}}"
 
-/* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
-static gboolean
-has_alias_in(const char *xml, const char *element, const char *alias)
-{
-    g_autofree char *quoted = g_regex_escape_string(alias, -1);
-    g_autofree char *pattern = element
-        ? g_strdup_printf("<%s[ >](?:(?!</%s>).)*<alias name=['\"]%s['\"]/>", element, element,
-                          quoted)
-        : g_strdup_printf("<alias name=['\"]%s['\"]/>", quoted);
-
-    return g_regex_match_simple(pattern, xml, G_REGEX_DOTALL, 0);
-}
-
-#define PASSTHROUGH_WARNING "virt-spicevmc: warning: channels managed by spicevmc go through " \
-                            "QMP passthrough: libvirt taints the domain custom-monitor"
-
-/* Whether @list has a channel spicevmc passed through QMP, running. */
-static gboolean
-has_passthrough(json_object *list)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *ch = json_object_array_get_idx(list, i);
-
-        if (!json_object_get_boolean(member(ch, "libvirt")) &&
-            !json_object_get_boolean(member(ch, "inferred")) &&
-            g_str_equal(member_str(ch, "state"), "ok"))
-            return TRUE;
-    }
-    return FALSE;
-}
-
-/* list --json: JSON alone on stdout, and the passthrough warning on stderr exactly when a
- * channel went through passthrough. */
-static json_object *
-list_json(Fixture *f, const char *uri)
-{
-    g_auto(Run) r = { NULL };
-    json_object *list;
-
-    cli(&r, uri, f->name, "list", "--json");
-    g_assert_cmpint(r.status, ==, 0);
-    list = parse_json(r.out);
-    g_assert_true(json_object_is_type(list, json_type_array));
-    if (has_passthrough(list)) {
-        g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
-        g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
-    } else {
-        g_assert_cmpstr(r.err, ==, "");
-    }
-    return list;
-}
-
 /* Every view of the domain, taken together. */
 typedef struct {
     json_object *list;        /* virt-spicevmc list --json */
