@@ -37,7 +37,7 @@ void
 assert_ok(Run *r)
 {
     if (r->status != 0 || g_strcmp0(r->err, "") != 0)
-        g_test_message("%s: exit status %d", r->command, r->status);
+        g_printerr("# %s: exit status %d\n", r->command, r->status);
     g_assert_cmpstr(r->err, ==, "");
     g_assert_cmpint(r->status, ==, 0);
 }
@@ -81,7 +81,7 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
     r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
     r->command = g_strjoinv(" ", (char **)argv->pdata);
     if (g_subprocess_get_if_signaled(proc))
-        g_test_message("%s: killed by signal %d", r->command, g_subprocess_get_term_sig(proc));
+        g_printerr("# %s: killed by signal %d\n", r->command, g_subprocess_get_term_sig(proc));
     if (r != &own)
         return NULL;
     assert_ok(r);
