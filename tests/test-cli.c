@@ -257,6 +257,7 @@ test_xml(void)
     g_auto(Run) r3 = { NULL };
     g_auto(Run) r4 = { NULL };
     g_auto(Run) r5 = { NULL };
+    g_auto(Run) r6 = { NULL };
 
     run_cli(&r1, NULL, xml);
     g_assert_cmpint(r1.status, ==, 0);
@@ -280,13 +281,25 @@ test_xml(void)
     g_assert_cmpint(r4.status, ==, 0);
     g_assert_cmpstr(r4.out, ==, "Channel 'ua-a' removed\n");
     g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+    /* An element copied from virsh dumpxml: libvirt's alias names the device it was there;
+     * attach gives the new one a name of its own, as virsh attach-device does. */
+    run_cli_input(&r6, vm->qmp_path, attach, "<channel type='spiceport'>\n"
+                  "  <source channel='org.example.d'/>\n"
+                  "  <target type='virtio' name='org.example.d' state='disconnected'/>\n"
+                  "  <alias name='channel1'/>\n"
+                  "  <address type='virtio-serial' controller='0' bus='0' port='2'/>\n"
+                  "</channel>\n");
+    g_assert_cmpstr(r6.err, ==, "");
+    g_assert_cmpstr(r6.out, ==, "Channel 'port0' added: port 'org.example.d', virtserialport on "
+                                "vs0.0 port 2\n");
+    g_assert_false(testvm_has_device(inspect, "channel1"));
     run_cli_input(&r5, vm->qmp_path, attach, "<channel type='spicevmc' name='serial'>\n"
                                              "  <bogus/>\n</channel>\n");
     g_assert_cmpint(r5.status, !=, 0);
     g_assert_cmpstr(r5.err, ==, "virt-spicevmc: error: stdin:2: <channel type='spicevmc' "
                             "name='serial'>: element <bogus> is not allowed here (allowed: "
                             "<target>, <alias>, <address>)\n");
-    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 1);
 }
 
 /* help COMMAND is read from the command table, as COMMAND --help is; "help" is a command,
