@@ -19,6 +19,21 @@ svc_channel_free(SvcChannel *ch)
     g_free(ch);
 }
 
+SvcChannel *
+svc_channel_copy(const SvcChannel *ch)
+{
+    SvcChannel *copy = g_memdup2(ch, sizeof(*ch));
+
+    copy->id = g_strdup(ch->id);
+    copy->chardev = g_strdup(ch->chardev);
+    copy->spice_name = g_strdup(ch->spice_name);
+    copy->driver = g_strdup(ch->driver);
+    copy->bus = g_strdup(ch->bus);
+    copy->port_name = g_strdup(ch->port_name);
+    copy->controller = g_strdup(ch->controller);
+    return copy;
+}
+
 static void
 add_string(json_object *obj, const char *key, const char *value)
 {

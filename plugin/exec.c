@@ -257,14 +257,9 @@ run_stage(SvcVm *vm, GArray *steps, Teardown *td, GError **error)
 
 /* Stage 1 adds controllers and chardevs, stage 2 the frontends that use them; each stage is
  * one pipelined batch. */
-static gboolean
-execute_add(SvcVm *vm, GPtrArray *planned, Teardown *td, GError **error)
+static void
+build_stages(GPtrArray *planned, GArray *stage1, GArray *stage2)
 {
-    g_autoptr(GArray) stage1 = g_array_new(FALSE, FALSE, sizeof(Step));
-    g_autoptr(GArray) stage2 = g_array_new(FALSE, FALSE, sizeof(Step));
-
-    g_array_set_clear_func(stage1, (GDestroyNotify)step_clear);
-    g_array_set_clear_func(stage2, (GDestroyNotify)step_clear);
     for (guint i = 0; i < planned->len; i++) {
         SvcPlanned *p = planned->pdata[i];
         const SvcChannel *ch = p->channel;
@@ -281,6 +276,24 @@ execute_add(SvcVm *vm, GPtrArray *planned, Teardown *td, GError **error)
                      p, UNDO_NONE);
         add_step(stage2, svc_cmd_frontend_add(ch), p, UNDO_FRONTEND);
     }
+}
+
+static GArray *
+stage_new(void)
+{
+    GArray *stage = g_array_new(FALSE, FALSE, sizeof(Step));
+
+    g_array_set_clear_func(stage, (GDestroyNotify)step_clear);
+    return stage;
+}
+
+static gboolean
+execute_add(SvcVm *vm, GPtrArray *planned, Teardown *td, GError **error)
+{
+    g_autoptr(GArray) stage1 = stage_new();
+    g_autoptr(GArray) stage2 = stage_new();
+
+    build_stages(planned, stage1, stage2);
     return run_stage(vm, stage1, td, error) && run_stage(vm, stage2, td, error);
 }
 
@@ -318,6 +331,39 @@ svc_plan(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error)
         g_ptr_array_add(channels, g_steal_pointer(&p->channel));
     }
     return channels;
+}
+
+static void
+append_commands(json_object *commands, GArray *stage)
+{
+    for (guint i = 0; i < stage->len; i++)
+        json_object_array_add(commands, json_object_get(g_array_index(stage, Step, i).cmd));
+}
+
+SvcDryRun *
+svc_dry_run_add(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error)
+{
+    g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func((GDestroyNotify)svc_planned_free);
+    g_autoptr(GArray) stage1 = stage_new();
+    g_autoptr(GArray) stage2 = stage_new();
+    SvcDryRun *run;
+    SvcStep *step;
+
+    if (!plan_all(vm, specs, n, planned, error))
+        return NULL;
+    build_stages(planned, stage1, stage2);
+    run = svc_dry_run_new();
+    step = svc_dry_run_add_step(run, "QMP");
+    step->commands = json_object_new_array();
+    append_commands(step->commands, stage1);
+    append_commands(step->commands, stage2);
+    for (guint i = 0; i < planned->len; i++) {
+        SvcPlanned *p = planned->pdata[i];
+
+        g_ptr_array_add(step->ids, g_strdup(p->channel->id));
+        g_ptr_array_add(run->channels, g_steal_pointer(&p->channel));
+    }
+    return run;
 }
 
 gboolean
@@ -398,6 +444,22 @@ join_ids(GHashTable *set)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+static void
+teardown_for(SvcInventory *inv, GPtrArray *targets, Teardown *td)
+{
+    teardown_init(td);
+    for (guint i = 0; i < targets->len; i++) {
+        SvcChannel *ch = targets->pdata[i];
+        gboolean present = ch->state == SVC_STATE_OK;
+
+        if (present)
+            g_ptr_array_insert(td->devices, 0, g_strdup(ch->id));
+        if (ch->controller && g_hash_table_contains(inv->device_ids, ch->controller))
+            g_ptr_array_add(td->devices, g_strdup(ch->controller));
+        teardown_add_chardev(td, ch->chardev, present ? ch->id : NULL);
+    }
+}
+
 /* Take @targets (channels of ours in @inv) away in one batch. */
 static gboolean
 remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **removed,
@@ -407,17 +469,7 @@ remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **rem
     g_autoptr(GError) first = NULL;
     g_auto(Teardown) td = { NULL };
 
-    teardown_init(&td);
-    for (guint i = 0; i < targets->len; i++) {
-        SvcChannel *ch = targets->pdata[i];
-        gboolean present = ch->state == SVC_STATE_OK;
-
-        if (present)
-            g_ptr_array_insert(td.devices, 0, g_strdup(ch->id));
-        if (ch->controller && g_hash_table_contains(inv->device_ids, ch->controller))
-            g_ptr_array_add(td.devices, g_strdup(ch->controller));
-        teardown_add_chardev(&td, ch->chardev, present ? ch->id : NULL);
-    }
+    teardown_for(inv, targets, &td);
     if (!teardown_run(vm, &td, stuck, &first, error))
         return FALSE;
     if (removed) {
@@ -446,6 +498,30 @@ remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **rem
     return TRUE;
 }
 
+/* What remove_targets() would send: the device_dels, then (once QEMU confirmed them) the
+ * chardev-removes. */
+static SvcDryRun *
+dry_run_targets(SvcInventory *inv, GPtrArray *targets)
+{
+    g_auto(Teardown) td = { NULL };
+    SvcDryRun *run = svc_dry_run_new();
+    SvcStep *step = svc_dry_run_add_step(run, "QMP");
+
+    teardown_for(inv, targets, &td);
+    step->commands = json_object_new_array();
+    for (guint i = 0; i < td.devices->len; i++)
+        json_object_array_add(step->commands, qmp_cmd_device_del(td.devices->pdata[i]));
+    for (guint i = 0; i < td.chardevs->len; i++)
+        json_object_array_add(step->commands, qmp_cmd_chardev_remove(td.chardevs->pdata[i]));
+    for (guint i = 0; i < targets->len; i++) {
+        SvcChannel *ch = targets->pdata[i];
+
+        g_ptr_array_add(step->ids, g_strdup(ch->id));
+        g_ptr_array_add(run->channels, svc_channel_copy(ch));
+    }
+    return run;
+}
+
 gboolean
 svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error)
 {
@@ -455,6 +531,17 @@ svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **erro
     if (!inv || !(targets = resolve_targets(inv, ids, error)))
         return FALSE;
     return remove_targets(vm, inv, targets, removed, error);
+}
+
+SvcDryRun *
+svc_dry_run_remove(SvcVm *vm, const char *const *ids, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, FALSE, error);
+    g_autoptr(GPtrArray) targets = NULL;
+
+    if (!inv || !(targets = resolve_targets(inv, ids, error)))
+        return NULL;
+    return dry_run_targets(inv, targets);
 }
 
 static gboolean
@@ -493,14 +580,11 @@ match_spec(SvcInventory *inv, const SvcSpec *spec, GPtrArray *taken, GError **er
     return NULL;
 }
 
-gboolean
-svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed, GError **error)
+static GPtrArray *
+match_specs(SvcInventory *inv, SvcSpec *const *specs, guint n, GError **error)
 {
-    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
     g_autoptr(GPtrArray) targets = g_ptr_array_new();
 
-    if (!inv)
-        return FALSE;
     for (guint i = 0; i < n; i++) {
         SvcChannel *ch = match_spec(inv, specs[i], targets, error);
 
@@ -508,9 +592,27 @@ svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed,
             g_prefix_error(error, "cannot remove the %s channel%s%s: ", specs[i]->kind->name,
                            specs[i]->origin ? " of " : "",
                            specs[i]->origin ? specs[i]->origin : "");
-            return FALSE;
+            return NULL;
         }
         g_ptr_array_add(targets, ch);
     }
-    return remove_targets(vm, inv, targets, removed, error);
+    return g_steal_pointer(&targets);
+}
+
+gboolean
+svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
+    g_autoptr(GPtrArray) targets = inv ? match_specs(inv, specs, n, error) : NULL;
+
+    return targets && remove_targets(vm, inv, targets, removed, error);
+}
+
+SvcDryRun *
+svc_dry_run_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
+    g_autoptr(GPtrArray) targets = inv ? match_specs(inv, specs, n, error) : NULL;
+
+    return targets ? dry_run_targets(inv, targets) : NULL;
 }

@@ -235,10 +235,12 @@ choose_spice_name(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError
     const SvcKind *kind = spec->kind;
     const char *owner;
 
-    if (kind->numbered)
+    /* A numbered name libvirt's XML gave (a console's source) is kept; else the lowest free. */
+    if (kind->numbered && !spec->fqdn)
         ch->spice_name = svc_first_free_name(inv->spice_names, kind->spice_name, 0);
     else
-        ch->spice_name = g_strdup(kind->spice_name ? kind->spice_name : spec->fqdn);
+        ch->spice_name = g_strdup(kind->spice_name && !kind->numbered ? kind->spice_name
+                                                                      : spec->fqdn);
     if (!ch->spice_name) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "a %s channel needs a SPICE port name (fqdn=NAME)", kind->name);

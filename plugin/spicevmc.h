@@ -139,6 +139,7 @@ typedef struct {
 
 void svc_channel_free(SvcChannel *ch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcChannel, svc_channel_free)
+SvcChannel *svc_channel_copy(const SvcChannel *ch);
 json_object *svc_channel_to_json(const SvcChannel *ch);
 const char *svc_state_name(SvcState state);
 
@@ -198,6 +199,32 @@ gboolean svc_add(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **added, G
  * finishes the job); @removed (if not NULL) receives the ids of the channels that are gone. */
 gboolean svc_remove(SvcVm *vm, const char *const *ids, GPtrArray **removed, GError **error);
 
+/* ---- dry runs: what a change would do, changing nothing --------------- */
+
+/* One step of a change. */
+typedef struct {
+    char *what;               /* who does it: "QMP", "libvirt attach-device --live", … */
+    GPtrArray *ids;           /* char *: the channels it concerns */
+    char *xml;                /* the device XML (or metadata) it gives libvirt; NULL: none */
+    json_object *commands;    /* the QMP commands it sends, in order; NULL: none */
+} SvcStep;
+
+typedef struct {
+    GPtrArray *channels;      /* SvcChannel: what would be added, or removed */
+    GPtrArray *steps;         /* SvcStep, in the order they would run */
+} SvcDryRun;
+
+SvcDryRun *svc_dry_run_new(void);
+void svc_dry_run_free(SvcDryRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcDryRun, svc_dry_run_free)
+/* A new, empty step at the end of @run. */
+SvcStep *svc_dry_run_add_step(SvcDryRun *run, const char *what);
+/* What svc_add(), svc_remove() and svc_remove_specs() would do, decided against the live VM
+ * with the same checks and errors, changing nothing. */
+SvcDryRun *svc_dry_run_add(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error);
+SvcDryRun *svc_dry_run_remove(SvcVm *vm, const char *const *ids, GError **error);
+SvcDryRun *svc_dry_run_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GError **error);
+
 /* ---- libvirt device XML ---------------------------------------------- */
 
 /* Device XML for a batch of channels is a few KiB; anything much larger is not one. */
@@ -209,9 +236,24 @@ GPtrArray *svc_xml_parse_specs(const char *data, gsize len, const char *filename
                                GError **error);
 /* Device XML for a channel of @spec: libvirt's stock form where libvirt has one. */
 char *svc_xml_for_spec(const SvcSpec *spec, GError **error);
-/* The VM's channels added by spicevmc as a <devices> batch that svc_xml_parse_specs() takes
- * back. */
-char *svc_xml_list(SvcVm *vm, GError **error);
+typedef enum {
+    SVC_XML_FORMATTED = 1 << 0,   /* indented, one element a line */
+    SVC_XML_BATCH = 1 << 1,       /* a <devices> batch even for one channel */
+} SvcXmlFlags;
+
+/* Channels as device XML, libvirt's forms where it has them, names and user aliases without
+ * addresses: one channel as its element (what virsh attach-device takes), several as a
+ * <devices> batch. */
+char *svc_xml_for_channels(GPtrArray *channels, SvcXmlFlags flags);
+/* Device XML for the channels @specs ask for: one element, or a <devices> batch of several. */
+char *svc_xml_for_specs(SvcSpec *const *specs, guint n, GError **error);
+/* For attach: libvirt's own aliases ("channel0", as virsh dumpxml shows them) name a device
+ * that exists, and a new one gets a name of its own, as libvirt's attach-device does; the
+ * user aliases ("ua-…") stay. */
+void svc_xml_specs_for_attach(GPtrArray *specs);
+/* The VM's channels added by spicevmc (those with @ids, in that order, when not NULL) as
+ * device XML that svc_xml_parse_specs() takes back: a <devices> batch, or the one element. */
+char *svc_xml_list(SvcVm *vm, const char *const *ids, GError **error);
 /* Remove the channels device XML describes, each matched by alias, else by its kind, names
  * and address; every spec must match exactly one channel of ours. */
 gboolean svc_remove_specs(SvcVm *vm, SvcSpec *const *specs, guint n, GPtrArray **removed,
@@ -237,7 +279,9 @@ typedef enum {
     SVC_AFFECT_CONFIG = 1 << 1,
 } SvcAffect;
 
-/* Open domain @name on libvirt @uri (NULL: libvirt's default, LIBVIRT_DEFAULT_URI first). */
+/* Open domain @name on libvirt @uri (NULL: libvirt's default, LIBVIRT_DEFAULT_URI first); as
+ * virsh does, @name may be the domain's id, its UUID or its name.  Drivers other than QEMU's
+ * are refused (they cannot pass QMP through). */
 SvcDomain *svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **error);
 void svc_domain_free(SvcDomain *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcDomain, svc_domain_free)
@@ -250,13 +294,28 @@ SvcVm *svc_domain_get_vm(SvcDomain *d, GError **error);
  * libvirt user aliases ("ua-…"). */
 gboolean svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
                         GPtrArray **added, GError **error);
+/* Remove the channels with these ids (NULL: every channel in the scope @affect names), or
+ * that device XML describes (each by its alias, else the first of its kind, names and address
+ * not taken yet, as virsh detach-device picks), from the running domain, its definition or
+ * both; a request that matches nothing in any scope asked refuses the whole batch.  @removed
+ * receives the channels taken away: state SVC_STATE_OK when from the running domain,
+ * SVC_STATE_CONFIG when only from the definition; persistent when from the definition too. */
 gboolean svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect,
                            GPtrArray **removed, GError **error);
 gboolean svc_domain_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n,
                                  SvcAffect affect, GPtrArray **removed, GError **error);
+/* What they would do, changing nothing. */
+SvcDryRun *svc_domain_dry_run_add(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                  SvcAffect affect, GError **error);
+SvcDryRun *svc_domain_dry_run_remove(SvcDomain *d, const char *const *ids, SvcAffect affect,
+                                     GError **error);
+SvcDryRun *svc_domain_dry_run_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                           SvcAffect affect, GError **error);
 /* What libvirt's XML, spicevmc's metadata and the live QEMU say, merged. */
 GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
-char *svc_domain_list_xml(SvcDomain *d, GError **error);
+/* The channels of the running domain, or of the definition of one that is not (those with
+ * @ids when not NULL), as device XML in libvirt's forms where it has them. */
+char *svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error);
 /* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
 gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
 

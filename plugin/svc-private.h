@@ -177,4 +177,11 @@ gboolean svc_deletions_wait(SvcDeletions *d, GHashTable *pending, gint64 deadlin
 const char *svc_vm_get_id_prefix(SvcVm *vm);
 gboolean svc_vm_get_from_top(SvcVm *vm);
 
+/* ---- channels (channel.c) -------------------------------------------- */
+
+/* The channel of @channels with id @id if @pick takes it, else NULL and an error that says
+ * which is wrong. */
+SvcChannel *svc_channels_pick(GPtrArray *channels, const char *id,
+                              gboolean (*pick)(const SvcChannel *ch), GError **error);
+
 G_END_DECLS

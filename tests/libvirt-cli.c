@@ -30,12 +30,15 @@ run_clear(Run *r)
 {
     g_free(r->out);
     g_free(r->err);
+    g_free(r->command);
 }
 
 /* Success prints nothing on stderr; the assertion shows what was printed instead. */
 void
 assert_ok(Run *r)
 {
+    if (r->status != 0 || g_strcmp0(r->err, "") != 0)
+        g_printerr("# %s: exit status %d\n", r->command, r->status);
     g_assert_cmpstr(r->err, ==, "");
     g_assert_cmpint(r->status, ==, 0);
 }
@@ -77,6 +80,9 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
     g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
     g_assert_no_error(error);
     r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+    r->command = g_strjoinv(" ", (char **)argv->pdata);
+    if (g_subprocess_get_if_signaled(proc))
+        g_printerr("# %s: killed by signal %d\n", r->command, g_subprocess_get_term_sig(proc));
     if (r != &own)
         return NULL;
     assert_ok(r);
@@ -188,6 +194,58 @@ virsh_metadata(Fixture *f, const char *ns, gboolean config)
     return g_steal_pointer(&r.out);
 }
 
+/* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
+gboolean
+has_alias_in(const char *xml, const char *element, const char *alias)
+{
+    g_autofree char *quoted = g_regex_escape_string(alias, -1);
+    g_autofree char *pattern = element
+        ? g_strdup_printf("<%s[ >](?:(?!</%s>).)*<alias name=['\"]%s['\"]/>", element, element,
+                          quoted)
+        : g_strdup_printf("<alias name=['\"]%s['\"]/>", quoted);
+
+    return g_regex_match_simple(pattern, xml, G_REGEX_DOTALL, 0);
+}
+
+#define PASSTHROUGH_WARNING "virt-spicevmc: warning: channels managed by spicevmc go through " \
+                            "QMP passthrough: libvirt taints the domain custom-monitor"
+
+/* Whether @list has a channel spicevmc passed through QMP, running. */
+static gboolean
+has_passthrough(json_object *list)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *ch = json_object_array_get_idx(list, i);
+
+        if (!json_object_get_boolean(member(ch, "libvirt")) &&
+            !json_object_get_boolean(member(ch, "inferred")) &&
+            g_str_equal(member_str(ch, "state"), "ok"))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* list --json: JSON alone on stdout, and the passthrough warning on stderr exactly when a
+ * channel went through passthrough. */
+json_object *
+list_json(Fixture *f, const char *uri)
+{
+    g_auto(Run) r = { NULL };
+    json_object *list;
+
+    cli(&r, uri, f->name, "list", "--json");
+    g_assert_cmpint(r.status, ==, 0);
+    list = parse_json(r.out);
+    g_assert_true(json_object_is_type(list, json_type_array));
+    if (has_passthrough(list)) {
+        g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
+        g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
+    } else {
+        g_assert_cmpstr(r.err, ==, "");
+    }
+    return list;
+}
+
 /* ---- fixture: the parent sets up and tears down, a child runs the case ---- */
 
 static void
@@ -211,6 +269,17 @@ fixture_setup(Fixture *f, gconstpointer data)
         return;
     spice = g_build_filename(f->dir, "spice.sock", NULL);
     xml = libvirt_env_domain_xml(f->name, spice, f->c->emulator);
+    if (f->c->devices) {
+        char *end = strstr(xml, "  </devices>");
+        g_autofree char *more = NULL;
+
+        g_assert_nonnull(end);
+        *end = '\0';
+        more = g_strconcat(xml, f->c->devices, "  </devices>", end + strlen("  </devices>"),
+                           NULL);
+        g_free(xml);
+        xml = g_steal_pointer(&more);
+    }
     path = g_build_filename(f->dir, "domain.xml", NULL);
     g_assert_true(g_file_set_contents(path, xml, -1, &error));
     g_assert_no_error(error);

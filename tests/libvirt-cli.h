@@ -23,6 +23,7 @@ typedef struct {
     void (*body)(Fixture *f, const char *arg);
     const char *arg;
     const char *emulator;     /* of the domain; NULL: QEMU */
+    const char *devices;      /* more of the domain's <devices>, as XML; NULL: none */
 } Case;
 
 struct _Fixture {
@@ -37,6 +38,7 @@ typedef struct {
     char *out;
     char *err;
     int status;               /* -1: killed by a signal */
+    char *command;            /* what ran, for the messages of failed assertions */
 } Run;
 
 void run_clear(Run *r);
@@ -72,6 +74,11 @@ guint count_entries(json_object *arr, const char *key, const char *value, gboole
 json_object *find_entry(json_object *arr, const char *key, const char *value);
 /* virsh metadata of namespace @ns: the record, or "" when libvirt has none. */
 char *virsh_metadata(Fixture *f, const char *ns, gboolean config);
+/* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
+gboolean has_alias_in(const char *xml, const char *element, const char *alias);
+/* virt-spicevmc list --json: JSON alone on stdout, and the passthrough warning on stderr
+ * exactly when a channel went through passthrough. */
+json_object *list_json(Fixture *f, const char *uri);
 
 /* g_test_init(), and @cases added, their domains named after their index; more tests may be
  * added before libvirt_cli_run() runs them all. */

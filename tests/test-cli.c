@@ -94,9 +94,16 @@ test_usage_errors(void)
         { { "add", "serial,bad", NULL }, "expected key=value" },
         { { "remove", NULL }, "channel ids or --all" },
         { { "remove", "x", "--all", NULL }, "not both" },
-        { { "list", "extra", NULL }, "unexpected argument 'extra'" },
+        { { "kinds", "extra", NULL }, "unexpected argument 'extra'" },
         { { "--qmp", "x", "list", "--json", "--xml", NULL }, "--json or --xml, not both" },
-        { { "xml", NULL }, "exactly one KIND" },
+        { { "xml", NULL }, "xml needs at least one KIND" },
+        { { "xml", "port,fqdn=a.b,bogus=1", NULL }, "unknown option 'bogus'" },
+        { { "help", "frobnicate", NULL }, "unknown command 'frobnicate'" },
+        { { "help", "add", "list", NULL }, "unexpected argument 'list'" },
+        { { "--qmp", "x", "kinds", NULL }, "kinds works on no VM: --qmp does not apply" },
+        { { "vm1", "xml", "serial", NULL }, "xml works on no VM: drop the domain 'vm1'" },
+        { { "add", "webdav", "--current", "--live", NULL }, "--current cannot go with --live" },
+        { { "--qmp", "x", "add", "webdav", "--current", NULL }, "are for a libvirt domain" },
         { { "xml", "port", NULL }, "needs a SPICE port name" },
         { { "xml", "webdav", "--id", "dav", NULL }, "starting with 'ua-'" },
         { { "xml", "webdav", "--fqdn", "x.y", NULL }, "only a 'port' channel" },
@@ -105,8 +112,8 @@ test_usage_errors(void)
         { { "attach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
         { { "detach", "/nonexistent.xml", NULL }, "cannot read /nonexistent.xml" },
         { { "enable", NULL }, "enable is for a libvirt domain: virt-spicevmc enable DOMAIN" },
-        { { "--qmp", "x", "restore", NULL }, "restore is for a libvirt domain" },
-        { { "--qmp", "x", "disable", "vm1", NULL }, "disable is for a libvirt domain" },
+        { { "--qmp", "x", "restore", NULL }, "restore is for a libvirt domain, not --qmp" },
+        { { "--qmp", "x", "disable", "vm1", NULL }, "disable is for a libvirt domain, not --qmp" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -216,6 +223,8 @@ test_refused_by_vm(void)
                            "org.spice-space.webdav.0", NULL };
     const char *unknown[] = { "remove", "webdav0", "nope", NULL };
     const char *controller[] = { "remove", "vs0", NULL };
+    const char *list[] = { "list", "webdav0", "nope", NULL };
+    const char *list_xml[] = { "list", "--xml", "nope", NULL };
     g_auto(Run) r = { NULL };
     g_autofree char *before = NULL;
     g_autofree char *after = NULL;
@@ -228,6 +237,8 @@ test_refused_by_vm(void)
                                      "used by device 'webdav0'");
     assert_fails(vm->qmp_path, unknown, "cannot remove 'nope'");
     assert_fails(vm->qmp_path, controller, "cannot remove 'vs0'");
+    assert_fails(vm->qmp_path, list, "there is no SPICE channel 'nope'");
+    assert_fails(vm->qmp_path, list_xml, "there is no SPICE channel 'nope'");
     after = vm_snapshot(inspect);
     g_assert_cmpstr(after, ==, before);
 }
@@ -240,13 +251,14 @@ test_xml(void)
     g_autoptr(QmpClient) inspect = testvm_qmp(vm);
     const char *xml[] = { "xml", "port", "--fqdn", "org.example.a", "--id", "ua-a", NULL };
     const char *attach[] = { "attach", "-", NULL };
-    const char *list[] = { "list", "--xml", NULL };
+    const char *list[] = { "list", "ua-a", "--xml", NULL };
     const char *detach[] = { "detach", "-", NULL };
     g_auto(Run) r1 = { NULL };
     g_auto(Run) r2 = { NULL };
     g_auto(Run) r3 = { NULL };
     g_auto(Run) r4 = { NULL };
     g_auto(Run) r5 = { NULL };
+    g_auto(Run) r6 = { NULL };
 
     run_cli(&r1, NULL, xml);
     g_assert_cmpint(r1.status, ==, 0);
@@ -258,16 +270,286 @@ test_xml(void)
                                 "vs0.0 port 1\n");
     run_cli(&r3, vm->qmp_path, list);
     g_assert_cmpint(r3.status, ==, 0);
-    g_assert_true(g_str_has_prefix(r3.out, "<devices>"));
+    /* One channel is its element alone, as virsh attach-device takes it. */
+    g_assert_cmpstr(r3.out, ==, "<channel type=\"spiceport\">\n"
+                                "  <source channel=\"org.example.a\"/>\n"
+                                "  <target type=\"virtio\" name=\"org.example.a\"/>\n"
+                                "  <alias name=\"ua-a\"/>\n"
+                                "  <address type=\"virtio-serial\" controller=\"0\" bus=\"0\" "
+                                "port=\"1\"/>\n"
+                                "</channel>\n");
     run_cli_input(&r4, vm->qmp_path, detach, r3.out);
     g_assert_cmpint(r4.status, ==, 0);
     g_assert_cmpstr(r4.out, ==, "Channel 'ua-a' removed\n");
     g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+    /* An element copied from virsh dumpxml: libvirt's alias names the device it was there;
+     * attach gives the new one a name of its own, as virsh attach-device does. */
+    run_cli_input(&r6, vm->qmp_path, attach, "<channel type='spiceport'>\n"
+                  "  <source channel='org.example.d'/>\n"
+                  "  <target type='virtio' name='org.example.d' state='disconnected'/>\n"
+                  "  <alias name='channel1'/>\n"
+                  "  <address type='virtio-serial' controller='0' bus='0' port='2'/>\n"
+                  "</channel>\n");
+    g_assert_cmpstr(r6.err, ==, "");
+    g_assert_cmpstr(r6.out, ==, "Channel 'port0' added: port 'org.example.d', virtserialport on "
+                                "vs0.0 port 2\n");
+    g_assert_false(testvm_has_device(inspect, "channel1"));
     run_cli_input(&r5, vm->qmp_path, attach, "<channel type='spicevmc' name='serial'>\n"
                                              "  <bogus/>\n</channel>\n");
     g_assert_cmpint(r5.status, !=, 0);
     g_assert_cmpstr(r5.err, ==, "virt-spicevmc: error: stdin:2: <channel type='spicevmc' "
-                            "name='serial'>: Element channel has extra content: bogus\n");
+                            "name='serial'>: element <bogus> is not allowed here (allowed: "
+                            "<target>, <alias>, <address>)\n");
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 1);
+}
+
+/* help COMMAND is read from the command table, as COMMAND --help is; "help" is a command,
+ * not a domain named "help". */
+static void
+test_help(void)
+{
+    const char *help_add[] = { "help", "add", NULL };
+    const char *add_help[] = { "add", "--help", NULL };
+    const char *help[] = { "help", NULL };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+
+    run_cli(&r1, NULL, help_add);
+    g_assert_cmpstr(r1.err, ==, "");
+    g_assert_cmpint(r1.status, ==, 0);
+    g_assert_nonnull(strstr(r1.out, "add KIND[,key=value]…"));
+    g_assert_nonnull(strstr(r1.out, "add channels, all or none"));
+    g_assert_nonnull(strstr(r1.out, "--dry-run"));
+    g_assert_nonnull(strstr(r1.out, "--current"));
+    g_assert_null(strstr(r1.out, "--wrapper"));
+    run_cli(&r2, NULL, add_help);
+    g_assert_cmpint(r2.status, ==, 0);
+    g_assert_cmpstr(r2.out, ==, r1.out);
+    run_cli(&r3, NULL, help);
+    g_assert_cmpint(r3.status, ==, 0);
+    g_assert_nonnull(strstr(r3.out, "\n  detach   FILE.xml|-"));
+    g_assert_nonnull(strstr(r3.out, "-q, --quiet"));
+}
+
+/* The cell of column @header in the row of @id, in a table as list prints it. */
+static char *
+cell(const char *table, const char *id, const char *header)
+{
+    g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
+    g_autofree char *row_start = g_strdup_printf(" %s ", id);
+    const char *at = strstr(lines[0], header);
+    gsize col;
+
+    g_assert_nonnull(at);
+    col = at - lines[0];
+    for (guint i = 2; lines[i]; i++) {
+        if (g_str_has_prefix(lines[i], row_start) && strlen(lines[i]) > col)
+            return g_strndup(lines[i] + col, strcspn(lines[i] + col, " "));
+    }
+    g_assert_cmpstr(table, ==, id);
+    return NULL;
+}
+
+/* QEMU's frontend-open says whether the guest opened a virtserialport; a virtconsole's is set
+ * when QEMU creates it: on a paused VM no guest opened anything. */
+static void
+test_guest_column(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    const char *add[] = { "add", "serial", "webdav", "usbredir", NULL };
+    const char *list[] = { "list", NULL };
+    const char *ids[] = { "serial0", "webdav0", "usbredir0" };
+    const char *expect[] = { "-", "closed", "-" };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+
+    run_cli(&r1, vm->qmp_path, add);
+    g_assert_cmpint(r1.status, ==, 0);
+    run_cli(&r2, vm->qmp_path, list);
+    g_assert_cmpint(r2.status, ==, 0);
+    for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *guest = cell(r2.out, ids[i], "Guest  ");
+
+        g_assert_cmpstr(guest, ==, expect[i]);
+    }
+}
+
+/* -q: what was asked for and nothing else; the change still happens. */
+static void
+test_quiet(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autoptr(QmpClient) inspect = testvm_qmp(vm);
+    const char *add[] = { "-q", "add", "webdav", "serial", NULL };
+    const char *list[] = { "--quiet", "list", NULL };
+    const char *remove[] = { "-q", "remove", "--all", NULL };
+    g_auto(GStrv) lines = NULL;
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+
+    run_cli(&r1, vm->qmp_path, add);
+    g_assert_cmpint(r1.status, ==, 0);
+    g_assert_cmpstr(r1.out, ==, "");
+    g_assert_cmpstr(r1.err, ==, "");
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 2);
+    run_cli(&r2, vm->qmp_path, list);
+    g_assert_cmpint(r2.status, ==, 0);
+    g_assert_true(g_str_has_prefix(r2.out, " webdav0 ") || g_str_has_prefix(r2.out, " serial0 "));
+    lines = g_strsplit(r2.out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 3);
+    run_cli(&r3, vm->qmp_path, remove);
+    g_assert_cmpint(r3.status, ==, 0);
+    g_assert_cmpstr(r3.out, ==, "");
+    g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
+}
+
+/* The entry of @arr with "id" @id, as text. */
+static const char *
+entry_text(json_object *arr, const char *id)
+{
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *obj = json_object_array_get_idx(arr, i);
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(obj, "id")), id) == 0)
+            return json_object_to_json_string(obj);
+    }
+    g_assert_cmpstr(json_object_to_json_string(arr), ==, id);
+    return NULL;
+}
+
+/* add --json and remove --json print the objects list --json prints; kinds --json the
+ * catalogue. */
+static void
+test_json(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    const char *add[] = { "add", "webdav", "port,fqdn=org.example.j,id=pj", "--json", NULL };
+    const char *remove[] = { "remove", "pj", "--json", NULL };
+    const char *kinds[] = { "kinds", "--json", NULL };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+    g_autoptr(json_object) added = NULL, listed = NULL, removed = NULL, catalogue = NULL;
+    g_autofree char *pj = NULL;
+
+    run_cli(&r1, vm->qmp_path, add);
+    g_assert_cmpstr(r1.err, ==, "");
+    added = json_tokener_parse(r1.out);
+    g_assert_cmpuint(json_object_array_length(added), ==, 2);
+    listed = list_json(vm->qmp_path);
+    g_assert_cmpstr(entry_text(added, "pj"), ==, entry_text(listed, "pj"));
+    g_assert_cmpstr(entry_text(added, "webdav0"), ==, entry_text(listed, "webdav0"));
+    pj = g_strdup(entry_text(listed, "pj"));
+    run_cli(&r2, vm->qmp_path, remove);
+    g_assert_cmpstr(r2.err, ==, "");
+    removed = json_tokener_parse(r2.out);
+    g_assert_cmpuint(json_object_array_length(removed), ==, 1);
+    g_assert_cmpstr(entry_text(removed, "pj"), ==, pj);
+    run_cli(&r3, NULL, kinds);
+    catalogue = json_tokener_parse(r3.out);
+    g_assert_cmpuint(json_object_array_length(catalogue), ==, 7);
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(
+                        json_object_array_get_idx(catalogue, 4), "spice-name")), ==,
+                    "org.qemu.console.serial.");
+}
+
+/* --dry-run (--print-xml) says what would change, with the same checks, and changes nothing. */
+static void
+test_dry_run(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autoptr(QmpClient) inspect = testvm_qmp(vm);
+    const char *first[] = { "add", "webdav", NULL };
+    const char *add[] = { "add", "serial", "--dry-run", NULL };
+    const char *again[] = { "add", "webdav", "--print-xml", NULL };
+    const char *remove[] = { "remove", "webdav0", "--dry-run", NULL };
+    const char *detach[] = { "detach", "-", "--print-xml", "--json", NULL };
+    g_auto(Run) r0 = { NULL };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autoptr(json_object) plan = NULL;
+    json_object *steps;
+
+    run_cli(&r0, vm->qmp_path, first);
+    g_assert_cmpint(r0.status, ==, 0);
+    before = vm_snapshot(inspect);
+    run_cli(&r1, vm->qmp_path, add);
+    g_assert_cmpstr(r1.err, ==, "");
+    g_assert_cmpint(r1.status, ==, 0);
+    g_assert_true(g_str_has_prefix(r1.out, "<devices>\n  <console type=\"spiceport\">\n"
+                                           "    <source channel=\"org.qemu.console.serial.0\"/>"));
+    g_assert_nonnull(strstr(r1.out, "\n# QMP: serial0\n-> { \"execute\": \"chardev-add\""));
+    g_assert_nonnull(strstr(r1.out, "\n-> { \"execute\": \"device_add\", \"arguments\": { "
+                                    "\"driver\": \"virtconsole\""));
+    assert_fails(vm->qmp_path, again, "the VM already has 1 webdav channel");
+    run_cli(&r2, vm->qmp_path, remove);
+    g_assert_cmpint(r2.status, ==, 0);
+    g_assert_nonnull(strstr(r2.out, "-> { \"execute\": \"device_del\", \"arguments\": { \"id\": "
+                                    "\"webdav0\" } }\n-> { \"execute\": \"chardev-remove\""));
+    run_cli_input(&r3, vm->qmp_path, detach, "<channel type='spicevmc' name='webdav'/>");
+    g_assert_cmpint(r3.status, ==, 0);
+    plan = json_tokener_parse(r3.out);
+    g_assert_cmpuint(json_object_array_length(json_object_object_get(plan, "channels")), ==, 1);
+    steps = json_object_object_get(plan, "steps");
+    g_assert_cmpuint(json_object_array_length(json_object_object_get(
+                         json_object_array_get_idx(steps, 0), "commands")), ==, 2);
+    after = vm_snapshot(inspect);
+    g_assert_cmpstr(after, ==, before);
+}
+
+/* xml takes what add takes, and prints libvirt's own form where libvirt has one. */
+static void
+test_xml_kinds(void)
+{
+    const char *port[] = { "xml", "port,fqdn=org.example.x,id=ua-foo", NULL };
+    const char *serial[] = { "xml", "serial", NULL };
+    const char *both[] = { "xml", "serial", "webdav", NULL };
+    const char *named[] = { "xml", "serial,port-name=com.example.c", NULL };
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+    g_auto(Run) r3 = { NULL };
+    g_auto(Run) r4 = { NULL };
+
+    run_cli(&r1, NULL, port);
+    g_assert_cmpstr(r1.err, ==, "");
+    g_assert_cmpstr(r1.out, ==, "<channel type=\"spiceport\">\n"
+                                "  <source channel=\"org.example.x\"/>\n"
+                                "  <target type=\"virtio\" name=\"org.example.x\"/>\n"
+                                "  <alias name=\"ua-foo\"/>\n"
+                                "</channel>\n");
+    run_cli(&r2, NULL, serial);
+    g_assert_cmpstr(r2.out, ==, "<console type=\"spiceport\">\n"
+                                "  <source channel=\"org.qemu.console.serial.0\"/>\n"
+                                "  <target type=\"virtio\"/>\n"
+                                "</console>\n");
+    run_cli(&r3, NULL, both);
+    g_assert_true(g_str_has_prefix(r3.out, "<devices>\n  <console "));
+    g_assert_nonnull(strstr(r3.out, "<source channel=\"org.spice-space.webdav.0\"/>"));
+    /* libvirt has no guest port name for a console: spicevmc's extension says it. */
+    run_cli(&r4, NULL, named);
+    g_assert_cmpstr(r4.out, ==, "<channel type=\"spicevmc\" name=\"serial\">\n"
+                                "  <target type=\"virtio\" name=\"com.example.c\"/>\n"
+                                "</channel>\n");
+}
+
+/* A NUL byte: one line naming where, and nothing attached. */
+static void
+test_nul_file(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autoptr(QmpClient) inspect = testvm_qmp(vm);
+    g_autofree char *path = g_build_filename(vm->dir, "nul.xml", NULL);
+    static const char data[] = "<channel type='spicevmc' name='serial'/>\0garbage";
+    const char *attach[] = { "attach", path, NULL };
+    g_autofree char *expect = g_strdup_printf("%s:1: a NUL byte (at byte 40)", path);
+
+    g_assert_true(g_file_set_contents(path, data, sizeof(data) - 1, NULL));
+    assert_fails(vm->qmp_path, attach, expect);
     g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
 }
 
@@ -281,5 +563,12 @@ main(int argc, char **argv)
     g_test_add_func("/cli/add-list-remove", test_add_list_remove);
     g_test_add_func("/cli/refused-by-vm", test_refused_by_vm);
     g_test_add_func("/cli/xml", test_xml);
+    g_test_add_func("/cli/help", test_help);
+    g_test_add_func("/cli/guest-column", test_guest_column);
+    g_test_add_func("/cli/quiet", test_quiet);
+    g_test_add_func("/cli/json", test_json);
+    g_test_add_func("/cli/dry-run", test_dry_run);
+    g_test_add_func("/cli/xml-kinds", test_xml_kinds);
+    g_test_add_func("/cli/nul-file", test_nul_file);
     return g_test_run();
 }

@@ -19,29 +19,6 @@
 #define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
                 "\"property\":\"%s\"}}"
 
-/* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
-static gboolean
-has_alias_in(const char *xml, const char *element, const char *alias)
-{
-    g_autofree char *quoted = g_regex_escape_string(alias, -1);
-    g_autofree char *pattern = element
-        ? g_strdup_printf("<%s[ >](?:(?!</%s>).)*<alias name=['\"]%s['\"]/>", element, element,
-                          quoted)
-        : g_strdup_printf("<alias name=['\"]%s['\"]/>", quoted);
-
-    return g_regex_match_simple(pattern, xml, G_REGEX_DOTALL, 0);
-}
-
-static json_object *
-list_json(Fixture *f, const char *uri)
-{
-    g_autofree char *out = cli_ok(uri, f->name, "list", "--json");
-    json_object *list = parse_json(out);
-
-    g_assert_true(json_object_is_type(list, json_type_array));
-    return list;
-}
-
 /* Every view of the domain, taken together. */
 typedef struct {
     json_object *list;        /* virt-spicevmc list --json */

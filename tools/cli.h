@@ -10,12 +10,15 @@ typedef struct {
     char *uri;
     char *domain;
     double timeout;
+    gboolean quiet;
     gboolean live;
     gboolean config;
     gboolean persistent;
+    gboolean current;
     gboolean json;
     gboolean xml;
     gboolean all;
+    gboolean dry_run;
     char *id;
     char *fqdn;
     char *port_name;
@@ -49,3 +52,8 @@ gboolean cmd_xml(Options *o, char **args, GError **error);
 gboolean cmd_restore(Options *o, char **args, GError **error);
 gboolean cmd_enable(Options *o, char **args, GError **error);
 gboolean cmd_disable(Options *o, char **args, GError **error);
+gboolean cmd_help(Options *o, char **args, GError **error);
+
+/* The help of a command (virt-spicevmc help CMD), from the command table; NULL when there is
+ * no such command. */
+char *command_help(const char *name);

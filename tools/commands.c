@@ -22,15 +22,17 @@ target_open(Options *o, Target *t, GError **error)
     guint timeout_ms = (guint)(o->timeout * 1000);
 
     if (o->domain) {
+        /* Neither, or --current: live when running, else the definition. */
         t->affect = (o->live || o->persistent ? SVC_AFFECT_LIVE : 0) |
                     (o->config || o->persistent ? SVC_AFFECT_CONFIG : 0);
         cli_libvirt_init();
         t->domain = svc_domain_open(o->uri, o->domain, timeout_ms, error);
         return t->domain != NULL;
     }
-    if (o->live || o->config || o->persistent) {
+    if (o->live || o->config || o->persistent || o->current) {
         g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "--live, --config and --persistent are for a libvirt domain");
+                            "--live, --config, --persistent and --current are for a libvirt "
+                            "domain");
         return FALSE;
     }
     if (!o->qmp) {
@@ -54,12 +56,36 @@ no_arguments(char **args, GError **error)
 
 /* ---- kinds ----------------------------------------------------------- */
 
+/* A kind for kinds --json: names as the catalogue has them (a numbered SPICE name is the
+ * prefix), the limit as the table shows it. */
+static json_object *
+kind_json(const SvcKind *k, guint max)
+{
+    json_object *obj = json_object_new_object();
+
+    json_object_object_add(obj, "kind", json_object_new_string(k->name));
+    json_object_object_add(obj, "backend", json_object_new_string(
+                                               k->backend == SVC_BACKEND_SPICEVMC ? "spicevmc"
+                                                                                  : "spiceport"));
+    if (k->spice_name)
+        json_object_object_add(obj, "spice-name", json_object_new_string(k->spice_name));
+    json_object_object_add(obj, "numbered", json_object_new_boolean(k->numbered));
+    json_object_object_add(obj, "frontend",
+                           json_object_new_string(svc_frontend_driver(k->frontend)));
+    if (k->port_name)
+        json_object_object_add(obj, "port-name", json_object_new_string(k->port_name));
+    json_object_object_add(obj, "max", json_object_new_int64(max));
+    json_object_object_add(obj, "summary", json_object_new_string(k->summary));
+    return obj;
+}
+
 gboolean
 cmd_kinds(Options *o, char **args, GError **error)
 {
     static const char *const headers[] = { "Kind", "Backend", "SPICE name", "Frontend",
                                            "Guest port name", "Max", "What it is", NULL };
     g_autoptr(Table) table = table_new(headers);
+    g_autoptr(json_object) arr = json_object_new_array();
     guint n;
     const SvcKind *kinds = svc_kinds(&n);
 
@@ -79,21 +105,56 @@ cmd_kinds(Options *o, char **args, GError **error)
                                 k->summary, NULL };
 
         table_add(table, cells);
+        json_object_array_add(arr, kind_json(k, max));
     }
-    table_print(table, stdout);
+    if (o->json)
+        print_json(arr);
+    else
+        table_print(table, stdout, !o->quiet);
     return TRUE;
 }
 
 /* ---- list ------------------------------------------------------------ */
+
+static SvcChannel *
+find_channel(GPtrArray *channels, const char *id)
+{
+    for (guint i = 0; i < channels->len; i++) {
+        SvcChannel *ch = channels->pdata[i];
+
+        if (g_strcmp0(ch->id, id) == 0)
+            return ch;
+    }
+    return NULL;
+}
+
+/* The channels with @ids, in that order; an id that names none is an error. */
+static GPtrArray *
+select_ids(GPtrArray *channels, char **ids, GError **error)
+{
+    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
+
+    for (guint i = 0; ids[i]; i++) {
+        SvcChannel *ch = find_channel(channels, ids[i]);
+
+        if (!ch) {
+            g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND, "there is no SPICE channel '%s'",
+                        ids[i]);
+            return NULL;
+        }
+        g_ptr_array_add(chosen, ch);
+    }
+    return g_steal_pointer(&chosen);
+}
 
 gboolean
 cmd_list(Options *o, char **args, GError **error)
 {
     g_auto(Target) t = { NULL };
     g_autoptr(GPtrArray) channels = NULL;
+    g_autoptr(GPtrArray) chosen = NULL;
+    const char *const *ids = args[0] ? (const char *const *)args : NULL;
 
-    if (!no_arguments(args, error))
-        return FALSE;
     if (o->json && o->xml) {
         g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID, "give --json or --xml, not both");
         return FALSE;
@@ -101,8 +162,8 @@ cmd_list(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->xml) {
-        g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, error)
-                                        : svc_xml_list(t.vm, error);
+        g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, ids, error)
+                                        : svc_xml_list(t.vm, ids, error);
 
         if (!xml)
             return FALSE;
@@ -110,17 +171,13 @@ cmd_list(Options *o, char **args, GError **error)
         return TRUE;
     }
     channels = t.domain ? svc_domain_list(t.domain, error) : svc_list(t.vm, error);
-    if (!channels)
+    if (!channels || (ids && !(chosen = select_ids(channels, args, error))))
         return FALSE;
-    if (o->json) {
-        g_autoptr(json_object) arr = json_object_new_array();
-
-        for (guint i = 0; i < channels->len; i++)
-            json_object_array_add(arr, svc_channel_to_json(channels->pdata[i]));
-        print_json(arr);
-    } else {
-        print_channels(channels, t.domain != NULL);
-    }
+    print_warnings(chosen ? chosen : channels, t.domain != NULL);
+    if (o->json)
+        print_channels_json(chosen ? chosen : channels);
+    else
+        print_channels(chosen ? chosen : channels, t.domain != NULL, o->quiet);
     return TRUE;
 }
 
@@ -153,6 +210,15 @@ apply_single_options(Options *o, GPtrArray *specs, GError **error)
     return TRUE;
 }
 
+static void
+report_added(Options *o, GPtrArray *added)
+{
+    if (o->json)
+        print_channels_json(added);
+    else if (!o->quiet)
+        print_added(added);
+}
+
 static gboolean
 add_specs(Options *o, GPtrArray *specs, GError **error)
 {
@@ -162,53 +228,79 @@ add_specs(Options *o, GPtrArray *specs, GError **error)
 
     if (!target_open(o, &t, error))
         return FALSE;
+    if (o->dry_run) {
+        g_autoptr(SvcDryRun) run = t.domain ? svc_domain_dry_run_add(t.domain, list, specs->len,
+                                                                     t.affect, error)
+                                            : svc_dry_run_add(t.vm, list, specs->len, error);
+
+        if (run)
+            print_dry_run(run, o->json);
+        return run != NULL;
+    }
     if (t.domain ? !svc_domain_add(t.domain, list, specs->len, t.affect, &added, error)
                  : !svc_add(t.vm, list, specs->len, &added, error))
         return FALSE;
-    print_added(added);
+    report_added(o, added);
     return TRUE;
 }
 
-gboolean
-cmd_add(Options *o, char **args, GError **error)
+/* The channels KIND[,key=value]… ask for, with --id and friends for a single one. */
+static GPtrArray *
+parse_specs(Options *o, char **args, const char *command, GError **error)
 {
     g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
 
     if (!args[0]) {
-        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "add needs at least one KIND (see 'virt-spicevmc kinds')");
-        return FALSE;
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s needs at least one KIND (see 'virt-spicevmc kinds')", command);
+        return NULL;
     }
     for (guint i = 0; args[i]; i++) {
         SvcSpec *spec = svc_spec_parse(args[i], error);
 
         if (!spec)
-            return FALSE;
+            return NULL;
         g_ptr_array_add(specs, spec);
     }
-    return apply_single_options(o, specs, error) && add_specs(o, specs, error);
+    return apply_single_options(o, specs, error) ? g_steal_pointer(&specs) : NULL;
+}
+
+gboolean
+cmd_add(Options *o, char **args, GError **error)
+{
+    g_autoptr(GPtrArray) specs = parse_specs(o, args, "add", error);
+
+    return specs && add_specs(o, specs, error);
 }
 
 /* ---- remove ---------------------------------------------------------- */
 
-/* Every channel of a domain that spicevmc or libvirt can take away, in the set @affect
- * names. */
-static GPtrArray *
-domain_ids(Target *t, GError **error)
+/* Removed from a domain: channels; from a QEMU: ids, for JSON shown as @before (listed before
+ * the removal) had them. */
+static void
+report_removed(Options *o, Target *t, GPtrArray *removed, GPtrArray *before)
 {
-    g_autoptr(GPtrArray) channels = svc_domain_list(t->domain, error);
-    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) channels = NULL;
 
-    if (!channels)
-        return NULL;
-    for (guint i = 0; i < channels->len; i++) {
-        const SvcChannel *ch = channels->pdata[i];
-
-        if (ch->ours && ch->id && ch->state != SVC_STATE_GONE)
-            g_ptr_array_add(ids, g_strdup(ch->id));
+    if (!o->json) {
+        if (!o->quiet && t->domain)
+            print_removed(removed);
+        else if (!o->quiet)
+            print_removed_ids(removed);
+        return;
     }
-    g_ptr_array_add(ids, NULL);
-    return g_steal_pointer(&ids);
+    if (t->domain) {
+        print_channels_json(removed);
+        return;
+    }
+    channels = g_ptr_array_new();
+    for (guint i = 0; removed && i < removed->len; i++) {
+        SvcChannel *ch = find_channel(before, removed->pdata[i]);
+
+        if (ch)
+            g_ptr_array_add(channels, ch);
+    }
+    print_channels_json(channels);
 }
 
 gboolean
@@ -216,8 +308,8 @@ cmd_remove(Options *o, char **args, GError **error)
 {
     g_auto(Target) t = { NULL };
     g_autoptr(GPtrArray) removed = NULL;
-    g_autoptr(GPtrArray) all = NULL;
-    const char *const *ids = (const char *const *)args;
+    g_autoptr(GPtrArray) before = NULL;
+    const char *const *ids = o->all ? NULL : (const char *const *)args;
     gboolean ok;
 
     if (o->all == (args[0] != NULL)) {
@@ -228,15 +320,23 @@ cmd_remove(Options *o, char **args, GError **error)
     }
     if (!target_open(o, &t, error))
         return FALSE;
-    if (t.domain) {
-        if (o->all && !(all = domain_ids(&t, error)))
-            return FALSE;
-        ok = svc_domain_remove(t.domain, all ? (const char *const *)all->pdata : ids, t.affect,
-                               &removed, error);
-    } else {
-        ok = svc_remove(t.vm, o->all ? NULL : ids, &removed, error);
+    if (o->dry_run) {
+        g_autoptr(SvcDryRun) run = t.domain ? svc_domain_dry_run_remove(t.domain, ids, t.affect,
+                                                                        error)
+                                            : svc_dry_run_remove(t.vm, ids, error);
+
+        if (run)
+            print_dry_run(run, o->json);
+        return run != NULL;
     }
-    print_removed(removed);
+    if (t.domain) {
+        ok = svc_domain_remove(t.domain, ids, t.affect, &removed, error);
+    } else {
+        if (o->json && !(before = svc_list(t.vm, error)))
+            return FALSE;
+        ok = svc_remove(t.vm, ids, &removed, error);
+    }
+    report_removed(o, &t, removed, before);
     return ok;
 }
 
@@ -277,7 +377,10 @@ cmd_attach(Options *o, char **args, GError **error)
 {
     g_autoptr(GPtrArray) specs = read_specs(args, error);
 
-    return specs && add_specs(o, specs, error);
+    if (!specs)
+        return FALSE;
+    svc_xml_specs_for_attach(specs);
+    return add_specs(o, specs, error);
 }
 
 gboolean
@@ -285,6 +388,7 @@ cmd_detach(Options *o, char **args, GError **error)
 {
     g_autoptr(GPtrArray) specs = read_specs(args, error);
     g_autoptr(GPtrArray) removed = NULL;
+    g_autoptr(GPtrArray) before = NULL;
     g_auto(Target) t = { NULL };
     SvcSpec *const *list;
     gboolean ok;
@@ -292,28 +396,55 @@ cmd_detach(Options *o, char **args, GError **error)
     if (!specs || !target_open(o, &t, error))
         return FALSE;
     list = (SvcSpec *const *)specs->pdata;
-    ok = t.domain ? svc_domain_remove_specs(t.domain, list, specs->len, t.affect, &removed, error)
-                  : svc_remove_specs(t.vm, list, specs->len, &removed, error);
-    print_removed(removed);
+    if (o->dry_run) {
+        g_autoptr(SvcDryRun) run =
+            t.domain ? svc_domain_dry_run_remove_specs(t.domain, list, specs->len, t.affect, error)
+                     : svc_dry_run_remove_specs(t.vm, list, specs->len, error);
+
+        if (run)
+            print_dry_run(run, o->json);
+        return run != NULL;
+    }
+    if (t.domain) {
+        ok = svc_domain_remove_specs(t.domain, list, specs->len, t.affect, &removed, error);
+    } else {
+        if (o->json && !(before = svc_list(t.vm, error)))
+            return FALSE;
+        ok = svc_remove_specs(t.vm, list, specs->len, &removed, error);
+    }
+    report_removed(o, &t, removed, before);
     return ok;
 }
 
 gboolean
 cmd_xml(Options *o, char **args, GError **error)
 {
-    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
-    g_autofree char *xml = NULL;
+    g_autoptr(GPtrArray) specs = parse_specs(o, args, "xml", error);
+    g_autofree char *xml = specs ? svc_xml_for_specs((SvcSpec *const *)specs->pdata, specs->len,
+                                                     error)
+                                 : NULL;
 
-    if (!args[0] || args[1]) {
-        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "xml needs exactly one KIND (see 'virt-spicevmc kinds')");
-        return FALSE;
-    }
-    g_ptr_array_add(specs, svc_spec_new(args[0], error));
-    if (!specs->pdata[0] || !apply_single_options(o, specs, error) ||
-        !(xml = svc_xml_for_spec(specs->pdata[0], error)))
+    if (!xml)
         return FALSE;
     printf("%s\n", xml);
+    return TRUE;
+}
+
+gboolean
+cmd_help(Options *o, char **args, GError **error)
+{
+    g_autofree char *help = NULL;
+
+    if (args[0] && args[1]) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", args[1]);
+        return FALSE;
+    }
+    if (!(help = command_help(args[0]))) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "unknown command '%s' (see virt-spicevmc --help)", args[0]);
+        return FALSE;
+    }
+    printf("%s", help);
     return TRUE;
 }
 
@@ -343,7 +474,7 @@ cmd_restore(Options *o, char **args, GError **error)
     if (!domain_only(o, "restore", args, error) || !target_open(o, &t, error) ||
         !svc_domain_restore(t.domain, &added, error))
         return FALSE;
-    print_added(added);
+    report_added(o, added);
     return TRUE;
 }
 
@@ -372,6 +503,8 @@ cmd_enable(Options *o, char **args, GError **error)
     if (!open_for_emulator(o, "enable", args, &t, error) ||
         !svc_domain_enable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
+    if (o->quiet)
+        return TRUE;
     if (!changed)
         printf("Domain '%s' already uses %s\n", o->domain, wrapper);
     else if (svc_domain_is_running(t.domain))
@@ -391,6 +524,8 @@ cmd_disable(Options *o, char **args, GError **error)
     if (!open_for_emulator(o, "disable", args, &t, error) ||
         !svc_domain_disable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
+    if (o->quiet)
+        return TRUE;
     if (!changed)
         printf("Domain '%s' does not use %s\n", o->domain, wrapper);
     else if (svc_domain_runs_wrapper(t.domain, wrapper))

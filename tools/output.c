@@ -40,7 +40,7 @@ table_add(Table *table, const char *const *cells)
 }
 
 void
-table_print(Table *table, FILE *out)
+table_print(Table *table, FILE *out, gboolean header)
 {
     g_autofree guint *width = g_new0(guint, table->columns);
     guint total = 0;
@@ -53,7 +53,7 @@ table_print(Table *table, FILE *out)
     }
     for (guint c = 0; c < table->columns; c++)
         total += width[c] + 3;
-    for (guint r = 0; r < table->rows->len; r++) {
+    for (guint r = header ? 0 : 1; r < table->rows->len; r++) {
         char **row = table->rows->pdata[r];
         g_autoptr(GString) line = g_string_new(" ");
 
@@ -81,41 +81,68 @@ print_json(json_object *obj)
                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+json_object *
+channels_json(GPtrArray *channels)
+{
+    json_object *arr = json_object_new_array();
+
+    for (guint i = 0; channels && i < channels->len; i++)
+        json_object_array_add(arr, svc_channel_to_json(channels->pdata[i]));
+    return arr;
+}
+
+void
+print_channels_json(GPtrArray *channels)
+{
+    g_autoptr(json_object) arr = channels_json(channels);
+
+    print_json(arr);
+}
+
 static const char *
 frontend_cell(const SvcChannel *ch)
 {
     return ch->state == SVC_STATE_OK ? ch->driver : "-";
 }
 
-static void
-print_notes(GPtrArray *channels, gboolean domain)
+/* QEMU's frontend-open follows the guest only for a virtserialport; a virtconsole's is open
+ * from its creation (until the guest first opens and closes it), a usb-redir's and a card's
+ * whenever the device holds the chardev.  There, the column says nothing it cannot know. */
+static const char *
+guest_cell(const SvcChannel *ch)
 {
-    gboolean inferred = FALSE, passthrough = FALSE;
-
-    for (guint i = 0; i < channels->len; i++) {
-        const SvcChannel *ch = channels->pdata[i];
-
-        inferred |= !ch->ours;
-        passthrough |= domain && ch->ours && !ch->libvirt && ch->state == SVC_STATE_OK;
-    }
-    if (inferred)
-        printf("\n* not added by spicevmc%s: kind and names inferred from what QEMU shows\n",
-               domain ? " or libvirt" : "");
-    if (passthrough)
-        printf("\nChannels managed by spicevmc go through QMP passthrough: libvirt taints the "
-               "domain custom-monitor,\nand migrating it would lose them (the destination's "
-               "libvirt does not recreate them);\nadd them with --config and restart the "
-               "domain instead.\n");
+    if (ch->state != SVC_STATE_OK ||
+        g_strcmp0(ch->driver, svc_frontend_driver(SVC_FRONT_SERIALPORT)) != 0)
+        return NULL;
+    return ch->guest_open ? "open" : "closed";
 }
 
 void
-print_channels(GPtrArray *channels, gboolean domain)
+print_warnings(GPtrArray *channels, gboolean domain)
+{
+    gboolean passthrough = FALSE;
+
+    for (guint i = 0; domain && i < channels->len; i++) {
+        const SvcChannel *ch = channels->pdata[i];
+
+        passthrough |= ch->ours && !ch->libvirt && ch->state == SVC_STATE_OK;
+    }
+    if (passthrough)
+        fprintf(stderr, "%s: warning: channels managed by spicevmc go through QMP passthrough: "
+                        "libvirt taints the domain custom-monitor, and migrating it would lose "
+                        "them (the destination's libvirt does not recreate them); add them with "
+                        "--config and restart the domain instead\n", g_get_prgname());
+}
+
+void
+print_channels(GPtrArray *channels, gboolean domain, gboolean quiet)
 {
     static const char *const headers[] = { "Id", "Kind", "SPICE name", "Frontend", "Bus",
                                            "Port", "Guest port name", "Guest", "State",
                                            "Managed by", "Persistent", NULL };
     g_autofree char **cut = g_memdup2(headers, sizeof(headers));
     g_autoptr(Table) table = NULL;
+    gboolean inferred = FALSE;
 
     /* Without a domain, the last two columns say nothing. */
     if (!domain)
@@ -127,17 +154,17 @@ print_channels(GPtrArray *channels, gboolean domain)
                                                 ch->ours ? "" : "*");
         g_autofree char *nr = ch->nr ? g_strdup_printf("%u", ch->nr) : NULL;
         const char *cells[] = { ch->id, kind, ch->spice_name, frontend_cell(ch), ch->bus, nr,
-                                ch->port_name,
-                                ch->state == SVC_STATE_OK ? (ch->guest_open ? "open" : "closed")
-                                                          : NULL,
-                                svc_state_name(ch->state),
+                                ch->port_name, guest_cell(ch), svc_state_name(ch->state),
                                 ch->libvirt ? "libvirt" : ch->ours ? "spicevmc" : NULL,
                                 ch->persistent ? "yes" : "no", NULL };
 
+        inferred |= !ch->ours;
         table_add(table, cells);
     }
-    table_print(table, stdout);
-    print_notes(channels, domain);
+    table_print(table, stdout, !quiet);
+    if (inferred && !quiet)
+        printf("\n* not added by spicevmc%s: kind and names inferred from what QEMU shows\n",
+               domain ? " or libvirt" : "");
 }
 
 static void
@@ -151,9 +178,10 @@ print_one_added(const SvcChannel *ch)
                ch->kind->name, ch->spice_name);
         return;
     }
-    printf("Channel '%s' added: %s '%s', %s on %s%s\n", ch->id, ch->kind->name, ch->spice_name,
-           ch->driver, where ? where : "the bus libvirt chose",
-           ch->libvirt ? " (by libvirt)" : "");
+    printf("Channel '%s' added: %s '%s', %s on %s%s%s\n", ch->id, ch->kind->name,
+           ch->spice_name, ch->driver, where ? where : "the bus libvirt chose",
+           ch->libvirt ? " (by libvirt)" : "",
+           ch->persistent ? ", and to the persistent definition" : "");
 }
 
 void
@@ -164,8 +192,67 @@ print_added(GPtrArray *added)
 }
 
 void
-print_removed(GPtrArray *removed)
+print_removed_ids(GPtrArray *removed)
 {
     for (guint i = 0; removed && i < removed->len; i++)
         printf("Channel '%s' removed\n", (char *)removed->pdata[i]);
+}
+
+void
+print_removed(GPtrArray *removed)
+{
+    for (guint i = 0; removed && i < removed->len; i++) {
+        const SvcChannel *ch = removed->pdata[i];
+
+        printf("Channel '%s' removed%s\n", ch->id,
+               ch->state == SVC_STATE_CONFIG ? " from the persistent definition"
+               : ch->persistent              ? ", and from the persistent definition"
+                                             : "");
+    }
+}
+
+/* A dry run: the device XML of the channels, then each step, QMP commands as "-> …". */
+void
+print_dry_run(SvcDryRun *run, gboolean json)
+{
+    g_autofree char *xml = svc_xml_for_channels(run->channels, SVC_XML_FORMATTED | SVC_XML_BATCH);
+
+    if (json) {
+        g_autoptr(json_object) obj = json_object_new_object();
+        json_object *steps = json_object_new_array();
+
+        json_object_object_add(obj, "channels", channels_json(run->channels));
+        json_object_object_add(obj, "xml", json_object_new_string(xml));
+        for (guint i = 0; i < run->steps->len; i++) {
+            const SvcStep *step = run->steps->pdata[i];
+            json_object *s = json_object_new_object();
+            json_object *ids = json_object_new_array();
+
+            for (guint j = 0; j < step->ids->len; j++)
+                json_object_array_add(ids, json_object_new_string(step->ids->pdata[j]));
+            json_object_object_add(s, "what", json_object_new_string(step->what));
+            json_object_object_add(s, "ids", ids);
+            if (step->xml)
+                json_object_object_add(s, "xml", json_object_new_string(step->xml));
+            if (step->commands)
+                json_object_object_add(s, "commands", json_object_get(step->commands));
+            json_object_array_add(steps, s);
+        }
+        json_object_object_add(obj, "steps", steps);
+        print_json(obj);
+        return;
+    }
+    printf("%s\n", xml);
+    for (guint i = 0; i < run->steps->len; i++) {
+        const SvcStep *step = run->steps->pdata[i];
+        g_autoptr(GString) ids = g_string_new(NULL);
+
+        for (guint j = 0; j < step->ids->len; j++)
+            g_string_append_printf(ids, "%s%s", j ? ", " : "", (char *)step->ids->pdata[j]);
+        printf("# %s: %s\n", step->what, ids->len ? ids->str : "(nothing)");
+        for (size_t j = 0; step->commands && j < json_object_array_length(step->commands); j++)
+            printf("-> %s\n", json_object_to_json_string_ext(
+                                  json_object_array_get_idx(step->commands, j),
+                                  JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,101 +26,136 @@ options_clear(Options *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
+/* ---- the options: one row each, commands name the groups they take ---- */
+
+typedef enum {
+    OPT_CHANNEL = 1 << 0,     /* --id, --fqdn, --port-name: one channel's names */
+    OPT_PLACE = 1 << 1,       /* --bus, --nr: where it goes */
+    OPT_AFFECT = 1 << 2,      /* --live, --config, --persistent, --current, as virsh */
+    OPT_JSON = 1 << 3,
+    OPT_XML = 1 << 4,
+    OPT_ALL = 1 << 5,
+    OPT_DRY_RUN = 1 << 6,
+    OPT_WRAPPER = 1 << 7,
+} OptionGroup;
+
+static const struct {
+    OptionGroup group;
+    const char *name;
+    GOptionArg arg;
+    size_t offset;            /* in Options */
+    const char *help;
+    const char *arg_name;
+} command_options[] = {
+    { OPT_CHANNEL, "id", G_OPTION_ARG_STRING, offsetof(Options, id),
+      "Device id of the channel (of a domain: a user alias, ua-…)", "ID" },
+    { OPT_CHANNEL, "fqdn", G_OPTION_ARG_STRING, offsetof(Options, fqdn),
+      "SPICE port name (kind 'port')", "NAME" },
+    { OPT_CHANNEL, "port-name", G_OPTION_ARG_STRING, offsetof(Options, port_name),
+      "Guest port name", "NAME" },
+    { OPT_PLACE, "bus", G_OPTION_ARG_STRING, offsetof(Options, bus),
+      "Bus to put the frontend on", "BUS" },
+    { OPT_PLACE, "nr", G_OPTION_ARG_STRING, offsetof(Options, nr), "virtio-serial port number",
+      "N" },
+    { OPT_AFFECT, "live", G_OPTION_ARG_NONE, offsetof(Options, live),
+      "Change the running domain", NULL },
+    { OPT_AFFECT, "config", G_OPTION_ARG_NONE, offsetof(Options, config),
+      "Change the persistent definition", NULL },
+    { OPT_AFFECT, "persistent", G_OPTION_ARG_NONE, offsetof(Options, persistent),
+      "Change both", NULL },
+    { OPT_AFFECT, "current", G_OPTION_ARG_NONE, offsetof(Options, current),
+      "Change the running domain if it runs, else its definition (the default)", NULL },
+    { OPT_ALL, "all", G_OPTION_ARG_NONE, offsetof(Options, all),
+      "Every channel spicevmc added (of a domain: every SPICE channel, in the scope asked)",
+      NULL },
+    { OPT_JSON, "json", G_OPTION_ARG_NONE, offsetof(Options, json), "Print JSON", NULL },
+    { OPT_XML, "xml", G_OPTION_ARG_NONE, offsetof(Options, xml),
+      "Print device XML that attach and virsh attach-device take", NULL },
+    { OPT_DRY_RUN, "dry-run", G_OPTION_ARG_NONE, offsetof(Options, dry_run),
+      "Print what would change (device XML, QMP commands) and change nothing", NULL },
+    { OPT_DRY_RUN, "print-xml", G_OPTION_ARG_NONE, offsetof(Options, dry_run),
+      "The same as --dry-run, as virsh names it", NULL },
+    { OPT_WRAPPER, "wrapper", G_OPTION_ARG_FILENAME, offsetof(Options, wrapper),
+      "The QEMU wrapper (default " SPICEVMC_WRAPPER ")", "PATH" },
+};
+
+/* What a command works on. */
+typedef enum {
+    SCOPE_NONE = 0,           /* nothing: it describes */
+    SCOPE_QMP = 1 << 0,       /* a QEMU over --qmp */
+    SCOPE_DOMAIN = 1 << 1,    /* a libvirt domain */
+} Scope;
+
+/* A command is one row: help, usage errors and the option parser read it. */
+static const struct {
+    const char *name;
+    CommandFunc func;
+    guint options;            /* OptionGroup */
+    Scope scope;
+    const char *args;
+    const char *summary;
+} commands[] = {
+    { "add", cmd_add, OPT_CHANNEL | OPT_PLACE | OPT_AFFECT | OPT_JSON | OPT_DRY_RUN,
+      SCOPE_QMP | SCOPE_DOMAIN, "KIND[,key=value]…", "add channels, all or none" },
+    { "remove", cmd_remove, OPT_ALL | OPT_AFFECT | OPT_JSON | OPT_DRY_RUN,
+      SCOPE_QMP | SCOPE_DOMAIN, "ID…|--all", "remove channels in one batch" },
+    { "list", cmd_list, OPT_JSON | OPT_XML, SCOPE_QMP | SCOPE_DOMAIN, "[ID…] [--json|--xml]",
+      "list the SPICE channels (those with these ids)" },
+    { "attach", cmd_attach, OPT_AFFECT | OPT_JSON | OPT_DRY_RUN, SCOPE_QMP | SCOPE_DOMAIN,
+      "FILE.xml|-", "add the channels of libvirt device XML" },
+    { "detach", cmd_detach, OPT_AFFECT | OPT_JSON | OPT_DRY_RUN, SCOPE_QMP | SCOPE_DOMAIN,
+      "FILE.xml|-", "remove the channels of libvirt device XML" },
+    { "restore", cmd_restore, OPT_JSON, SCOPE_DOMAIN, "[DOMAIN]",
+      "add what a domain's definition asks that libvirt cannot" },
+    { "enable", cmd_enable, OPT_WRAPPER | OPT_AFFECT, SCOPE_DOMAIN, "[DOMAIN]",
+      "give a domain spicevmc's QMP commands (spicevmc-qemu)" },
+    { "disable", cmd_disable, OPT_WRAPPER | OPT_AFFECT, SCOPE_DOMAIN, "[DOMAIN]",
+      "give a domain its own QEMU back" },
+    { "xml", cmd_xml, OPT_CHANNEL | OPT_PLACE, SCOPE_NONE, "KIND[,key=value]…",
+      "print the device XML of channels" },
+    { "kinds", cmd_kinds, OPT_JSON, SCOPE_NONE, "", "list the kinds of channel spicevmc knows" },
+    { "help", cmd_help, 0, SCOPE_NONE, "[COMMAND]", "describe a command" },
+};
+
 static GOptionEntry *
 global_entries(Options *o)
 {
     GOptionEntry entries[] = {
-        { "qmp", 'q', 0, G_OPTION_ARG_FILENAME, &o->qmp,
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &o->qmp,
           "The VM's QMP monitor: a unix socket path or HOST:PORT", "ADDRESS" },
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
           "libvirt URI of the DOMAIN (default: $LIBVIRT_DEFAULT_URI, else libvirt's)", "URI" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o->timeout,
           "Seconds to wait for QEMU (default 10)", "SECONDS" },
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet,
+          "Print only what was asked for: no messages, no table headers (errors and "
+          "warnings still go to stderr)", NULL },
         { NULL }
     };
 
     return g_memdup2(entries, sizeof(entries));
 }
 
-/* Options of commands that change a domain, as virsh has them. */
-#define AFFECT_ENTRIES(o)                                                                       \
-    { "live", 0, 0, G_OPTION_ARG_NONE, &(o)->live, "Change the running domain", NULL },        \
-    { "config", 0, 0, G_OPTION_ARG_NONE, &(o)->config,                                          \
-      "Change the persistent definition", NULL },                                               \
-    { "persistent", 0, 0, G_OPTION_ARG_NONE, &(o)->persistent, "Change both", NULL }
-
 static GOptionEntry *
-command_entries(Options *o, const char *command)
+command_entries(Options *o, guint c)
 {
-    GOptionEntry add[] = {
-        { "id", 0, 0, G_OPTION_ARG_STRING, &o->id, "Device id of the new channel", "ID" },
-        { "fqdn", 0, 0, G_OPTION_ARG_STRING, &o->fqdn, "SPICE port name (kind 'port')", "NAME" },
-        { "port-name", 0, 0, G_OPTION_ARG_STRING, &o->port_name, "Guest port name", "NAME" },
-        { "bus", 0, 0, G_OPTION_ARG_STRING, &o->bus, "Bus to put the frontend on", "BUS" },
-        { "nr", 0, 0, G_OPTION_ARG_STRING, &o->nr, "virtio-serial port number", "N" },
-        AFFECT_ENTRIES(o),
-        { NULL }
-    };
-    GOptionEntry list[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
-        { "xml", 0, 0, G_OPTION_ARG_NONE, &o->xml, "Print device XML that attach takes", NULL },
-        { NULL }
-    };
-    GOptionEntry xml[] = {
-        { "id", 0, 0, G_OPTION_ARG_STRING, &o->id, "Alias (ua-…) of the channel", "ID" },
-        { "fqdn", 0, 0, G_OPTION_ARG_STRING, &o->fqdn, "SPICE port name (kind 'port')", "NAME" },
-        { "port-name", 0, 0, G_OPTION_ARG_STRING, &o->port_name, "Guest port name", "NAME" },
-        { NULL }
-    };
-    GOptionEntry remove[] = {
-        { "all", 0, 0, G_OPTION_ARG_NONE, &o->all,
-          "Remove every channel spicevmc added (of a domain: every SPICE channel)", NULL },
-        AFFECT_ENTRIES(o),
-        { NULL }
-    };
-    GOptionEntry change[] = {
-        AFFECT_ENTRIES(o),
-        { NULL }
-    };
-    GOptionEntry emulator[] = {
-        { "wrapper", 0, 0, G_OPTION_ARG_FILENAME, &o->wrapper,
-          "The QEMU wrapper (default " SPICEVMC_WRAPPER ")", "PATH" },
-        AFFECT_ENTRIES(o),
-        { NULL }
-    };
+    GOptionEntry *entries = g_new0(GOptionEntry, G_N_ELEMENTS(command_options) + 1);
+    guint n = 0;
 
-    if (g_str_equal(command, "add"))
-        return g_memdup2(add, sizeof(add));
-    if (g_str_equal(command, "list"))
-        return g_memdup2(list, sizeof(list));
-    if (g_str_equal(command, "remove"))
-        return g_memdup2(remove, sizeof(remove));
-    if (g_str_equal(command, "xml"))
-        return g_memdup2(xml, sizeof(xml));
-    if (g_str_equal(command, "attach") || g_str_equal(command, "detach"))
-        return g_memdup2(change, sizeof(change));
-    if (g_str_equal(command, "enable") || g_str_equal(command, "disable"))
-        return g_memdup2(emulator, sizeof(emulator));
-    return g_new0(GOptionEntry, 1);
+    for (guint i = 0; i < G_N_ELEMENTS(command_options); i++) {
+        if (!(commands[c].options & command_options[i].group))
+            continue;
+        entries[n].long_name = command_options[i].name;
+        entries[n].arg = command_options[i].arg;
+        entries[n].arg_data = (char *)o + command_options[i].offset;
+        entries[n].description = command_options[i].help;
+        entries[n].arg_description = command_options[i].arg_name;
+        n++;
+    }
+    return entries;
 }
 
-static const struct {
-    const char *name;
-    CommandFunc func;
-    const char *args;
-    const char *summary;
-} commands[] = {
-    { "add", cmd_add, "KIND[,key=value]…", "add channels, all or none" },
-    { "remove", cmd_remove, "ID… | --all", "remove channels in one batch" },
-    { "list", cmd_list, "[--json|--xml]", "list the SPICE channels" },
-    { "attach", cmd_attach, "FILE.xml|-", "add the channels of libvirt device XML" },
-    { "detach", cmd_detach, "FILE.xml|-", "remove the channels of libvirt device XML" },
-    { "restore", cmd_restore, "[DOMAIN]", "add what a domain's definition asks that libvirt cannot" },
-    { "enable", cmd_enable, "[DOMAIN]", "give a domain spicevmc's QMP commands (spicevmc-qemu)" },
-    { "disable", cmd_disable, "[DOMAIN]", "give a domain its own QEMU back" },
-    { "xml", cmd_xml, "KIND", "print the device XML of a channel" },
-    { "kinds", cmd_kinds, "", "list the kinds of channel spicevmc knows" },
-};
+/* ---- commands --------------------------------------------------------- */
 
 /* "add, remove, …", for the errors that ask for a command. */
 static char *
@@ -136,8 +172,10 @@ static char *
 commands_summary(void)
 {
     GString *out = g_string_new("Usage: virt-spicevmc [--qmp ADDRESS] COMMAND [ARG…]\n"
-                                "       virt-spicevmc [-c URI] DOMAIN COMMAND [ARG…]\n\n"
-                                "Commands:");
+                                "       virt-spicevmc [-c URI] DOMAIN COMMAND [ARG…]\n"
+                                "       (DOMAIN: a name, an id or a UUID, as virsh takes "
+                                "them)\n\n"
+                                "Commands (virt-spicevmc help COMMAND for each):");
 
     /* Padded by characters, not bytes: "…" is three. */
     for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
@@ -145,6 +183,74 @@ commands_summary(void)
                                (int)(20 - g_utf8_strlen(commands[i].args, -1)), "",
                                commands[i].summary);
     return g_string_free(out, FALSE);
+}
+
+static int
+find_command(const char *name)
+{
+    for (guint c = 0; name && c < G_N_ELEMENTS(commands); c++) {
+        if (g_str_equal(commands[c].name, name))
+            return c;
+    }
+    return -1;
+}
+
+static const char *
+scope_usage(Scope scope)
+{
+    if (scope == (SCOPE_QMP | SCOPE_DOMAIN))
+        return "[--qmp ADDRESS | [-c URI] DOMAIN] ";
+    if (scope == SCOPE_DOMAIN)
+        return "[-c URI] ";
+    return "";
+}
+
+/* The option context of command @c: its own options, then the global ones. */
+static GOptionContext *
+command_context(guint c, GOptionEntry *locals, GOptionEntry *globals)
+{
+    g_autofree char *param = g_strdup_printf("%s%s %s", scope_usage(commands[c].scope),
+                                             commands[c].name, commands[c].args);
+    GOptionContext *context = g_option_context_new(param);
+
+    g_option_context_add_main_entries(context, locals, NULL);
+    g_option_context_add_main_entries(context, globals, NULL);
+    g_option_context_set_summary(context, commands[c].summary);
+    return context;
+}
+
+static GOptionContext *
+overview_context(GOptionEntry *globals, const char *summary)
+{
+    GOptionContext *context = g_option_context_new("[DOMAIN] COMMAND [ARG…]");
+
+    g_option_context_add_main_entries(context, globals, NULL);
+    g_option_context_set_summary(context, "Add, list and remove SPICE channels of a running "
+                                          "QEMU or libvirt domain.");
+    g_option_context_set_description(context, summary);
+    return context;
+}
+
+char *
+command_help(const char *name)
+{
+    g_auto(Options) o = { 0 };
+    int c = name ? find_command(name) : -1;
+    g_autofree GOptionEntry *globals = global_entries(&o);
+    g_autofree GOptionEntry *locals = NULL;
+    g_autoptr(GOptionContext) context = NULL;
+    g_autofree char *summary = NULL;
+
+    if (!name) {
+        summary = commands_summary();
+        context = overview_context(globals, summary);
+        return g_option_context_get_help(context, TRUE, NULL);
+    }
+    if (c < 0)
+        return NULL;
+    locals = command_entries(&o, c);
+    context = command_context(c, locals, globals);
+    return g_option_context_get_help(context, FALSE, NULL);
 }
 
 static int
@@ -163,16 +269,6 @@ check_timeout(Options *o, GError **error)
                 "invalid --timeout %g: expected seconds, more than 0 and at most a day",
                 o->timeout);
     return FALSE;
-}
-
-static int
-find_command(const char *name)
-{
-    for (guint c = 0; name && c < G_N_ELEMENTS(commands); c++) {
-        if (g_str_equal(commands[c].name, name))
-            return c;
-    }
-    return -1;
 }
 
 /* "COMMAND …" works on --qmp; "DOMAIN COMMAND …" on a libvirt domain, as virsh names them. */
@@ -206,6 +302,36 @@ split_command(Options *o, int *argc, char ***argv, GError **error)
     return c;
 }
 
+/* What the command works on must be one it takes. */
+static gboolean
+check_scope(Options *o, guint c, GError **error)
+{
+    Scope scope = commands[c].scope;
+
+    if (o->domain && o->qmp) {
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
+                            "give --qmp or a libvirt DOMAIN, not both");
+        return FALSE;
+    }
+    if (o->qmp && !(scope & SCOPE_QMP)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s %s", commands[c].name,
+                    scope & SCOPE_DOMAIN ? "is for a libvirt domain, not --qmp"
+                                         : "works on no VM: --qmp does not apply");
+        return FALSE;
+    }
+    if (o->domain && !scope) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s works on no VM: drop the domain '%s'", commands[c].name, o->domain);
+        return FALSE;
+    }
+    if (o->current && (o->live || o->config || o->persistent)) {
+        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
+                            "--current cannot go with --live, --config or --persistent");
+        return FALSE;
+    }
+    return check_timeout(o, error);
+}
+
 /* The embedded libvirt driver logs its warnings to stderr; keep them in the root instead, so
  * that the user sees one line per error, as with a daemon. */
 static void
@@ -232,39 +358,25 @@ main(int argc, char **argv)
 {
     g_auto(Options) o = { .timeout = DEFAULT_TIMEOUT };
     g_autoptr(GError) error = NULL;
-    g_autoptr(GOptionContext) global = g_option_context_new("[DOMAIN] COMMAND [ARG…]");
-    g_autoptr(GOptionContext) local = NULL;
     g_autofree GOptionEntry *globals = global_entries(&o);
-    g_autofree GOptionEntry *locals = NULL;
     g_autofree char *summary = commands_summary();
-    g_autofree char *param = NULL;
+    g_autoptr(GOptionContext) global = overview_context(globals, summary);
+    g_autoptr(GOptionContext) local = NULL;
+    g_autofree GOptionEntry *locals = NULL;
     int c;
 
     setlocale(LC_ALL, "");
     g_set_prgname("virt-spicevmc");
-    g_option_context_add_main_entries(global, globals, NULL);
-    g_option_context_set_summary(global, "Add, list and remove SPICE channels of a running QEMU "
-                                         "or libvirt domain.");
-    g_option_context_set_description(global, summary);
     g_option_context_set_strict_posix(global, TRUE);
     if (!g_option_context_parse(global, &argc, &argv, &error) ||
         (c = split_command(&o, &argc, &argv, &error)) < 0)
         return fail(error);
 
     /* Options may also follow the command, as with virsh. */
-    param = g_strdup_printf("%s %s", commands[c].name, commands[c].args);
-    local = g_option_context_new(param);
-    locals = command_entries(&o, commands[c].name);
-    g_option_context_add_main_entries(local, locals, NULL);
-    g_option_context_add_main_entries(local, globals, NULL);
-    g_option_context_set_summary(local, commands[c].summary);
-    if (!g_option_context_parse(local, &argc, &argv, &error) || !check_timeout(&o, &error))
+    locals = command_entries(&o, c);
+    local = command_context(c, locals, globals);
+    if (!g_option_context_parse(local, &argc, &argv, &error) || !check_scope(&o, c, &error))
         return fail(error);
-    if (o.domain && o.qmp) {
-        g_set_error_literal(&error, SVC_ERROR, SVC_ERROR_INVALID,
-                            "give --qmp or a libvirt DOMAIN, not both");
-        return fail(error);
-    }
     quiet_embedded_libvirt(o.uri ? o.uri : g_getenv("LIBVIRT_DEFAULT_URI"));
     if (!commands[c].func(&o, argv + 1, &error))
         return fail(error);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Changing a libvirt domain's SPICE channels: add, remove, restore, each with its undo. */
+/* Adding SPICE channels to a libvirt domain, and restoring them, each with its undo. */
 #include "config.h"
 
 #include <string.h>
@@ -92,7 +92,7 @@ undo_run(SvcDomain *d, Undo *u)
     if (u->config_meta) {
         g_autoptr(GError) error = NULL;
 
-        logged(svc_domain_write_specs(d, u->config_meta, TRUE, &error), error);
+        logged(svc_domain_write_specs(d, u->config_meta, &error), error);
     }
 }
 
@@ -110,11 +110,62 @@ pinned(const SvcSpec *spec, const SvcChannel *ch)
         copy->bus = g_strdup(ch->bus);
         copy->nr = ch->nr;
     }
+    if (ch->kind->numbered && !copy->fqdn)
+        copy->fqdn = g_strdup(ch->spice_name);
     return copy;
 }
 
+void
+svc_domain_plan_libvirt(SvcDryRun *run, const char *what, const char *id, const char *xml)
+{
+    SvcStep *step = run->steps->len ? g_ptr_array_index(run->steps, run->steps->len - 1) : NULL;
+
+    if (!step || g_strcmp0(step->what, what) != 0)
+        step = svc_dry_run_add_step(run, what);
+    g_ptr_array_add(step->ids, g_strdup(id));
+    if (step->xml) {
+        g_autofree char *before = step->xml;
+
+        step->xml = g_strconcat(before, "\n", xml, NULL);
+    } else {
+        step->xml = g_strdup(xml);
+    }
+}
+
+void
+svc_domain_plan_metadata(SvcDryRun *run, const char *what, GPtrArray *specs)
+{
+    SvcStep *step = svc_dry_run_add_step(run, what);
+
+    for (guint i = 0; i < specs->len; i++)
+        g_ptr_array_add(step->ids, g_strdup(((SvcSpec *)specs->pdata[i])->id));
+    step->xml = svc_domain_specs_xml(specs);
+}
+
+/* Through passthrough: svc_add's own steps, or its dry run. */
 static gboolean
-add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, GError **error)
+add_ours(SvcDomain *d, GPtrArray *ours, SvcDryRun *run, GError **error)
+{
+    g_autoptr(SvcDryRun) theirs = NULL;
+    SvcStep *step;
+
+    if (!run)
+        return svc_add(d->vm, (SvcSpec *const *)ours->pdata, ours->len, NULL, error);
+    if (!(theirs = svc_dry_run_add(d->vm, (SvcSpec *const *)ours->pdata, ours->len, error)))
+        return FALSE;
+    step = g_ptr_array_steal_index(theirs->steps, 0);
+    g_free(step->what);
+    step->what = g_strdup("QMP through libvirt (virsh qemu-monitor-command)");
+    g_ptr_array_add(run->steps, step);
+    step = svc_dry_run_add_step(run, "spicevmc metadata " SVC_DOMAIN_ADDED_URI " --live --config");
+    for (guint i = 0; i < ours->len; i++)
+        g_ptr_array_add(step->ids, g_strdup(((SvcSpec *)ours->pdata[i])->id));
+    return TRUE;
+}
+
+static gboolean
+add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, SvcDryRun *run,
+         GError **error)
 {
     g_autoptr(GPtrArray) ours = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
 
@@ -122,9 +173,9 @@ add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, GErro
         if (!libvirt_plugs_live(specs[i]))
             g_ptr_array_add(ours, pinned(specs[i], planned->pdata[i]));
     }
-    if (ours->len && !svc_add(d->vm, (SvcSpec *const *)ours->pdata, ours->len, NULL, error))
+    if (ours->len && !add_ours(d, ours, run, error))
         return FALSE;
-    for (guint i = 0; i < ours->len; i++)
+    for (guint i = 0; i < ours->len && !run; i++)
         g_ptr_array_add(u->live_ours, g_strdup(((SvcSpec *)ours->pdata[i])->id));
     for (guint i = 0; i < planned->len; i++) {
         const SvcChannel *ch = planned->pdata[i];
@@ -134,6 +185,10 @@ add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, GErro
             continue;
         if (!(xml = svc_xml_for_libvirt(ch, error)))
             return FALSE;
+        if (run) {
+            svc_domain_plan_libvirt(run, "libvirt attach-device --live", ch->id, xml);
+            continue;
+        }
         if (virDomainAttachDeviceFlags(d->dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
             g_autofree char *what = g_strdup_printf("libvirt cannot hot-plug the %s channel",
                                                     ch->kind->name);
@@ -142,11 +197,11 @@ add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, GErro
         }
         g_ptr_array_add(u->live_libvirt, g_strdup(ch->id));
     }
-    return svc_domain_sync_live_metadata(d, error);
+    return run || svc_domain_sync_live_metadata(d, error);
 }
 
 static gboolean
-add_config(SvcDomain *d, GPtrArray *planned, Undo *u, GError **error)
+add_config(SvcDomain *d, GPtrArray *planned, Undo *u, SvcDryRun *run, GError **error)
 {
     g_autoptr(GPtrArray) meta = svc_domain_read_metadata(d, TRUE, error);
     g_autoptr(GPtrArray) grown = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
@@ -167,6 +222,10 @@ add_config(SvcDomain *d, GPtrArray *planned, Undo *u, GError **error)
         }
         if (!(xml = svc_xml_for_libvirt(ch, error)))
             return FALSE;
+        if (run) {
+            svc_domain_plan_libvirt(run, "libvirt attach-device --config", ch->id, xml);
+            continue;
+        }
         if (virDomainAttachDeviceFlags(d->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
             g_autofree char *what = g_strdup_printf(
                 "libvirt cannot keep the %s channel in the persistent definition",
@@ -178,32 +237,111 @@ add_config(SvcDomain *d, GPtrArray *planned, Undo *u, GError **error)
     }
     if (!changed)
         return TRUE;
+    if (run) {
+        svc_domain_plan_metadata(run, "spicevmc metadata " SVC_DOMAIN_RESTORE_URI " --config",
+                                 grown);
+        return TRUE;
+    }
     u->config_meta = g_ptr_array_ref(meta);
-    return svc_domain_write_specs(d, grown, TRUE, error);
+    return svc_domain_write_specs(d, grown, error);
 }
 
-gboolean
-svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
-               GPtrArray **added, GError **error)
+/* A SPICE port name libvirt's XML already gives is taken, though QEMU does not show it; a
+ * serial console takes the lowest number free in both.  So is an alias in the definition: a
+ * channel added live does not take the name of one that would come back at the next start. */
+static GPtrArray *
+pin_names(SvcDomain *d, SvcSpec *const *specs, guint n, gboolean config, GError **error)
+{
+    g_autoptr(GHashTable) names = svc_domain_spice_names(d, config, error);
+    g_autoptr(GHashTable) ids = names ? svc_domain_aliases(d, error) : NULL;
+    g_autoptr(GPtrArray) live = ids ? svc_list(d->vm, error) : NULL;
+    g_autoptr(GPtrArray) pinned = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+
+    if (!live)
+        return NULL;
+    for (guint i = 0; i < live->len; i++) {
+        const SvcChannel *ch = live->pdata[i];
+
+        if (ch->spice_name && ch->kind && ch->kind->backend == SVC_BACKEND_SPICEPORT &&
+            !g_hash_table_contains(names, ch->spice_name))
+            g_hash_table_insert(names, g_strdup(ch->spice_name), g_strdup(ch->id));
+        if (ch->id)
+            g_hash_table_add(ids, g_strdup(ch->id));
+    }
+    for (guint i = 0; i < n; i++) {
+        SvcSpec *spec = svc_spec_copy(specs[i]);
+        const char *owner = spec->fqdn ? g_hash_table_lookup(names, spec->fqdn) : NULL;
+
+        g_ptr_array_add(pinned, spec);
+        if (owner) {
+            g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
+                        "SPICE port name '%s' is already used by '%s'", spec->fqdn, owner);
+            svc_spec_prefix_error(error, spec);
+            return NULL;
+        }
+        if (spec->kind->numbered && !spec->fqdn)
+            spec->fqdn = svc_first_free_name(names, spec->kind->spice_name, 0);
+        if (!spec->id) {
+            g_autofree char *prefix = g_strconcat(SVC_DOMAIN_ID_PREFIX, spec->kind->name, NULL);
+
+            spec->id = svc_first_free_name(ids, prefix, 0);
+        }
+        g_hash_table_add(ids, g_strdup(spec->id));
+        if (spec->kind->backend == SVC_BACKEND_SPICEPORT && spec->fqdn)
+            g_hash_table_insert(names, g_strdup(spec->fqdn), g_strdup(spec->id));
+    }
+    return g_steal_pointer(&pinned);
+}
+
+/* Everything is decided, and checked against the VM and the definition, before anything
+ * changes: the channels each spec becomes. */
+static GPtrArray *
+plan_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect, GPtrArray **live_specs,
+         GError **error)
+{
+    g_autoptr(GPtrArray) pinned_names = NULL;
+    g_autoptr(GPtrArray) planned = NULL;
+    g_autoptr(GPtrArray) again = NULL;
+    g_autoptr(GPtrArray) checked = NULL;
+
+    if (!(affect & SVC_AFFECT_LIVE))
+        return svc_domain_plan_config(d, specs, n, error);
+    if (!svc_domain_get_vm(d, error) ||
+        !(pinned_names = pin_names(d, specs, n, (affect & SVC_AFFECT_CONFIG) != 0, error)) ||
+        !(planned = svc_plan(d->vm, (SvcSpec *const *)pinned_names->pdata, n, error)))
+        return NULL;
+    /* The same ids and names must be free in the definition too. */
+    if (affect & SVC_AFFECT_CONFIG) {
+        again = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
+        for (guint i = 0; i < n; i++)
+            g_ptr_array_add(again, pinned(pinned_names->pdata[i], planned->pdata[i]));
+        if (!(checked = svc_domain_plan_config(d, (SvcSpec *const *)again->pdata, n, error)))
+            return NULL;
+    }
+    *live_specs = g_steal_pointer(&pinned_names);
+    return g_steal_pointer(&planned);
+}
+
+static gboolean
+do_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect, GPtrArray **added,
+       SvcDryRun *run, GError **error)
 {
     g_autoptr(GPtrArray) planned = NULL;
+    g_autoptr(GPtrArray) live_specs = NULL;
     g_auto(Undo) u = { g_ptr_array_new_with_free_func(g_free),
                        g_ptr_array_new_with_free_func(g_free),
                        g_ptr_array_new_with_free_func(g_free), NULL };
     g_autoptr(GError) local = NULL;
 
-    if (!svc_domain_resolve_affect(d, &affect, error) || !check_ids(specs, n, error))
+    if (!svc_domain_resolve_affect(d, &affect, error) || !check_ids(specs, n, error) ||
+        !(planned = plan_add(d, specs, n, affect, &live_specs, error)))
         return FALSE;
-    /* Everything is decided, and checked against the VM, before anything changes. */
-    if (affect & SVC_AFFECT_LIVE) {
-        if (!svc_domain_get_vm(d, error) || !(planned = svc_plan(d->vm, specs, n, error)))
-            return FALSE;
-    } else if (!(planned = svc_domain_plan_config(d, specs, n, error))) {
-        return FALSE;
-    }
-    if (((affect & SVC_AFFECT_LIVE) && !add_live(d, specs, planned, &u, &local)) ||
-        ((affect & SVC_AFFECT_CONFIG) && !add_config(d, planned, &u, &local))) {
-        undo_run(d, &u);
+    if (live_specs)
+        specs = (SvcSpec *const *)live_specs->pdata;
+    if (((affect & SVC_AFFECT_LIVE) && !add_live(d, specs, planned, &u, run, &local)) ||
+        ((affect & SVC_AFFECT_CONFIG) && !add_config(d, planned, &u, run, &local))) {
+        if (!run)
+            undo_run(d, &u);
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
@@ -225,195 +363,25 @@ svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
     return TRUE;
 }
 
-/* ---- remove ---------------------------------------------------------- */
-
-/* Who takes each channel away: libvirt (by the element of its live or persistent XML),
- * spicevmc's passthrough, or spicevmc's metadata. */
-typedef struct {
-    GPtrArray *ours;          /* ids, live through passthrough */
-    GPtrArray *live_xml;      /* elements for libvirt to detach live */
-    GPtrArray *config_xml;    /* elements for libvirt to take from the persistent definition */
-    GPtrArray *meta;          /* the persistent metadata, entries removed */
-    gboolean meta_changed;
-} Removal;
-
-static void
-removal_clear(Removal *r)
-{
-    g_clear_pointer(&r->ours, g_ptr_array_unref);
-    g_clear_pointer(&r->live_xml, g_ptr_array_unref);
-    g_clear_pointer(&r->config_xml, g_ptr_array_unref);
-    g_clear_pointer(&r->meta, g_ptr_array_unref);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Removal, removal_clear)
-
-static gboolean
-sort_live(SvcDomain *d, const char *id, SvcChannel *ch, GPtrArray *devices, Removal *r,
-          GError **error)
-{
-    LvDevice *lv = svc_domain_find_device(devices, id);
-
-    if (lv) {
-        g_ptr_array_add(r->live_xml, g_strdup(lv->xml));
-    } else if (ch && ch->ours && (ch->state == SVC_STATE_OK || ch->state == SVC_STATE_NO_DEVICE)) {
-        g_ptr_array_add(r->ours, g_strdup(id));
-    } else if (ch && !ch->ours) {
-        g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_OURS,
-                    "cannot remove '%s': neither libvirt nor spicevmc added it", id);
-        return FALSE;
-    } else {
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static gboolean
-sort_config(const char *id, SvcChannel *ch, GPtrArray *config_devices, Removal *r)
-{
-    LvDevice *lv = svc_domain_find_device(config_devices, id);
-    SvcSpec *spec = svc_domain_find_spec(r->meta, id);
-
-    if (!lv && ch)
-        lv = svc_domain_config_device(config_devices, ch);
-    if (lv) {
-        g_ptr_array_add(r->config_xml, g_strdup(lv->xml));
-        /* Taken: a second id must not pick the same element. */
-        g_clear_pointer(&lv->ch, svc_channel_free);
-    } else if (spec) {
-        g_ptr_array_remove(r->meta, spec);
-        r->meta_changed = TRUE;
-    }
-    return lv || spec;
-}
-
-/* Decide everything before changing anything: an unknown id refuses the whole request.  @all
- * is svc_domain_list(). */
-static gboolean
-sort_ids(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray *all, Removal *r,
-         GError **error)
-{
-    g_autoptr(GPtrArray) devices = NULL;
-    g_autoptr(GPtrArray) config_devices = NULL;
-
-    if ((affect & SVC_AFFECT_LIVE) && !(devices = svc_domain_devices(d, FALSE, error)))
-        return FALSE;
-    if ((affect & SVC_AFFECT_CONFIG) &&
-        (!(config_devices = svc_domain_devices(d, TRUE, error)) ||
-         !(r->meta = svc_domain_read_metadata(d, TRUE, error))))
-        return FALSE;
-    for (guint i = 0; ids[i]; i++) {
-        SvcChannel *ch = svc_channels_find(all, ids[i]);
-        g_autoptr(GError) local = NULL;
-        gboolean live = (affect & SVC_AFFECT_LIVE) && sort_live(d, ids[i], ch, devices, r, &local);
-        gboolean config = (affect & SVC_AFFECT_CONFIG) && sort_config(ids[i], ch, config_devices, r);
-
-        if (local) {
-            g_propagate_error(error, g_steal_pointer(&local));
-            return FALSE;
-        }
-        if (!live && !config) {
-            g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND,
-                        "cannot remove '%s': domain '%s' has no such SPICE channel%s", ids[i],
-                        d->name, (affect & SVC_AFFECT_CONFIG) ? "" : " running");
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-static gboolean
-remove_live(SvcDomain *d, Removal *r, GError **error)
-{
-    if (r->ours->len) {
-        g_ptr_array_add(r->ours, NULL);
-        if (!svc_remove(d->vm, (const char *const *)r->ours->pdata, NULL, error))
-            return FALSE;
-    }
-    for (guint i = 0; i < r->live_xml->len; i++) {
-        /* libvirt waits for QEMU's DEVICE_DELETED itself. */
-        if (virDomainDetachDeviceFlags(d->dom, r->live_xml->pdata[i], VIR_DOMAIN_AFFECT_LIVE) < 0)
-            return svc_libvirt_error(error, "libvirt cannot detach the channel");
-    }
-    return svc_domain_sync_live_metadata(d, error);
-}
-
-static gboolean
-remove_config(SvcDomain *d, Removal *r, GError **error)
-{
-    for (guint i = 0; i < r->config_xml->len; i++) {
-        if (virDomainDetachDeviceFlags(d->dom, r->config_xml->pdata[i],
-                                       VIR_DOMAIN_AFFECT_CONFIG) < 0)
-            return svc_libvirt_error(error, "libvirt cannot remove the channel from the "
-                                            "persistent definition");
-    }
-    return !r->meta_changed || svc_domain_write_specs(d, r->meta, TRUE, error);
-}
-
-/* @all: the domain's channels as svc_domain_list() gives them, when the caller has them. */
-static gboolean
-remove_ids(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray *all,
-           GPtrArray **removed, GError **error)
-{
-    g_auto(Removal) r = { g_ptr_array_new_with_free_func(g_free),
-                          g_ptr_array_new_with_free_func(g_free),
-                          g_ptr_array_new_with_free_func(g_free), NULL, FALSE };
-    g_autoptr(GPtrArray) listed = NULL;
-
-    if (!svc_domain_resolve_affect(d, &affect, error) ||
-        ((affect & SVC_AFFECT_LIVE) && !svc_domain_get_vm(d, error)) ||
-        (!all && !(all = listed = svc_domain_list(d, error))) ||
-        !sort_ids(d, ids, affect, all, &r, error))
-        return FALSE;
-    if (((affect & SVC_AFFECT_LIVE) && !remove_live(d, &r, error)) ||
-        ((affect & SVC_AFFECT_CONFIG) && !remove_config(d, &r, error)))
-        return FALSE;
-    if (removed) {
-        *removed = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; ids[i]; i++)
-            g_ptr_array_add(*removed, g_strdup(ids[i]));
-    }
-    return TRUE;
-}
-
 gboolean
-svc_domain_remove(SvcDomain *d, const char *const *ids, SvcAffect affect, GPtrArray **removed,
-                  GError **error)
+svc_domain_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+               GPtrArray **added, GError **error)
 {
-    return remove_ids(d, ids, affect, NULL, removed, error);
+    return do_add(d, specs, n, affect, added, NULL, error);
 }
 
-gboolean
-svc_domain_remove_specs(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
-                        GPtrArray **removed, GError **error)
+SvcDryRun *
+svc_domain_dry_run_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+                       GError **error)
 {
-    g_autoptr(GPtrArray) all = svc_domain_list(d, error);
-    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    g_autoptr(SvcDryRun) run = svc_dry_run_new();
+    g_autoptr(GPtrArray) planned = NULL;
 
-    if (!all)
-        return FALSE;
-    for (guint i = 0; i < n; i++) {
-        SvcChannel *found = NULL;
-
-        /* As virsh detach-device: the first that matches and is not taken already. */
-        for (guint j = 0; j < all->len && !found; j++) {
-            SvcChannel *ch = all->pdata[j];
-
-            if (ch->ours && svc_channel_matches(ch, specs[i]) &&
-                !g_ptr_array_find_with_equal_func(ids, ch->id, g_str_equal, NULL))
-                found = ch;
-        }
-        if (!found) {
-            g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND,
-                        "cannot remove the %s channel%s%s: domain '%s' has no%s such channel",
-                        specs[i]->kind->name, specs[i]->origin ? " of " : "",
-                        specs[i]->origin ? specs[i]->origin : "", d->name,
-                        ids->len ? " other" : "");
-            return FALSE;
-        }
-        g_ptr_array_add(ids, found->id);
-    }
-    g_ptr_array_add(ids, NULL);
-    return remove_ids(d, (const char *const *)ids->pdata, affect, all, removed, error);
+    if (!do_add(d, specs, n, affect, &planned, run, error))
+        return NULL;
+    for (guint i = 0; i < planned->len; i++)
+        g_ptr_array_add(run->channels, g_steal_pointer(&planned->pdata[i]));
+    return g_steal_pointer(&run);
 }
 
 /* ---- restore --------------------------------------------------------- */

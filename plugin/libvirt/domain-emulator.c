@@ -68,21 +68,6 @@ drop_node(xmlNode *node)
     xmlFreeNode(node);
 }
 
-static gboolean
-define(SvcDomain *d, xmlDoc *doc, GError **error)
-{
-    g_autoptr(virDomain) dom = NULL;
-    xmlChar *text = NULL;
-    int len;
-
-    xmlDocDumpMemory(doc, &text, &len);
-    dom = virDomainDefineXML(d->conn, (const char *)text);
-    xmlFree(text);
-    if (!dom)
-        return svc_libvirt_error(error, "cannot change the domain's definition");
-    return TRUE;
-}
-
 /* The persistent definition, secrets included, since it is defined again whole. */
 static xmlDoc *
 definition(SvcDomain *d, GError **error)
@@ -124,7 +109,7 @@ svc_domain_enable_wrapper(SvcDomain *d, const char *wrapper, const char *qemu, g
         drop_node(old);
     write_record(doc, emulator);
     xmlNodeSetContent(node, BAD_CAST wrapper);
-    return (*changed = define(d, doc, error));
+    return (*changed = svc_domain_define(d, doc, error));
 }
 
 gboolean
@@ -152,7 +137,7 @@ svc_domain_disable_wrapper(SvcDomain *d, const char *wrapper, const char *qemu,
             drop_node(metadata);
     }
     xmlNodeSetContent(node, BAD_CAST(was ? was : qemu));
-    return (*changed = define(d, doc, error));
+    return (*changed = svc_domain_define(d, doc, error));
 }
 
 gboolean

@@ -11,9 +11,9 @@
  * channels to add back when the domain starts (libvirt cannot), and the channels spicevmc
  * added through passthrough, kept in the persistent definition too so that a restart shows
  * them as gone rather than forgetting them. */
-#define RESTORE_URI "urn:spicevmc:1"
+#define RESTORE_URI SVC_DOMAIN_RESTORE_URI
 #define RESTORE_KEY "spicevmc"
-#define ADDED_URI "urn:spicevmc:added:1"
+#define ADDED_URI SVC_DOMAIN_ADDED_URI
 #define ADDED_KEY "spicevmc-added"
 
 /* One connection per URI for the process: qemu:///embed registers a driver for every
@@ -40,6 +40,41 @@ shared_connection(const char *uri)
     return conn;
 }
 
+/* As virsh finds a domain: by id when the name reads as one, by UUID when it has a UUID's
+ * length, else (and when neither found it) by name. */
+static virDomainPtr
+lookup(virConnectPtr conn, const char *name)
+{
+    virDomainPtr dom = NULL;
+    gint64 id;
+
+    if (g_ascii_string_to_signed(name, 10, 0, G_MAXINT, &id, NULL))
+        dom = virDomainLookupByID(conn, (int)id);
+    if (!dom && strlen(name) == VIR_UUID_STRING_BUFLEN - 1)
+        dom = virDomainLookupByUUIDString(conn, name);
+    if (!dom)
+        dom = virDomainLookupByName(conn, name);
+    return dom;
+}
+
+/* Only the QEMU driver passes QMP through (libvirt-qemu); any other would fail later, without
+ * saying why. */
+static gboolean
+check_driver(virConnectPtr conn, const char *uri, GError **error)
+{
+    const char *type = virConnectGetType(conn);
+
+    if (!type)
+        return svc_libvirt_error(error, "cannot ask libvirt which driver it is");
+    if (g_ascii_strcasecmp(type, "QEMU") == 0)
+        return TRUE;
+    g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
+                "libvirt's %s driver at '%s' cannot pass QMP commands to QEMU: spicevmc needs "
+                "a domain of the QEMU driver (qemu:///system, qemu:///session, "
+                "qemu:///embed?root=DIR)", type, uri ? uri : "(default)");
+    return FALSE;
+}
+
 SvcDomain *
 svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **error)
 {
@@ -56,7 +91,9 @@ svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **er
         svc_libvirt_error(error, what);
         return NULL;
     }
-    if (!(dom = virDomainLookupByName(conn, name))) {
+    if (!check_driver(conn, uri, error))
+        return NULL;
+    if (!(dom = lookup(conn, name))) {
         g_autofree char *what = g_strdup_printf("cannot open domain '%s'", name);
 
         svc_libvirt_error(error, what);
@@ -64,8 +101,8 @@ svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **er
     }
     d = g_new0(SvcDomain, 1);
     d->conn = g_steal_pointer(&conn);
+    d->name = g_strdup(virDomainGetName(dom));
     d->dom = g_steal_pointer(&dom);
-    d->name = g_strdup(name);
     d->timeout_ms = timeout_ms;
     return d;
 }
@@ -129,113 +166,6 @@ svc_domain_resolve_affect(SvcDomain *d, SvcAffect *affect, GError **error)
     return TRUE;
 }
 
-/* ---- what libvirt's XML says ----------------------------------------- */
-
-static void
-lv_device_free(LvDevice *lv)
-{
-    svc_channel_free(lv->ch);
-    g_free(lv->xml);
-    g_free(lv);
-}
-
-/* The channel an element of <devices> describes, or NULL when it is not SPICE's. */
-static SvcChannel *
-device_channel(xmlNode *node)
-{
-    const char *element = (const char *)node->name;
-    g_autofree char *type = svc_xml_attr(node, "type");
-    g_autofree char *mode = svc_xml_attr(node, "mode");
-    g_autofree char *source = svc_xml_attr(svc_xml_child(node, "source"), "channel");
-    g_autofree char *target = svc_xml_attr(svc_xml_child(node, "target"), "name");
-    g_autoptr(SvcSpec) spec = NULL;
-    const SvcKind *kind = NULL;
-
-    if (g_str_equal(element, "channel") && g_strcmp0(type, "spicevmc") == 0)
-        kind = svc_kind_lookup("vdagent");
-    else if (g_str_equal(element, "channel") && g_strcmp0(type, "spiceport") == 0 && source)
-        kind = svc_kind_for_spice_name(SVC_BACKEND_SPICEPORT, source);
-    else if (g_str_equal(element, "console") && g_strcmp0(type, "spiceport") == 0 && source)
-        kind = svc_kind_lookup("serial");
-    else if (g_str_equal(element, "redirdev") && g_strcmp0(type, "spicevmc") == 0)
-        kind = svc_kind_lookup("usbredir");
-    else if (g_str_equal(element, "smartcard") && g_strcmp0(type, "spicevmc") == 0 &&
-             g_strcmp0(mode, "passthrough") == 0)
-        kind = svc_kind_lookup("smartcard");
-    if (!kind)
-        return NULL;
-    spec = svc_spec_new(kind->name, NULL);
-    spec->id = svc_xml_attr(svc_xml_child(node, "alias"), "name");
-    /* A console's SPICE name is numbered, a port's free: both are in the source. */
-    if (kind->backend == SVC_BACKEND_SPICEPORT && (!kind->spice_name || kind->numbered))
-        spec->fqdn = g_strdup(source);
-    if (g_str_equal(element, "channel"))
-        spec->port_name = g_strdup(target);
-    return svc_channel_from_spec(spec);
-}
-
-xmlDoc *
-svc_domain_doc(SvcDomain *d, unsigned int flags, GError **error)
-{
-    g_autofree char *text = virDomainGetXMLDesc(d->dom, flags);
-    xmlDoc *doc;
-
-    if (!text) {
-        svc_libvirt_error(error, "cannot read the domain XML");
-        return NULL;
-    }
-    if (!(doc = xmlReadMemory(text, strlen(text), "domain.xml", NULL,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)))
-        g_set_error_literal(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
-                            "libvirt gave domain XML that is not well-formed");
-    return doc;
-}
-
-/* The SPICE devices of a domain's XML, each with its element as written. */
-static GPtrArray *
-devices_of_doc(xmlDoc *doc)
-{
-    GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)lv_device_free);
-    xmlNode *devices = svc_xml_child(xmlDocGetRootElement(doc), "devices");
-
-    for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
-        SvcChannel *ch = n->type == XML_ELEMENT_NODE ? device_channel(n) : NULL;
-        g_autoptr(xmlBuffer) buf = NULL;
-        LvDevice *lv;
-
-        if (!ch)
-            continue;
-        ch->libvirt = TRUE;
-        buf = xmlBufferCreate();
-        xmlNodeDump(buf, doc, n, 0, 0);
-        lv = g_new0(LvDevice, 1);
-        lv->ch = ch;
-        lv->xml = g_strdup((const char *)xmlBufferContent(buf));
-        g_ptr_array_add(found, lv);
-    }
-    return found;
-}
-
-GPtrArray *
-svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error)
-{
-    g_autoptr(xmlDoc) doc = svc_domain_doc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, error);
-
-    return doc ? devices_of_doc(doc) : NULL;
-}
-
-LvDevice *
-svc_domain_find_device(GPtrArray *devices, const char *id)
-{
-    for (guint i = 0; i < devices->len; i++) {
-        LvDevice *lv = devices->pdata[i];
-
-        if (lv->ch && g_strcmp0(lv->ch->id, id) == 0)
-            return lv;
-    }
-    return NULL;
-}
-
 /* ---- what spicevmc remembers ----------------------------------------- */
 
 static GPtrArray *
@@ -254,11 +184,13 @@ read_record(SvcDomain *d, const char *uri, gboolean config, GError **error)
     return svc_xml_parse_specs(text, strlen(text), "domain metadata", error);
 }
 
+/* Written without layout: libvirt indents what it is given only when it has no whitespace of
+ * its own, and then it sits in virsh dumpxml like the rest. */
 static gboolean
 write_record(SvcDomain *d, const char *uri, const char *key, GPtrArray *channels,
              unsigned int flags, GError **error)
 {
-    g_autofree char *text = channels->len ? svc_xml_for_channels(channels) : NULL;
+    g_autofree char *text = channels->len ? svc_xml_for_channels(channels, SVC_XML_BATCH) : NULL;
 
     if (virDomainSetMetadata(d->dom, VIR_DOMAIN_METADATA_ELEMENT, text, key, uri, flags) < 0)
         return svc_libvirt_error(error, "cannot write spicevmc's domain metadata");
@@ -306,16 +238,35 @@ svc_domain_sync_live_metadata(SvcDomain *d, GError **error)
                         error);
 }
 
-gboolean
-svc_domain_write_specs(SvcDomain *d, GPtrArray *specs, gboolean config, GError **error)
+static GPtrArray *
+channels_of_specs(GPtrArray *specs)
 {
-    g_autoptr(GPtrArray) channels = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)svc_channel_free);
+    GPtrArray *channels = g_ptr_array_new_with_free_func((GDestroyNotify)svc_channel_free);
 
     for (guint i = 0; i < specs->len; i++)
         g_ptr_array_add(channels, svc_channel_from_spec(specs->pdata[i]));
+    return channels;
+}
+
+char *
+svc_domain_specs_xml(GPtrArray *specs)
+{
+    g_autoptr(GPtrArray) channels = channels_of_specs(specs);
+
+    return svc_xml_for_channels(channels, SVC_XML_FORMATTED | SVC_XML_BATCH);
+}
+
+/* The running domain's copy of the record (libvirt copies the persistent metadata at start)
+ * follows too, so that virsh metadata --live does not show channels already gone. */
+gboolean
+svc_domain_write_specs(SvcDomain *d, GPtrArray *specs, GError **error)
+{
+    g_autoptr(GPtrArray) channels = channels_of_specs(specs);
+
     return write_record(d, RESTORE_URI, RESTORE_KEY, channels,
-                        config ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE, error);
+                        VIR_DOMAIN_AFFECT_CONFIG |
+                            (svc_domain_is_running(d) ? VIR_DOMAIN_AFFECT_LIVE : 0),
+                        error);
 }
 
 /* ---- a domain that is not running ------------------------------------- */
@@ -387,7 +338,7 @@ plan_one(Taken *t, const SvcSpec *spec, GError **error)
                     pinned->id);
         return NULL;
     }
-    if (spec->kind->numbered)
+    if (spec->kind->numbered && !pinned->fqdn)
         pinned->fqdn = svc_first_free_name(t->spice_names, spec->kind->spice_name, 0);
     ch = svc_channel_from_spec(pinned);
     if (ch->spice_name && spec->kind->backend == SVC_BACKEND_SPICEPORT &&
@@ -404,7 +355,7 @@ GPtrArray *
 svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **error)
 {
     g_autoptr(xmlDoc) doc = svc_domain_doc(d, VIR_DOMAIN_XML_INACTIVE, error);
-    g_autoptr(GPtrArray) devices = doc ? devices_of_doc(doc) : NULL;
+    g_autoptr(GPtrArray) devices = doc ? svc_domain_devices_of_doc(doc) : NULL;
     g_autoptr(GPtrArray) meta = devices ? svc_domain_read_metadata(d, TRUE, error) : NULL;
     g_autoptr(GPtrArray) planned = g_ptr_array_new_with_free_func(
         (GDestroyNotify)svc_channel_free);
@@ -433,36 +384,61 @@ svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **er
     return g_steal_pointer(&planned);
 }
 
-/* ---- list ------------------------------------------------------------ */
-
-LvDevice *
-svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch)
+GHashTable *
+svc_domain_aliases(SvcDomain *d, GError **error)
 {
-    for (guint i = 0; i < config_devices->len; i++) {
-        LvDevice *lv = config_devices->pdata[i];
+    g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(xmlDoc) live = svc_domain_doc(d, 0, error);
+    g_autoptr(xmlDoc) config = NULL;
 
-        if (!lv->ch)
-            continue;
-        if (lv->ch->id ? g_strcmp0(lv->ch->id, ch->id) == 0
-                       : lv->ch->kind == ch->kind &&
-                             g_strcmp0(lv->ch->spice_name, ch->spice_name) == 0 &&
-                             g_strcmp0(lv->ch->port_name, ch->port_name) == 0)
-            return lv;
+    if (!live)
+        return NULL;
+    collect_aliases(xmlDocGetRootElement(live), taken);
+    if (virDomainIsPersistent(d->dom) == 1) {
+        if (!(config = svc_domain_doc(d, VIR_DOMAIN_XML_INACTIVE, error)))
+            return NULL;
+        collect_aliases(xmlDocGetRootElement(config), taken);
     }
-    return NULL;
+    return g_steal_pointer(&taken);
 }
+
+GHashTable *
+svc_domain_spice_names(SvcDomain *d, gboolean config, GError **error)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GPtrArray) live = svc_domain_devices(d, FALSE, error);
+    g_autoptr(GPtrArray) inactive = live && config ? svc_domain_devices(d, TRUE, error) : NULL;
+    GPtrArray *sets[] = { live, inactive };
+
+    if (!live || (config && !inactive))
+        return NULL;
+    for (guint s = 0; s < G_N_ELEMENTS(sets); s++) {
+        for (guint i = 0; sets[s] && i < sets[s]->len; i++) {
+            const SvcChannel *ch = ((LvDevice *)sets[s]->pdata[i])->ch;
+
+            if (ch->kind->backend == SVC_BACKEND_SPICEPORT && ch->spice_name &&
+                !g_hash_table_contains(names, ch->spice_name))
+                g_hash_table_insert(names, g_strdup(ch->spice_name), g_strdup(ch->id));
+        }
+    }
+    return g_steal_pointer(&names);
+}
+
+/* ---- list ------------------------------------------------------------ */
 
 static void
 add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_meta)
 {
     for (guint i = 0; i < config_devices->len; i++) {
         LvDevice *lv = config_devices->pdata[i];
+        SvcChannel *ch;
 
-        if (!lv->ch)
+        if (lv->taken)
             continue;
-        lv->ch->state = SVC_STATE_CONFIG;
-        lv->ch->persistent = TRUE;
-        g_ptr_array_add(out, g_steal_pointer(&lv->ch));
+        ch = svc_channel_copy(lv->ch);
+        ch->state = SVC_STATE_CONFIG;
+        ch->persistent = TRUE;
+        g_ptr_array_add(out, ch);
     }
     for (guint i = 0; i < config_meta->len; i++) {
         SvcChannel *ch;
@@ -477,7 +453,7 @@ add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_met
 }
 
 /* Mark what libvirt manages (its XML names it) and what comes back at the next start; the
- * config devices that are running are taken out of @config_devices. */
+ * config devices that are running are marked taken. */
 static void
 merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrArray *config_meta)
 {
@@ -493,8 +469,8 @@ merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrA
             ch->kind = lv->ch->kind;
             ch->libvirt = ch->ours = TRUE;
         }
-        if ((config = svc_domain_config_device(config_devices, ch)))
-            g_clear_pointer(&config->ch, svc_channel_free);
+        if ((config = svc_domain_config_device(config_devices, lv ? lv->ch : ch)))
+            config->taken = TRUE;
         ch->persistent = config || svc_domain_find_spec(config_meta, ch->id);
     }
 }
@@ -538,19 +514,40 @@ svc_domain_list(SvcDomain *d, GError **error)
     return g_steal_pointer(&live);
 }
 
+static gboolean
+ours_running(const SvcChannel *ch)
+{
+    return ch->ours && ch->state == SVC_STATE_OK;
+}
+
+static gboolean
+ours_defined(const SvcChannel *ch)
+{
+    return ch->ours && ch->state == SVC_STATE_CONFIG;
+}
+
 char *
-svc_domain_list_xml(SvcDomain *d, GError **error)
+svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error)
 {
     g_autoptr(GPtrArray) all = svc_domain_list(d, error);
-    g_autoptr(GPtrArray) present = g_ptr_array_new();
+    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
+    gboolean (*pick)(const SvcChannel *) = svc_domain_is_running(d) ? ours_running
+                                                                      : ours_defined;
 
     if (!all)
         return NULL;
-    for (guint i = 0; i < all->len; i++) {
-        SvcChannel *ch = all->pdata[i];
-
-        if (ch->ours && ch->state == SVC_STATE_OK)
-            g_ptr_array_add(present, ch);
+    for (guint i = 0; !ids && i < all->len; i++) {
+        if (pick(all->pdata[i]))
+            g_ptr_array_add(chosen, all->pdata[i]);
     }
-    return svc_xml_for_channels(present);
+    for (guint i = 0; ids && ids[i]; i++) {
+        SvcChannel *ch = svc_channels_pick(all, ids[i], pick, error);
+
+        if (!ch) {
+            g_prefix_error(error, "domain '%s': ", d->name);
+            return NULL;
+        }
+        g_ptr_array_add(chosen, ch);
+    }
+    return svc_xml_for_channels(chosen, SVC_XML_FORMATTED);
 }

@@ -44,12 +44,18 @@ svc_libvirt_quiet(void *data, virErrorPtr err)
 {
 }
 
+/* libvirt's own message for its last error; when a call failed without setting one, libvirt
+ * says "no error", which names no cause. */
 gboolean
 svc_libvirt_error(GError **error, const char *what)
 {
-    const char *msg = virGetLastErrorMessage();
+    virErrorPtr err = virGetLastError();
 
-    g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "%s: %s", what, msg ? msg : "unknown error");
+    if (!err || err->code == VIR_ERR_OK || !err->message)
+        g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "%s: libvirt failed without saying why",
+                    what);
+    else
+        g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "%s: %s", what, err->message);
     return FALSE;
 }
 

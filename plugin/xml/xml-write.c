@@ -74,13 +74,19 @@ add_address(xmlNode *node, const Device *d)
     }
 }
 
-/* The stock forms: the agent channel, a spiceport channel, a redirdev, a smartcard. */
+/* The stock forms: the agent channel, a spiceport channel, a serial console, a redirdev, a
+ * smartcard. */
 static xmlNode *
 stock_node(xmlNode *parent, const Device *d)
 {
     xmlNode *node;
 
-    if (d->kind->frontend == SVC_FRONT_USB_REDIR) {
+    if (d->kind->frontend == SVC_FRONT_CONSOLE) {
+        node = add_element(parent, "console");
+        set(node, "type", "spiceport");
+        set(add_element(node, "source"), "channel", d->spice_name);
+        set(add_element(node, "target"), "type", "virtio");
+    } else if (d->kind->frontend == SVC_FRONT_USB_REDIR) {
         node = add_element(parent, "redirdev");
         set(node, "bus", "usb");
         set(node, "type", "spicevmc");
@@ -101,12 +107,13 @@ stock_node(xmlNode *parent, const Device *d)
     return node;
 }
 
-/* libvirt has no form for a virtconsole on a SPICE port, nor an agent under another name. */
+/* libvirt has no form for a console under a guest port name of its own, nor for an agent
+ * under another name. */
 static gboolean
 needs_extension(const Device *d)
 {
-    return d->kind->frontend == SVC_FRONT_CONSOLE ||
-           (d->kind->backend == SVC_BACKEND_SPICEVMC && d->port_name);
+    return (d->kind->frontend == SVC_FRONT_CONSOLE || d->kind->backend == SVC_BACKEND_SPICEVMC) &&
+           d->port_name;
 }
 
 static void
@@ -129,14 +136,21 @@ add_device(xmlNode *parent, const Device *d)
 }
 
 static char *
-to_string(xmlNode *node)
+to_text(xmlNode *node, gboolean formatted)
 {
     g_autoptr(xmlBuffer) buf = xmlBufferCreate();
-    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8",
+                                          (formatted ? XML_SAVE_FORMAT : 0) | XML_SAVE_NO_DECL);
 
     xmlSaveTree(save, node);
     xmlSaveClose(save);
     return g_strdup((const char *)xmlBufferContent(buf));
+}
+
+static char *
+to_string(xmlNode *node)
+{
+    return to_text(node, TRUE);
 }
 
 /* A new document (in @doc) whose root is the <devices> returned. */
@@ -158,11 +172,11 @@ user_alias(const char *id)
     return id && g_str_has_prefix(id, "ua-") ? id : NULL;
 }
 
-char *
-svc_xml_for_spec(const SvcSpec *spec, GError **error)
+/* The device of @spec under @parent. */
+static gboolean
+add_spec(xmlNode *parent, const SvcSpec *spec, GError **error)
 {
-    g_autoptr(xmlDoc) doc = NULL;
-    xmlNode *holder;
+    g_autofree char *first = NULL;
     Device d = { spec->kind, spec->kind->spice_name, NULL, user_alias(spec->id),
                  spec->controller, spec->nr };
 
@@ -170,19 +184,40 @@ svc_xml_for_spec(const SvcSpec *spec, GError **error)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "libvirt takes only aliases starting with 'ua-' in device XML, not '%s'",
                     spec->id);
-        return NULL;
+        return FALSE;
     }
     if (spec->kind->backend == SVC_BACKEND_SPICEPORT && !spec->kind->spice_name && !spec->fqdn) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "a %s channel needs a SPICE port name (--fqdn NAME)", spec->kind->name);
-        return NULL;
+        return FALSE;
     }
+    /* A console needs a name of its own: the first, unless the spec says. */
     if (spec->fqdn)
         d.spice_name = spec->fqdn;
+    else if (spec->kind->numbered)
+        d.spice_name = first = g_strconcat(spec->kind->spice_name, "0", NULL);
     d.port_name = svc_kind_explicit_port_name(spec->kind, d.spice_name, spec->port_name);
-    holder = new_devices(&doc);
-    add_device(holder, &d);
-    return to_string(holder->children);
+    add_device(parent, &d);
+    return TRUE;
+}
+
+char *
+svc_xml_for_spec(const SvcSpec *spec, GError **error)
+{
+    return svc_xml_for_specs((SvcSpec *const *)&spec, 1, error);
+}
+
+char *
+svc_xml_for_specs(SvcSpec *const *specs, guint n, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *holder = new_devices(&doc);
+
+    for (guint i = 0; i < n; i++) {
+        if (!add_spec(holder, specs[i], error))
+            return NULL;
+    }
+    return to_string(n == 1 ? holder->children : holder);
 }
 
 /* @ch under @alias, without an address. */
@@ -208,33 +243,74 @@ channel_device(SvcInventory *inv, const SvcChannel *ch)
     return d;
 }
 
+/* One element alone, else the batch. */
+static char *
+batch_text(xmlNode *root, SvcXmlFlags flags)
+{
+    xmlNode *only = xmlFirstElementChild(root);
+
+    if (!(flags & SVC_XML_BATCH) && only && !xmlNextElementSibling(only))
+        return to_text(only, flags & SVC_XML_FORMATTED);
+    return to_text(root, flags & SVC_XML_FORMATTED);
+}
+
+/* The channel @id names among those @pick takes, for "list ID --xml". */
+SvcChannel *
+svc_channels_pick(GPtrArray *channels, const char *id, gboolean (*pick)(const SvcChannel *ch),
+                  GError **error)
+{
+    SvcChannel *ch = svc_channels_find(channels, id);
+
+    if (!ch)
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND, "there is no SPICE channel '%s'", id);
+    else if (!pick(ch))
+        g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_OURS,
+                    "'%s' was not added by spicevmc%s: it has no device XML here", id,
+                    ch->libvirt ? "" : " or libvirt");
+    return ch && pick(ch) ? ch : NULL;
+}
+
+static gboolean
+ours_present(const SvcChannel *ch)
+{
+    return ch->ours && ch->state == SVC_STATE_OK;
+}
+
 char *
-svc_xml_list(SvcVm *vm, GError **error)
+svc_xml_list(SvcVm *vm, const char *const *ids, GError **error)
 {
     g_autoptr(SvcInventory) inv = svc_inventory_load(vm, TRUE, error);
+    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
     g_autoptr(xmlDoc) doc = NULL;
     xmlNode *root;
 
     if (!inv)
         return NULL;
-    root = new_devices(&doc);
-    for (guint i = 0; i < inv->channels->len; i++) {
-        const SvcChannel *ch = inv->channels->pdata[i];
-        Device d;
+    /* Others' channels are not spicevmc's to describe for detach. */
+    for (guint i = 0; !ids && i < inv->channels->len; i++) {
+        if (ours_present(inv->channels->pdata[i]))
+            g_ptr_array_add(chosen, inv->channels->pdata[i]);
+    }
+    for (guint i = 0; ids && ids[i]; i++) {
+        SvcChannel *ch = svc_channels_pick(inv->channels, ids[i], ours_present, error);
 
-        /* Others' channels are not spicevmc's to describe for detach. */
-        if (!ch->ours || ch->state != SVC_STATE_OK)
-            continue;
-        d = channel_device(inv, ch);
+        if (!ch)
+            return NULL;
+        g_ptr_array_add(chosen, ch);
+    }
+    root = new_devices(&doc);
+    for (guint i = 0; i < chosen->len; i++) {
+        Device d = channel_device(inv, chosen->pdata[i]);
+
         add_device(root, &d);
     }
-    return to_string(root);
+    return batch_text(root, SVC_XML_FORMATTED);
 }
 
-/* Channels as device XML, names and user aliases without addresses: for a domain's metadata,
- * and for list --xml of a domain. */
+/* Channels as device XML, names and user aliases without addresses: for list --xml of a
+ * domain, dry runs, and (a batch, unformatted) the domain's metadata. */
 char *
-svc_xml_for_channels(GPtrArray *channels)
+svc_xml_for_channels(GPtrArray *channels, SvcXmlFlags flags)
 {
     g_autoptr(xmlDoc) doc = NULL;
     xmlNode *root = new_devices(&doc);
@@ -245,11 +321,10 @@ svc_xml_for_channels(GPtrArray *channels)
 
         add_device(root, &d);
     }
-    return to_string(root);
+    return batch_text(root, flags);
 }
 
-/* What libvirt itself takes for @ch, with its id as the alias: the stock forms, and a
- * virtio console for a serial channel. */
+/* What libvirt itself takes for @ch, with its id as the alias: the stock forms. */
 char *
 svc_xml_for_libvirt(const SvcChannel *ch, GError **error)
 {
@@ -257,21 +332,14 @@ svc_xml_for_libvirt(const SvcChannel *ch, GError **error)
     xmlNode *root, *node;
     Device d = device_of_channel(ch, ch->id);
 
-    if (needs_extension(&d) && (ch->kind->frontend != SVC_FRONT_CONSOLE || d.port_name)) {
+    if (needs_extension(&d)) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
                     "libvirt has no form for a %s channel with guest port name '%s'",
                     ch->kind->name, ch->port_name);
         return NULL;
     }
     root = new_devices(&doc);
-    if (ch->kind->frontend == SVC_FRONT_CONSOLE) {
-        node = add_element(root, "console");
-        set(node, "type", "spiceport");
-        set(add_element(node, "source"), "channel", ch->spice_name);
-        set(add_element(node, "target"), "type", "virtio");
-    } else {
-        node = stock_node(root, &d);
-    }
+    node = stock_node(root, &d);
     set(add_element(node, "alias"), "name", ch->id);
     return to_string(node);
 }

@@ -68,8 +68,9 @@ describe_node(xmlNode *node, const char *message)
     g_string_append(out, (const char *)node->name);
     for (xmlAttr *a = node->properties; a; a = a->next) {
         g_autofree char *value = (char *)xmlGetProp(node, a->name);
+        g_autofree char *shown = g_strescape(value, NULL);
 
-        g_string_append_printf(out, " %s='%s'", a->name, value);
+        g_string_append_printf(out, " %s='%s'", a->name, shown);
     }
     g_string_append_c(out, '>');
     return g_string_free(g_steal_pointer(&out), FALSE);
@@ -81,21 +82,22 @@ invalid(GError **error, const char *filename, FirstError *f)
     xmlNode *node = f->node;
     g_autofree char *where = node ? describe_node(node, f->message) : NULL;
     int line = node ? (int)xmlGetLineNo(node) : f->line;
+    g_autofree char *message = g_strescape(f->message ? f->message : "not well-formed XML",
+                                           NULL);
 
     if (where)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%d: %s: %s", filename, line, where,
-                    f->message);
+                    message);
     else
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%d: %s", filename, line,
-                    f->message ? f->message : "not well-formed XML");
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%d: %s", filename, line, message);
     return FALSE;
 }
 
-/* libxml2 keeps no line for a DTD; the text does. */
+/* libxml2 keeps no line for a DTD or a NUL; the text does.  @needle NULL: the first NUL. */
 static guint
 line_of(const char *data, gsize len, const char *needle)
 {
-    const char *at = g_strstr_len(data, len, needle);
+    const char *at = needle ? g_strstr_len(data, len, needle) : memchr(data, '\0', len);
     guint line = 1;
 
     for (const char *p = data; at && p < at; p++)
@@ -116,6 +118,14 @@ parse(const char *data, gsize len, const char *filename, GError **error)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "%s: larger than %d KiB, too large for device XML", filename,
                     SVC_XML_MAX_SIZE / 1024);
+        return NULL;
+    }
+    /* libxml2 would stop reading at the NUL and take what came before for the whole file. */
+    if (memchr(data, '\0', len)) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                    "%s:%u: a NUL byte (at byte %" G_GSIZE_FORMAT "): device XML is text",
+                    filename, line_of(data, len, NULL),
+                    (gsize)((const char *)memchr(data, '\0', len) - data));
         return NULL;
     }
     ctxt = xmlNewParserCtxt();
@@ -140,18 +150,14 @@ parse(const char *data, gsize len, const char *filename, GError **error)
 }
 
 static xmlRelaxNG *
-load_schema(GError **error)
+load_schema(GBytes *text, GError **error)
 {
-    g_autoptr(GBytes) text = svc_schema_lookup(CHANNEL_SCHEMA, error);
     g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
     g_auto(FirstError) f = { NULL };
     xmlRelaxNG *schema;
     gsize len;
-    const char *data;
+    const char *data = g_bytes_get_data(text, &len);
 
-    if (!text)
-        return NULL;
-    data = g_bytes_get_data(text, &len);
     pctxt = xmlRelaxNGNewMemParserCtxt(data, len);
     xmlRelaxNGSetParserStructuredErrors(pctxt, on_error, &f);
     schema = xmlRelaxNGParse(pctxt);
@@ -161,20 +167,33 @@ load_schema(GError **error)
     return schema;
 }
 
+/* libxml2 decides; the grammar, read again, says why in the user's terms, where it can. */
 static gboolean
 validate(xmlDoc *doc, const char *filename, GError **error)
 {
-    g_autoptr(xmlRelaxNG) schema = load_schema(error);
+    g_autoptr(GBytes) text = svc_schema_lookup(CHANNEL_SCHEMA, error);
+    g_autoptr(xmlRelaxNG) schema = text ? load_schema(text, error) : NULL;
     g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
     g_auto(FirstError) f = { NULL };
+    g_autofree char *why = NULL;
+    g_autofree char *where = NULL;
+    xmlNode *node = NULL;
+    long line = 0;
+    gsize len;
+    const char *data;
 
     if (!schema)
         return FALSE;
     vctxt = xmlRelaxNGNewValidCtxt(schema);
     xmlRelaxNGSetValidStructuredErrors(vctxt, on_error, &f);
-    if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
+    if (xmlRelaxNGValidateDoc(vctxt, doc) == 0)
+        return TRUE;
+    data = g_bytes_get_data(text, &len);
+    if (!(why = svc_xml_explain(data, len, doc, &node, &line)))
         return invalid(error, filename, &f);
-    return TRUE;
+    where = describe_node(node, NULL);
+    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s:%ld: %s: %s", filename, line, where, why);
+    return FALSE;
 }
 
 char *
@@ -202,19 +221,21 @@ set_from(SvcSpec *spec, const char *key, xmlNode *node, const char *attr, GError
     return !value || svc_spec_set(spec, key, value, error);
 }
 
+/* A virtio-serial or ccid address names the controller and the port; a USB address the
+ * controller as its bus, and its port is where libvirt put the device (not used). */
 static gboolean
 apply_address(SvcSpec *spec, xmlNode *address, GError **error)
 {
+    g_autofree char *type = NULL;
     g_autofree char *controller = NULL;
 
     if (!address)
         return TRUE;
-    controller = svc_xml_attr(address, "controller");
-    if (!controller)
-        controller = svc_xml_attr(address, "bus");
+    type = svc_xml_attr(address, "type");
+    controller = svc_xml_attr(address, g_str_equal(type, "usb") ? "bus" : "controller");
     /* The schema allows two digits. */
     spec->controller = atoi(controller);
-    return set_from(spec, "nr", address, "port", error);
+    return !g_str_equal(type, "virtio-serial") || set_from(spec, "nr", address, "port", error);
 }
 
 /* The kind a stock spiceport channel is, from its SPICE name. */
@@ -255,15 +276,28 @@ channel_spec(xmlNode *node, GError **error)
     return g_steal_pointer(&spec);
 }
 
+/* A serial console: its SPICE name is in the source (the grammar allows only the serial
+ * names). */
+static SvcSpec *
+console_spec(xmlNode *node, GError **error)
+{
+    g_autoptr(SvcSpec) spec = svc_spec_new("serial", error);
+
+    if (spec)
+        spec->fqdn = svc_xml_attr(svc_xml_child(node, "source"), "channel");
+    return g_steal_pointer(&spec);
+}
+
 static SvcSpec *
 device_spec(xmlNode *node, const char *filename, GError **error)
 {
     const char *element = (const char *)node->name;
     g_autoptr(SvcSpec) spec = NULL;
-    g_autofree char *alias = NULL;
 
     if (g_str_equal(element, "channel"))
         spec = channel_spec(node, error);
+    else if (g_str_equal(element, "console"))
+        spec = console_spec(node, error);
     else if (g_str_equal(element, "redirdev"))
         spec = svc_spec_new("usbredir", error);
     else
@@ -299,4 +333,15 @@ svc_xml_parse_specs(const char *data, gsize len, const char *filename, GError **
         g_ptr_array_add(specs, spec);
     }
     return g_steal_pointer(&specs);
+}
+
+void
+svc_xml_specs_for_attach(GPtrArray *specs)
+{
+    for (guint i = 0; i < specs->len; i++) {
+        SvcSpec *spec = specs->pdata[i];
+
+        if (spec->id && !g_str_has_prefix(spec->id, "ua-"))
+            g_clear_pointer(&spec->id, g_free);
+    }
 }
