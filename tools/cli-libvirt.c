@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* tools/cli-libvirt.c — what virt-spicevmc, as the application, sets up in libvirt for the library. */
+/* tools/cli-libvirt.c — virt-spicevmc-libvirt: the CLI with libspicevmc's domain functions, and
+ * what it sets up in libvirt for the library as its application. */
 #include "config.h"
 
 #include <libvirt/libvirt.h>
@@ -30,8 +31,8 @@ quiet_libxml(void *ctx, const char *msg, ...)
  * qemu:///embed to drive QEMU's monitor), registered before the first connection.  Every error
  * is one line printed by the command that met it: libvirt's own printing is off, and so is
  * libxml2's for the XML libvirt parses (a missing test:/// file). */
-void
-cli_libvirt_init(void)
+static SvcDomain *
+open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
 {
     static gsize done;
 
@@ -42,4 +43,29 @@ cli_libvirt_init(void)
         g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
         g_once_init_leave(&done, 1);
     }
+    return svc_domain_open(uri, name, timeout_ms, error);
+}
+
+static const CliDomainApi domain_api = {
+    .open = open_domain,
+    .free = svc_domain_free,
+    .is_running = svc_domain_is_running,
+    .list = svc_domain_list,
+    .list_xml = svc_domain_list_xml,
+    .add = svc_domain_add,
+    .remove = svc_domain_remove,
+    .remove_specs = svc_domain_remove_specs,
+    .dry_run_add = svc_domain_dry_run_add,
+    .dry_run_remove = svc_domain_dry_run_remove,
+    .dry_run_remove_specs = svc_domain_dry_run_remove_specs,
+    .restore = svc_domain_restore,
+    .enable_wrapper = svc_domain_enable_wrapper,
+    .disable_wrapper = svc_domain_disable_wrapper,
+    .runs_wrapper = svc_domain_runs_wrapper,
+};
+
+int
+main(int argc, char **argv)
+{
+    return cli_main(argc, argv, &domain_api);
 }

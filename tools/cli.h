@@ -5,6 +5,36 @@
 #include "spicevmc.h"
 #include "qmp.h"            /* json_object cleanups */
 
+
+/* libspicevmc's functions on libvirt domains.  virt-spicevmc links no libvirt, so that a
+ * command on --qmp starts without loading it (most of its start-up time); it runs
+ * virt-spicevmc-libvirt, which has them, for a command on a domain. */
+typedef struct {
+    SvcDomain *(*open)(const char *uri, const char *name, guint timeout_ms, GError **error);
+    void (*free)(SvcDomain *d);
+    gboolean (*is_running)(SvcDomain *d);
+    GPtrArray *(*list)(SvcDomain *d, GError **error);
+    char *(*list_xml)(SvcDomain *d, const char *const *ids, GError **error);
+    gboolean (*add)(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+                    GPtrArray **added, GError **error);
+    gboolean (*remove)(SvcDomain *d, const char *const *ids, SvcAffect affect,
+                       GPtrArray **removed, GError **error);
+    gboolean (*remove_specs)(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+                             GPtrArray **removed, GError **error);
+    SvcDryRun *(*dry_run_add)(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
+                              GError **error);
+    SvcDryRun *(*dry_run_remove)(SvcDomain *d, const char *const *ids, SvcAffect affect,
+                                 GError **error);
+    SvcDryRun *(*dry_run_remove_specs)(SvcDomain *d, SvcSpec *const *specs, guint n,
+                                       SvcAffect affect, GError **error);
+    gboolean (*restore)(SvcDomain *d, GPtrArray **added, GError **error);
+    gboolean (*enable_wrapper)(SvcDomain *d, const char *wrapper, const char *qemu,
+                               gboolean *changed, GError **error);
+    gboolean (*disable_wrapper)(SvcDomain *d, const char *wrapper, const char *qemu,
+                                gboolean *changed, GError **error);
+    gboolean (*runs_wrapper)(SvcDomain *d, const char *wrapper);
+} CliDomainApi;
+
 typedef struct {
     char *qmp;
     char *uri;
@@ -25,20 +55,24 @@ typedef struct {
     char *bus;
     char *nr;
     char *wrapper;
+    const CliDomainApi *api;  /* NULL: no libvirt in this program */
 } Options;
 
-/* A QEMU reached directly over QMP, or a libvirt domain. */
+/* A QEMU reached directly over QMP, or a libvirt domain through @api. */
 typedef struct {
     SvcVm *vm;
     SvcDomain *domain;
+    const CliDomainApi *api;
     SvcAffect affect;
 } Target;
 
 void target_clear(Target *t);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Target, target_clear)
 gboolean target_open(Options *o, Target *t, GError **error);
-/* The libvirt event loop and error handling the library leaves to its application. */
-void cli_libvirt_init(void);
+
+/* virt-spicevmc's main, for a program with libspicevmc's domain functions (@api) or without
+ * (NULL: commands on a domain run virt-spicevmc-libvirt). */
+int cli_main(int argc, char **argv, const CliDomainApi *api);
 
 typedef gboolean (*CommandFunc)(Options *o, char **args, GError **error);
 

@@ -13,7 +13,8 @@ void
 target_clear(Target *t)
 {
     g_clear_pointer(&t->vm, svc_vm_free);
-    g_clear_pointer(&t->domain, svc_domain_free);
+    if (t->domain)
+        t->api->free(g_steal_pointer(&t->domain));
 }
 
 gboolean
@@ -25,8 +26,10 @@ target_open(Options *o, Target *t, GError **error)
         /* Neither, or --current: live when running, else the definition. */
         t->affect = (o->live || o->persistent ? SVC_AFFECT_LIVE : 0) |
                     (o->config || o->persistent ? SVC_AFFECT_CONFIG : 0);
-        cli_libvirt_init();
-        t->domain = svc_domain_open(o->uri, o->domain, timeout_ms, error);
+        /* The program without libvirt ran the one with it before it came here. */
+        g_assert(o->api);
+        t->api = o->api;
+        t->domain = t->api->open(o->uri, o->domain, timeout_ms, error);
         return t->domain != NULL;
     }
     if (o->live || o->config || o->persistent || o->current) {
@@ -162,7 +165,7 @@ cmd_list(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->xml) {
-        g_autofree char *xml = t.domain ? svc_domain_list_xml(t.domain, ids, error)
+        g_autofree char *xml = t.domain ? t.api->list_xml(t.domain, ids, error)
                                         : svc_xml_list(t.vm, ids, error);
 
         if (!xml)
@@ -170,7 +173,7 @@ cmd_list(Options *o, char **args, GError **error)
         printf("%s\n", xml);
         return TRUE;
     }
-    channels = t.domain ? svc_domain_list(t.domain, error) : svc_list(t.vm, error);
+    channels = t.domain ? t.api->list(t.domain, error) : svc_list(t.vm, error);
     if (!channels || (ids && !(chosen = select_ids(channels, args, error))))
         return FALSE;
     print_warnings(chosen ? chosen : channels, t.domain != NULL);
@@ -229,7 +232,7 @@ add_specs(Options *o, GPtrArray *specs, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->dry_run) {
-        g_autoptr(SvcDryRun) run = t.domain ? svc_domain_dry_run_add(t.domain, list, specs->len,
+        g_autoptr(SvcDryRun) run = t.domain ? t.api->dry_run_add(t.domain, list, specs->len,
                                                                      t.affect, error)
                                             : svc_dry_run_add(t.vm, list, specs->len, error);
 
@@ -237,7 +240,7 @@ add_specs(Options *o, GPtrArray *specs, GError **error)
             print_dry_run(run, o->json);
         return run != NULL;
     }
-    if (t.domain ? !svc_domain_add(t.domain, list, specs->len, t.affect, &added, error)
+    if (t.domain ? !t.api->add(t.domain, list, specs->len, t.affect, &added, error)
                  : !svc_add(t.vm, list, specs->len, &added, error))
         return FALSE;
     report_added(o, added);
@@ -321,7 +324,7 @@ cmd_remove(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->dry_run) {
-        g_autoptr(SvcDryRun) run = t.domain ? svc_domain_dry_run_remove(t.domain, ids, t.affect,
+        g_autoptr(SvcDryRun) run = t.domain ? t.api->dry_run_remove(t.domain, ids, t.affect,
                                                                         error)
                                             : svc_dry_run_remove(t.vm, ids, error);
 
@@ -330,7 +333,7 @@ cmd_remove(Options *o, char **args, GError **error)
         return run != NULL;
     }
     if (t.domain) {
-        ok = svc_domain_remove(t.domain, ids, t.affect, &removed, error);
+        ok = t.api->remove(t.domain, ids, t.affect, &removed, error);
     } else {
         if (o->json && !(before = svc_list(t.vm, error)))
             return FALSE;
@@ -398,7 +401,7 @@ cmd_detach(Options *o, char **args, GError **error)
     list = (SvcSpec *const *)specs->pdata;
     if (o->dry_run) {
         g_autoptr(SvcDryRun) run =
-            t.domain ? svc_domain_dry_run_remove_specs(t.domain, list, specs->len, t.affect, error)
+            t.domain ? t.api->dry_run_remove_specs(t.domain, list, specs->len, t.affect, error)
                      : svc_dry_run_remove_specs(t.vm, list, specs->len, error);
 
         if (run)
@@ -406,7 +409,7 @@ cmd_detach(Options *o, char **args, GError **error)
         return run != NULL;
     }
     if (t.domain) {
-        ok = svc_domain_remove_specs(t.domain, list, specs->len, t.affect, &removed, error);
+        ok = t.api->remove_specs(t.domain, list, specs->len, t.affect, &removed, error);
     } else {
         if (o->json && !(before = svc_list(t.vm, error)))
             return FALSE;
@@ -472,7 +475,7 @@ cmd_restore(Options *o, char **args, GError **error)
     g_autoptr(GPtrArray) added = NULL;
 
     if (!domain_only(o, "restore", args, error) || !target_open(o, &t, error) ||
-        !svc_domain_restore(t.domain, &added, error))
+        !t.api->restore(t.domain, &added, error))
         return FALSE;
     report_added(o, added);
     return TRUE;
@@ -501,13 +504,13 @@ cmd_enable(Options *o, char **args, GError **error)
     gboolean changed;
 
     if (!open_for_emulator(o, "enable", args, &t, error) ||
-        !svc_domain_enable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
+        !t.api->enable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
     if (o->quiet)
         return TRUE;
     if (!changed)
         printf("Domain '%s' already uses %s\n", o->domain, wrapper);
-    else if (svc_domain_is_running(t.domain))
+    else if (t.api->is_running(t.domain))
         printf("Domain '%s' will use %s from its next start\n", o->domain, wrapper);
     else
         printf("Domain '%s' uses %s\n", o->domain, wrapper);
@@ -522,13 +525,13 @@ cmd_disable(Options *o, char **args, GError **error)
     gboolean changed;
 
     if (!open_for_emulator(o, "disable", args, &t, error) ||
-        !svc_domain_disable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
+        !t.api->disable_wrapper(t.domain, wrapper, SPICEVMC_QEMU, &changed, error))
         return FALSE;
     if (o->quiet)
         return TRUE;
     if (!changed)
         printf("Domain '%s' does not use %s\n", o->domain, wrapper);
-    else if (svc_domain_runs_wrapper(t.domain, wrapper))
+    else if (t.api->runs_wrapper(t.domain, wrapper))
         printf("Domain '%s' will stop using %s from its next start\n", o->domain, wrapper);
     else
         printf("Domain '%s' no longer uses %s\n", o->domain, wrapper);

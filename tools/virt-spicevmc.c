@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* virt-spicevmc: add, list and remove SPICE channels of a running QEMU or libvirt domain. */
+/* virt-spicevmc's command table and main: add, list and remove SPICE channels of a running
+ * QEMU or libvirt domain. */
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -353,10 +356,45 @@ quiet_embedded_libvirt(const char *uri)
     g_setenv("LIBVIRT_LOG_OUTPUTS", outputs, TRUE);
 }
 
-int
-main(int argc, char **argv)
+/* A domain needs libvirt, and so does a command that only a domain has. */
+static gboolean
+needs_libvirt(Options *o, guint c)
 {
-    g_auto(Options) o = { .timeout = DEFAULT_TIMEOUT };
+    return o->domain || commands[c].scope == SCOPE_DOMAIN;
+}
+
+/* virt-spicevmc-libvirt: beside this program in the build tree, else where it is installed. */
+static char *
+libvirt_cli_path(void)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+    char *beside = dir ? g_build_filename(dir, "virt-spicevmc-libvirt", NULL) : NULL;
+
+    if (beside && g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
+        return beside;
+    g_free(beside);
+    return g_strdup(SPICEVMC_LIBVIRT_CLI);
+}
+
+/* The command line as given, to the program that has libvirt; nothing has been read or
+ * changed yet, standard input included. */
+static int
+run_libvirt_cli(char **original)
+{
+    g_autofree char *path = libvirt_cli_path();
+
+    execv(path, original);
+    fprintf(stderr, "%s: error: cannot run %s for a libvirt domain: %s\n", g_get_prgname(),
+            path, g_strerror(errno));
+    return 1;
+}
+
+int
+cli_main(int argc, char **argv, const CliDomainApi *api)
+{
+    g_auto(Options) o = { .timeout = DEFAULT_TIMEOUT, .api = api };
+    g_auto(GStrv) original = g_strdupv(argv);
     g_autoptr(GError) error = NULL;
     g_autofree GOptionEntry *globals = global_entries(&o);
     g_autofree char *summary = commands_summary();
@@ -377,6 +415,8 @@ main(int argc, char **argv)
     local = command_context(c, locals, globals);
     if (!g_option_context_parse(local, &argc, &argv, &error) || !check_scope(&o, c, &error))
         return fail(error);
+    if (!api && needs_libvirt(&o, c))
+        return run_libvirt_cli(original);
     quiet_embedded_libvirt(o.uri ? o.uri : g_getenv("LIBVIRT_DEFAULT_URI"));
     if (!commands[c].func(&o, argv + 1, &error))
         return fail(error);
