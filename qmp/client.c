@@ -377,33 +377,6 @@ qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
     return TRUE;
 }
 
-static GSocketConnectable *
-parse_host_port(const char *host_port, GError **error)
-{
-    g_autoptr(GSocketConnectable) target = g_network_address_parse(host_port, 0, error);
-
-    /* Without a port GIO would take 0, and the connection would be refused for no clear
-     * reason. */
-    if (target && g_network_address_get_port(G_NETWORK_ADDRESS(target)) == 0) {
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "a TCP address needs a port (HOST:PORT)");
-        return NULL;
-    }
-    return g_steal_pointer(&target);
-}
-
-static GSocketConnectable *
-parse_address(const char *address, GError **error)
-{
-    if (g_str_has_prefix(address, "unix:"))
-        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address + strlen("unix:")));
-    if (g_str_has_prefix(address, "tcp:"))
-        return parse_host_port(address + strlen("tcp:"), error);
-    if (strchr(address, '/') || !strchr(address, ':'))
-        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address));
-    return parse_host_port(address, error);
-}
-
 /* GIO nests prefixes that vary between versions ("Could not connect: No such file or
  * directory"); the reason is the last part, and our message names the address already. */
 static const char *
@@ -425,7 +398,7 @@ open_socket(QmpClient *client, GError **error)
     g_socket_client_set_timeout(connector, MAX((client->timeout_ms + 999) / 1000, 1));
     /* A monitor is never reached through the desktop's HTTP or SOCKS proxy. */
     g_socket_client_set_enable_proxy(connector, FALSE);
-    if (!(target = parse_address(client->address, &local))) {
+    if (!(target = qmp_address_parse(client->address, &local))) {
         g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
                     client->address, local->message);
         return FALSE;

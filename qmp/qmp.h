@@ -56,6 +56,19 @@ void qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len,
 /* TRUE when part of a message has been consumed but not yet completed. */
 gboolean qmp_parser_in_message(const QmpParser *parser);
 
+/* ---- addresses (address.c) ------------------------------------------- */
+
+/* A unix socket path longer than sun_path holds (107 bytes) is refused with
+ * G_IO_ERROR_FILENAME_TOO_LONG, an empty one with G_IO_ERROR_INVALID_ARGUMENT: GLib would cut
+ * it short without a word and reach, or make, another socket.  Every socket path goes through
+ * this check.  The message does not repeat the path: the caller says which it is. */
+gboolean qmp_check_unix_path(const char *path, GError **error);
+/* The address of @path, checked as qmp_check_unix_path() does. */
+GSocketAddress *qmp_unix_address_new(const char *path, GError **error);
+/* @address as qmp_client_connect() takes it: a unix socket path, "unix:PATH", "HOST:PORT" or
+ * "tcp:HOST:PORT". */
+GSocketConnectable *qmp_address_parse(const char *address, GError **error);
+
 /* ---- client --------------------------------------------------------- */
 
 typedef struct _QmpClient QmpClient;

@@ -196,7 +196,8 @@ peer_start(Script script, gboolean tcp)
         peer->dir = g_dir_make_tmp("test-qmp-client-XXXXXX", &error);
         g_assert_no_error(error);
         peer->address = g_build_filename(peer->dir, "qmp.sock", NULL);
-        addr = g_unix_socket_address_new(peer->address);
+        addr = qmp_unix_address_new(peer->address, &error);
+        g_assert_no_error(error);
     }
     peer->listener = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
                                   G_SOCKET_PROTOCOL_DEFAULT, &error);

@@ -21,7 +21,7 @@ testvm_listen_unix(const char *path)
     g_autoptr(GError) error = NULL;
     g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                                            G_SOCKET_PROTOCOL_DEFAULT, &error);
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(GSocketAddress) addr = qmp_unix_address_new(path, &error);
 
     g_assert_no_error(error);
     g_assert_true(g_socket_bind(sock, addr, FALSE, &error));

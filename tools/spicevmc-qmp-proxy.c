@@ -2,6 +2,7 @@
  * spicevmc-remove and query-spicevmc, which libspicevmc runs over QEMU's connection. */
 #include "config.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <locale.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixsocketaddress.h>
 
 #include "qmp-service.h"
 
@@ -39,9 +39,10 @@ connect_upstream(Options *o, GError **error)
                             "--upstream QMP_SOCKET is required: QEMU's QMP monitor");
         return NULL;
     }
-    addr = g_unix_socket_address_new(o->upstream);
-    sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-                        error);
+    addr = qmp_unix_address_new(o->upstream, error);
+    sock = addr ? g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                               G_SOCKET_PROTOCOL_DEFAULT, error)
+                : NULL;
     if (!sock || !g_socket_connect(sock, addr, NULL, error)) {
         g_prefix_error(error, "cannot connect to QEMU's monitor '%s': ", o->upstream);
         return NULL;
@@ -50,9 +51,8 @@ connect_upstream(Options *o, GError **error)
 }
 
 static gboolean
-is_listening(const char *path)
+is_listening(GSocketAddress *addr, const char *path)
 {
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
     g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                                             G_SOCKET_PROTOCOL_DEFAULT, NULL);
     struct stat st;
@@ -61,13 +61,21 @@ is_listening(const char *path)
            (probe && g_socket_connect(probe, addr, NULL, NULL));
 }
 
+/* The socket file made for @o->listen goes again when the proxy cannot serve on it. */
+static GSocket *
+unlisten(Options *o, GError **error)
+{
+    unlink(o->listen);
+    g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+    return NULL;
+}
+
 /* The socket is made with the mode asked for (0600 by default), never wider for a moment. */
 static GSocket *
 listen_path(Options *o, GError **error)
 {
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(o->listen);
-    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                           G_SOCKET_PROTOCOL_DEFAULT, error);
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GSocket) sock = NULL;
     guint64 mode = 0600;
     mode_t old;
     gboolean bound;
@@ -77,29 +85,41 @@ listen_path(Options *o, GError **error)
                     "invalid --mode '%s': expected an octal mode such as 0660", o->mode);
         return NULL;
     }
-    if (!sock)
+    if (!(addr = qmp_unix_address_new(o->listen, error))) {
+        g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+        return NULL;
+    }
+    if (!(sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_DEFAULT, error)))
         return NULL;
     /* A socket left by an earlier proxy that died; a live one would refuse to be replaced. */
-    if (g_file_test(o->listen, G_FILE_TEST_EXISTS) && !is_listening(o->listen))
+    if (g_file_test(o->listen, G_FILE_TEST_EXISTS) && !is_listening(addr, o->listen))
         unlink(o->listen);
     old = umask(0177);
     bound = g_socket_bind(sock, addr, TRUE, error);
     umask(old);
-    if (!bound || chmod(o->listen, mode) < 0) {
+    if (!bound) {
         g_prefix_error(error, "cannot listen on '%s': ", o->listen);
         return NULL;
+    }
+    if (chmod(o->listen, mode) < 0) {
+        int saved = errno;
+
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "cannot set its mode: %s",
+                    g_strerror(saved));
+        return unlisten(o, error);
     }
     if (o->group) {
         struct group *gr = getgrnam(o->group);
 
         if (!gr || chown(o->listen, -1, gr->gr_gid) < 0) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "cannot give '%s' to group '%s'", o->listen, o->group);
-            return NULL;
+                        "cannot give it to group '%s'", o->group);
+            return unlisten(o, error);
         }
     }
     if (!g_socket_listen(sock, error))
-        return NULL;
+        return unlisten(o, error);
     return g_steal_pointer(&sock);
 }
 
@@ -121,6 +141,21 @@ open_listener(Options *o, GError **error)
         return NULL;
     }
     return listen_path(o, error);
+}
+
+/* Every path is checked before QEMU's monitor is taken or a socket file made. */
+static gboolean
+check_paths(Options *o, GError **error)
+{
+    if (o->upstream && !qmp_check_unix_path(o->upstream, error)) {
+        g_prefix_error(error, "invalid --upstream '%s': ", o->upstream);
+        return FALSE;
+    }
+    if (o->listen && !qmp_check_unix_path(o->listen, error)) {
+        g_prefix_error(error, "invalid --listen '%s': ", o->listen);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -176,7 +211,7 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
                                           "commands added.");
-    if (!g_option_context_parse(context, &argc, &argv, &error))
+    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_paths(&o, &error))
         return fail(error);
     if (!(schema = qapi_schema_load(o.schema ? o.schema : QAPI_SPICEVMC_SCHEMA, &error)) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tests/test-socket-paths.c — socket paths too long for sun_path are refused, never cut. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "testvm.h"
+
+/* The longest path a unix socket takes, and the one that is a byte too long. */
+#define PATH_MAX_LEN 107
+
+typedef struct {
+    char *out;
+    char *err;
+    int status;               /* exit status; -1 when killed by a signal */
+} Run;
+
+static void
+run_clear(Run *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
+
+static void
+on_communicated(GObject *source, GAsyncResult *result, gpointer data)
+{
+    Run *r = data;
+    g_autoptr(GError) error = NULL;
+    GSubprocess *proc = G_SUBPROCESS(source);
+
+    g_subprocess_communicate_utf8_finish(proc, result, &r->out, &r->err, &error);
+    g_assert_no_error(error);
+}
+
+static gboolean
+on_deadline(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Run @argv to its end.  A program that is still running after a minute would never have
+ * refused its input: it is killed, and the test fails. */
+static void
+run(Run *r, const char *const *argv)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(60);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean late = FALSE;
+
+    g_main_context_push_thread_default(context);
+    proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                             &error);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
+    g_source_set_callback(deadline, on_deadline, &late, NULL);
+    g_source_attach(deadline, context);
+    while (!r->err && !late)
+        g_main_context_iteration(context, TRUE);
+    if (late)
+        g_subprocess_force_exit(proc);
+    while (!r->err)
+        g_main_context_iteration(context, TRUE);
+    g_subprocess_wait(proc, NULL, &error);
+    g_assert_no_error(error);
+    g_source_destroy(deadline);
+    g_main_context_pop_thread_default(context);
+    if (late)
+        g_error("%s was still running after a minute", argv[0]);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+}
+
+/* Refused: exit status 1, nothing on stdout, one line on stderr naming the path and the limit. */
+static void
+assert_refused(const Run *r, const char *prefix, const char *path)
+{
+    g_test_message("stderr: %s", r->err);
+    g_assert_cmpint(r->status, ==, 1);
+    g_assert_cmpstr(r->out, ==, "");
+    g_assert_true(g_str_has_prefix(r->err, prefix));
+    g_assert_true(strchr(r->err, '\n') == r->err + strlen(r->err) - 1);
+    g_assert_nonnull(strstr(r->err, path));
+    g_assert_nonnull(strstr(r->err, "more than the 107"));
+}
+
+/* A VM whose QMP socket is also reachable at a 107-byte path: the one GLib would reach
+ * instead of any longer path that starts with it. */
+typedef struct {
+    TestVm *vm;
+    char *short_path;         /* 107 bytes, a hard link to the VM's QMP socket */
+    char *long_path;          /* short_path and more: 108 bytes and over */
+} Paths;
+
+static void
+paths_setup(Paths *p, gconstpointer data)
+{
+    g_autofree char *name = NULL;
+
+    p->vm = testvm_start(0, NULL);
+    g_assert_cmpuint(strlen(p->vm->dir) + 1, <, PATH_MAX_LEN);
+    name = g_strnfill(PATH_MAX_LEN - strlen(p->vm->dir) - 1, 'q');
+    p->short_path = g_build_filename(p->vm->dir, name, NULL);
+    g_assert_cmpuint(strlen(p->short_path), ==, PATH_MAX_LEN);
+    p->long_path = g_strconcat(p->short_path, "-and-more.sock", NULL);
+    g_assert_cmpint(link(p->vm->qmp_path, p->short_path), ==, 0);
+}
+
+static void
+paths_teardown(Paths *p, gconstpointer data)
+{
+    g_clear_pointer(&p->vm, testvm_free);
+    g_free(p->short_path);
+    g_free(p->long_path);
+}
+
+static void
+test_check(void)
+{
+    g_autofree char *fits = g_strnfill(PATH_MAX_LEN, 'a');
+    g_autofree char *too_long = g_strnfill(PATH_MAX_LEN + 1, 'a');
+    g_autofree char *unix_too_long = g_strconcat("unix:", too_long, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GSocketConnectable) target = NULL;
+
+    g_assert_true(qmp_check_unix_path(fits, &error));
+    g_assert_no_error(error);
+    g_assert_false(qmp_check_unix_path(too_long, &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG);
+    g_assert_cmpstr(error->message, ==, "the path is 108 bytes long, more than the 107 a unix "
+                                        "socket path can have (use a shorter one, or a symlink "
+                                        "to its directory)");
+    g_clear_error(&error);
+    g_assert_false(qmp_check_unix_path("", &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_clear_error(&error);
+    g_assert_null(addr = qmp_unix_address_new(too_long, &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG);
+    g_clear_error(&error);
+    g_assert_null(target = qmp_address_parse(unix_too_long, &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG);
+}
+
+/* Before: the client reached the VM at the first 107 bytes, and list showed it. */
+static void
+test_client(Paths *p, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmpClient) client = qmp_client_connect(p->long_path, 10000, &error);
+
+    g_assert_null(client);
+    g_assert_error(error, QMP_ERROR, QMP_ERROR_CONNECT);
+    g_assert_nonnull(strstr(error->message, "more than the 107"));
+}
+
+static void
+test_cli_qmp(Paths *p, gconstpointer data)
+{
+    g_autofree char *unix_address = g_strconcat("unix:", p->long_path, NULL);
+    const char *addresses[] = { p->long_path, unix_address };
+
+    for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
+        const char *argv[] = { testvm_cli_path(), "--qmp", addresses[i], "list", NULL };
+        g_auto(Run) r = { NULL };
+
+        run(&r, argv);
+        assert_refused(&r, "virt-spicevmc: error: cannot connect to QMP socket", p->long_path);
+    }
+}
+
+/* Before: the proxy served the VM at the first 107 bytes. */
+static void
+test_proxy_upstream(Paths *p, gconstpointer data)
+{
+    g_autofree char *listen = g_build_filename(p->vm->dir, "proxy.sock", NULL);
+    const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->long_path, "--listen", listen, NULL };
+    g_auto(Run) r = { NULL };
+
+    run(&r, argv);
+    assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --upstream", p->long_path);
+    g_assert_false(g_file_test(listen, G_FILE_TEST_EXISTS));
+}
+
+/* Before: the proxy made a socket at the first 107 bytes, then crashed on a chmod of the whole
+ * path without a GError, and left that socket behind. */
+static void
+test_proxy_listen(Paths *p, gconstpointer data)
+{
+    const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->vm->qmp_path, "--listen",
+                           p->long_path, NULL };
+    g_autofree char *cut = g_strndup(p->long_path, PATH_MAX_LEN);
+    g_auto(Run) r = { NULL };
+
+    /* Where the socket would be made: not the hard link of the fixture. */
+    g_assert_cmpint(g_unlink(p->short_path), ==, 0);
+    run(&r, argv);
+    assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --listen", p->long_path);
+    g_assert_false(g_file_test(cut, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(p->long_path, G_FILE_TEST_EXISTS));
+}
+
+#define ADD_PATHS(path, test) g_test_add(path, Paths, NULL, paths_setup, test, paths_teardown)
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/socket-paths/check", test_check);
+    ADD_PATHS("/socket-paths/client", test_client);
+    ADD_PATHS("/socket-paths/cli-qmp", test_cli_qmp);
+    ADD_PATHS("/socket-paths/proxy-upstream", test_proxy_upstream);
+    ADD_PATHS("/socket-paths/proxy-listen", test_proxy_listen);
+    return g_test_run();
+}
