@@ -83,16 +83,16 @@ delete_devices(SvcVm *vm, GPtrArray *ids, GHashTable *stuck, GError **first, GEr
     return TRUE;
 }
 
+/* The labels of query-chardev's reply, checked by svc_reply_check_chardevs(). */
 static GHashTable *
 chardev_labels(json_object *list)
 {
     GHashTable *labels = g_hash_table_new(g_str_hash, g_str_equal);
 
-    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-        json_object *label;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *label = json_object_object_get(json_object_array_get_idx(list, i), "label");
 
-        if (json_object_object_get_ex(json_object_array_get_idx(list, i), "label", &label))
-            g_hash_table_add(labels, (gpointer)json_object_get_string(label));
+        g_hash_table_add(labels, (gpointer)json_object_get_string(label));
     }
     return labels;
 }
@@ -104,15 +104,25 @@ chardevs_present(SvcVm *vm, GPtrArray *labels, gboolean *present, GError **error
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GHashTable) now = NULL;
     SvcReply *r = NULL;
+    gboolean ok;
 
     g_ptr_array_add(cmds, qmp_cmd_query_chardev());
     if (!svc_vm_run(vm, cmds, &r, error))
         return FALSE;
-    now = chardev_labels(r[0].ret);
-    for (guint i = 0; i < labels->len; i++)
-        present[i] = g_hash_table_contains(now, labels->pdata[i]);
+    if (r[0].error) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_QEMU, "cannot read the chardev list: %s",
+                    r[0].error->message);
+        ok = FALSE;
+    } else {
+        ok = svc_reply_check_chardevs(r[0].ret, error);
+    }
+    if (ok) {
+        now = chardev_labels(r[0].ret);
+        for (guint i = 0; i < labels->len; i++)
+            present[i] = g_hash_table_contains(now, labels->pdata[i]);
+    }
     svc_replies_free(r, cmds->len);
-    return TRUE;
+    return ok;
 }
 
 /* Some frontends (usb-redir) delete their chardev when unplugged, so a refusal is checked

@@ -187,10 +187,14 @@ next_message(QmpClient *client, const Wait *w, GError **error)
     return g_queue_pop_head(&client->inbox);
 }
 
+/* An event names itself with a string; anything else is neither an event nor a reply. */
 static gboolean
 is_event(json_object *msg)
 {
-    return json_object_object_get_ex(msg, "event", NULL);
+    json_object *name;
+
+    return json_object_object_get_ex(msg, "event", &name) &&
+           json_object_is_type(name, json_type_string);
 }
 
 static void
@@ -414,6 +418,29 @@ open_socket(QmpClient *client, GError **error)
     return TRUE;
 }
 
+/* {"QMP": {"capabilities": ["oob", …], …}}: the only part of the greeting read. */
+static json_object *
+greeting_capabilities(json_object *greeting)
+{
+    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
+                                               "capabilities");
+
+    return json_object_is_type(caps, json_type_array) ? caps : NULL;
+}
+
+/* Whether the capabilities are a list of names, as QEMU sends them. */
+static gboolean
+greeting_valid(json_object *greeting)
+{
+    json_object *caps = greeting_capabilities(greeting);
+
+    for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
+        if (!json_object_is_type(json_object_array_get_idx(caps, i), json_type_string))
+            return FALSE;
+    }
+    return caps != NULL;
+}
+
 /* Read the greeting and leave capabilities negotiation mode. */
 static gboolean
 handshake(QmpClient *client, GError **error)
@@ -429,6 +456,9 @@ handshake(QmpClient *client, GError **error)
         return FALSE;
     if (!json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object))
         return protocol_error("the peer is not a QMP monitor, it greeted with", greeting, error);
+    if (!greeting_valid(greeting))
+        return protocol_error("unexpected QMP greeting (its capabilities are not a list of "
+                              "names)", greeting, error);
     client->greeting = g_steal_pointer(&greeting);
     cmd = qmp_cmd_capabilities(qmp_greeting_offers_oob(client->greeting));
     if (!qmp_client_execute_many(client, &cmd, 1, &reply, error))
@@ -513,8 +543,9 @@ qmp_reply_take_return(json_object *reply, GError **error)
         json_object *desc = json_object_object_get(value, "desc");
 
         g_set_error_literal(error, QMP_ERROR, QMP_ERROR_COMMAND,
-                            desc ? json_object_get_string(desc)
-                                 : "QEMU reported an error without a description");
+                            json_object_is_type(desc, json_type_string)
+                                ? json_object_get_string(desc)
+                                : "QEMU reported an error without a description");
         return NULL;
     }
     g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
@@ -525,12 +556,13 @@ qmp_reply_take_return(json_object *reply, GError **error)
 gboolean
 qmp_greeting_offers_oob(json_object *greeting)
 {
-    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
-                                               "capabilities");
+    json_object *caps = greeting_capabilities(greeting);
 
-    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
-                       i < json_object_array_length(caps); i++) {
-        if (g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0)
+    for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
+        json_object *cap = json_object_array_get_idx(caps, i);
+
+        if (json_object_is_type(cap, json_type_string) &&
+            g_str_equal(json_object_get_string(cap), "oob"))
             return TRUE;
     }
     return FALSE;
