@@ -8,6 +8,8 @@
 #define READ_SIZE (64 * 1024)
 /* How much of an unexpected message an error message quotes. */
 #define QUOTE_MAX 80
+/* How many of a peer's first bytes are kept, to show what it is when it is not QMP. */
+#define FIRST_BYTES 24
 
 struct _QmpClient {
     char *address;
@@ -19,6 +21,8 @@ struct _QmpClient {
     gsize out_done;           /* bytes of out already written */
     char *buf;
     json_object *greeting;
+    char first[FIRST_BYTES];  /* the peer's first bytes */
+    gsize first_len;
     guint timeout_ms;
     gint64 next_id;
     QmpEventFunc event_func;
@@ -126,6 +130,12 @@ receive(QmpClient *client, const Wait *w, GError **error)
                lost(client, w, local, error);
     if (n == 0)
         return closed(client, w, error);
+    if (client->first_len < FIRST_BYTES) {
+        gsize take = MIN((gsize)n, FIRST_BYTES - client->first_len);
+
+        memcpy(client->first + client->first_len, client->buf, take);
+        client->first_len += take;
+    }
 
     messages = g_ptr_array_new_with_free_func(qmp_json_free);
     if (!qmp_parser_feed(client->parser, client->buf, n, messages, error))
@@ -381,43 +391,6 @@ qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
     return TRUE;
 }
 
-/* GIO nests prefixes that vary between versions ("Could not connect: No such file or
- * directory"); the reason is the last part, and our message names the address already. */
-static const char *
-reason(const char *message)
-{
-    const char *last = g_strrstr(message, ": ");
-
-    return last ? last + 2 : message;
-}
-
-static gboolean
-open_socket(QmpClient *client, GError **error)
-{
-    g_autoptr(GSocketClient) connector = g_socket_client_new();
-    g_autoptr(GSocketConnectable) target = NULL;
-    g_autoptr(GError) local = NULL;
-
-    /* Bounds a TCP connect to an unresponsive host; GIO counts whole seconds. */
-    g_socket_client_set_timeout(connector, MAX((client->timeout_ms + 999) / 1000, 1));
-    /* A monitor is never reached through the desktop's HTTP or SOCKS proxy. */
-    g_socket_client_set_enable_proxy(connector, FALSE);
-    if (!(target = qmp_address_parse(client->address, &local))) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    client->address, local->message);
-        return FALSE;
-    }
-    if (!(client->conn = g_socket_client_connect(connector, target, NULL, &local))) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    client->address, reason(local->message));
-        return FALSE;
-    }
-    client->socket = g_socket_connection_get_socket(client->conn);
-    g_socket_set_timeout(client->socket, 0);
-    g_socket_set_blocking(client->socket, FALSE);
-    return TRUE;
-}
-
 /* {"QMP": {"capabilities": ["oob", …], …}}: the only part of the greeting read. */
 static json_object *
 greeting_capabilities(json_object *greeting)
@@ -441,19 +414,44 @@ greeting_valid(json_object *greeting)
     return caps != NULL;
 }
 
-/* Read the greeting and leave capabilities negotiation mode. */
+/* No greeting: say why, as far as the client can tell.  QEMU leaves a second client waiting,
+ * silent, until the first leaves; a socket that is not a monitor is silent (SPICE waits for its
+ * client to speak first) or speaks something else at once (VNC, an HMP monitor, binary). */
 static gboolean
-handshake(QmpClient *client, GError **error)
+no_greeting(QmpClient *client, GError *cause, GError **error)
 {
-    Wait w = wait_for(client->timeout_ms, "the QMP greeting");
+    g_autofree char *first = NULL;
+
+    if (g_error_matches(cause, QMP_ERROR, QMP_ERROR_TIMEOUT)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT, "%s: another client may hold the "
+                    "monitor (QEMU serves one client at a time), or this is not a QMP monitor",
+                    cause->message);
+    } else if (g_error_matches(cause, QMP_ERROR, QMP_ERROR_PROTOCOL) ||
+               g_error_matches(cause, QMP_ERROR, QMP_ERROR_TOO_BIG)) {
+        first = qmp_escape_bytes(client->first, client->first_len);
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "probably not a QMP monitor: it began with '%s%s' (%s)", first,
+                    client->first_len == FIRST_BYTES ? "…" : "", cause->message);
+    } else {
+        g_propagate_error(error, g_steal_pointer(&cause));
+    }
+    g_clear_error(&cause);
+    return FALSE;
+}
+
+/* Read the greeting (by @deadline) and leave capabilities negotiation mode. */
+static gboolean
+handshake(QmpClient *client, gint64 deadline, GError **error)
+{
+    Wait w = { deadline, (gint64)client->timeout_ms * 1000, NULL, "the QMP greeting" };
     g_autoptr(json_object) greeting = NULL;
     g_autoptr(json_object) cmd = NULL;
     g_autoptr(json_object) reply = NULL;
     g_autoptr(json_object) ret = NULL;
     g_autoptr(GError) local = NULL;
 
-    if (!(greeting = next_message(client, &w, error)))
-        return FALSE;
+    if (!(greeting = next_message(client, &w, &local)))
+        return no_greeting(client, g_steal_pointer(&local), error);
     if (!json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object))
         return protocol_error("the peer is not a QMP monitor, it greeted with", greeting, error);
     if (!greeting_valid(greeting))
@@ -475,6 +473,9 @@ QmpClient *
 qmp_client_connect(const char *address, guint timeout_ms, GError **error)
 {
     g_autoptr(QmpClient) client = g_new0(QmpClient, 1);
+    /* One deadline for reaching the monitor: a wait for another client to leave it ends up
+     * in the connect or in the wait for the greeting, whichever QEMU's queue makes it. */
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     client->address = g_strdup(address);
     client->parser = qmp_parser_new(QMP_MAX_MESSAGE);
@@ -484,9 +485,12 @@ qmp_client_connect(const char *address, guint timeout_ms, GError **error)
     client->timeout_ms = timeout_ms;
     client->next_id = 1;
 
-    if (!open_socket(client, error))
+    if (!(client->conn = qmp_address_connect(address, deadline, error)))
         return NULL;
-    if (!handshake(client, error)) {
+    client->socket = g_socket_connection_get_socket(client->conn);
+    g_socket_set_timeout(client->socket, 0);
+    g_socket_set_blocking(client->socket, FALSE);
+    if (!handshake(client, deadline, error)) {
         g_prefix_error(error, "QMP socket '%s': ", address);
         return NULL;
     }

@@ -12,74 +12,9 @@
 /* The longest path a unix socket takes, and the one that is a byte too long. */
 #define PATH_MAX_LEN 107
 
-typedef struct {
-    char *out;
-    char *err;
-    int status;               /* exit status; -1 when killed by a signal */
-} Run;
-
-static void
-run_clear(Run *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
-static void
-on_communicated(GObject *source, GAsyncResult *result, gpointer data)
-{
-    Run *r = data;
-    g_autoptr(GError) error = NULL;
-    GSubprocess *proc = G_SUBPROCESS(source);
-
-    g_subprocess_communicate_utf8_finish(proc, result, &r->out, &r->err, &error);
-    g_assert_no_error(error);
-}
-
-static gboolean
-on_deadline(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Run @argv to its end.  A program that is still running after a minute would never have
- * refused its input: it is killed, and the test fails. */
-static void
-run(Run *r, const char *const *argv)
-{
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(60);
-    g_autoptr(GSubprocess) proc = NULL;
-    g_autoptr(GError) error = NULL;
-    gboolean late = FALSE;
-
-    g_main_context_push_thread_default(context);
-    proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                             &error);
-    g_assert_no_error(error);
-    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
-    g_source_set_callback(deadline, on_deadline, &late, NULL);
-    g_source_attach(deadline, context);
-    while (!r->err && !late)
-        g_main_context_iteration(context, TRUE);
-    if (late)
-        g_subprocess_force_exit(proc);
-    while (!r->err)
-        g_main_context_iteration(context, TRUE);
-    g_subprocess_wait(proc, NULL, &error);
-    g_assert_no_error(error);
-    g_source_destroy(deadline);
-    g_main_context_pop_thread_default(context);
-    if (late)
-        g_error("%s was still running after a minute", argv[0]);
-    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
-}
-
 /* Refused: exit status 1, nothing on stdout, one line on stderr naming the path and the limit. */
 static void
-assert_refused(const Run *r, const char *prefix, const char *path)
+assert_refused(const TestRun *r, const char *prefix, const char *path)
 {
     g_test_message("stderr: %s", r->err);
     g_assert_cmpint(r->status, ==, 1);
@@ -168,9 +103,9 @@ test_cli_qmp(Paths *p, gconstpointer data)
 
     for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
         const char *argv[] = { testvm_cli_path(), "--qmp", addresses[i], "list", NULL };
-        g_auto(Run) r = { NULL };
+        g_auto(TestRun) r = { NULL };
 
-        run(&r, argv);
+        testvm_run(&r, argv);
         assert_refused(&r, "virt-spicevmc: error: cannot connect to QMP socket", p->long_path);
     }
 }
@@ -181,9 +116,9 @@ test_proxy_upstream(Paths *p, gconstpointer data)
 {
     g_autofree char *listen = g_build_filename(p->vm->dir, "proxy.sock", NULL);
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->long_path, "--listen", listen, NULL };
-    g_auto(Run) r = { NULL };
+    g_auto(TestRun) r = { NULL };
 
-    run(&r, argv);
+    testvm_run(&r, argv);
     assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --upstream", p->long_path);
     g_assert_false(g_file_test(listen, G_FILE_TEST_EXISTS));
 }
@@ -196,11 +131,11 @@ test_proxy_listen(Paths *p, gconstpointer data)
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->vm->qmp_path, "--listen",
                            p->long_path, NULL };
     g_autofree char *cut = g_strndup(p->long_path, PATH_MAX_LEN);
-    g_auto(Run) r = { NULL };
+    g_auto(TestRun) r = { NULL };
 
     /* Where the socket would be made: not the hard link of the fixture. */
     g_assert_cmpint(g_unlink(p->short_path), ==, 0);
-    run(&r, argv);
+    testvm_run(&r, argv);
     assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --listen", p->long_path);
     g_assert_false(g_file_test(cut, G_FILE_TEST_EXISTS));
     g_assert_false(g_file_test(p->long_path, G_FILE_TEST_EXISTS));
