@@ -1,6 +1,9 @@
 /* The executor: add channels as one transaction, remove them in one batch. */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "svc-private.h"
 
 /* What to take away: the devices (frontends, then the usb-ccids they sat on) in one batch,
@@ -377,7 +380,7 @@ resolve_targets(SvcInventory *inv, const char *const *ids, GError **error)
     }
     for (guint i = 0; ids && ids[i]; i++) {
         SvcChannel *ch = svc_inventory_find_channel(inv, ids[i]);
-        g_autofree char *shown = g_strescape(ids[i], NULL);
+        g_autofree char *shown = qmp_escape(ids[i]);
 
         if (!ch) {
             g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND,
@@ -396,15 +399,52 @@ resolve_targets(SvcInventory *inv, const char *const *ids, GError **error)
     return g_steal_pointer(&targets);
 }
 
+/* How many ids a message names; the rest are counted. */
+#define IDS_SHOWN 5
+
+/* "serial2" before "serial10", as list shows them. */
+static int
+compare_ids(gconstpointer a, gconstpointer b)
+{
+    g_autofree char *ka = g_utf8_collate_key_for_filename(*(char *const *)a, -1);
+    g_autofree char *kb = g_utf8_collate_key_for_filename(*(char *const *)b, -1);
+
+    return strcmp(ka, kb);
+}
+
+/* "'serial0', 'serial2' and 9 more": the first few ids of @set. */
 static char *
-join_ids(GHashTable *set)
+some_ids(GHashTable *set)
 {
     g_autofree const char **ids = (const char **)g_hash_table_get_keys_as_array(set, NULL);
+    guint len = g_hash_table_size(set);
+    guint n = MIN(len, IDS_SHOWN);
     g_autoptr(GString) out = g_string_new(NULL);
 
-    for (guint i = 0; ids[i]; i++)
-        g_string_append_printf(out, "%s'%s'", i ? ", " : "", ids[i]);
+    qsort(ids, len, sizeof(*ids), compare_ids);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *shown = qmp_escape(ids[i]);
+
+        g_string_append_printf(out, "%s'%s'", i == 0 ? "" : i + 1 < len ? ", " : " and ", shown);
+    }
+    if (len > n)
+        g_string_append_printf(out, " and %u more", len - n);
     return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Channels @ids are still there: how many, the first few, and what finishes the job. */
+static gboolean
+removal_unconfirmed(SvcVm *vm, GHashTable *ids, GError **error)
+{
+    guint n = g_hash_table_size(ids);
+    g_autofree char *names = some_ids(ids);
+
+    g_set_error(error, SVC_ERROR, SVC_ERROR_TIMEOUT,
+                "QEMU did not confirm within %g s the removal of %u channel%s: %s; their "
+                "chardevs stay until it does: remove %s again to finish",
+                svc_vm_get_timeout(vm) / 1000.0, n, n == 1 ? "" : "s", names,
+                n == 1 ? "it" : "them");
+    return FALSE;
 }
 
 /* Take @targets (channels of ours in @inv) away in one batch. */
@@ -413,6 +453,8 @@ remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **rem
                GError **error)
 {
     g_autoptr(GHashTable) stuck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) left = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) kept_removed = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) first = NULL;
     g_auto(Teardown) td = { NULL };
 
@@ -429,27 +471,30 @@ remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **rem
     }
     if (!teardown_run(vm, &td, stuck, &first, error))
         return FALSE;
-    if (removed) {
-        *removed = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < targets->len; i++) {
-            SvcChannel *ch = targets->pdata[i];
+    for (guint i = 0; i < targets->len; i++) {
+        SvcChannel *ch = targets->pdata[i];
 
-            if (!g_hash_table_contains(stuck, ch->id))
-                g_ptr_array_add(*removed, g_strdup(ch->id));
-        }
+        if (g_hash_table_contains(stuck, ch->id))
+            g_hash_table_add(left, ch->id);
+        else if (removed)
+            g_ptr_array_add(kept_removed, g_strdup(ch->id));
     }
+    if (removed)
+        *removed = g_steal_pointer(&kept_removed);
     if (first) {
         g_prefix_error(&first, "cannot remove every channel: ");
         g_propagate_error(error, g_steal_pointer(&first));
         return FALSE;
     }
+    if (g_hash_table_size(left))
+        return removal_unconfirmed(vm, left, error);
     if (g_hash_table_size(stuck)) {
-        g_autofree char *names = join_ids(stuck);
+        /* Only the usb-ccids the cards sat on: the channels themselves are gone. */
+        g_autofree char *names = some_ids(stuck);
 
         g_set_error(error, SVC_ERROR, SVC_ERROR_TIMEOUT,
-                    "QEMU did not confirm the removal of %s within %g s; remove %s again to "
-                    "finish", names, svc_vm_get_timeout(vm) / 1000.0,
-                    g_hash_table_size(stuck) == 1 ? "it" : "them");
+                    "QEMU did not confirm within %g s the removal of usb-ccid %s",
+                    svc_vm_get_timeout(vm) / 1000.0, names);
         return FALSE;
     }
     return TRUE;

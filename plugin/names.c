@@ -24,7 +24,7 @@ is_name_char(char c)
 static gboolean
 check_chars(const char *what, const char *name, GError **error)
 {
-    g_autofree char *shown = g_strescape(name, NULL);
+    g_autofree char *shown = qmp_escape(name);
 
     if (!*name) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s must not be empty", what);

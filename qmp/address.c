@@ -87,7 +87,7 @@ reason(const char *message)
  * once that is full, connect() fails with EAGAIN.  Try again as the queue empties, until
  * @deadline. */
 static GSocketConnection *
-connect_unix(const char *address, GSocketAddress *addr, gint64 deadline, GError **error)
+connect_unix(const char *shown, GSocketAddress *addr, gint64 deadline, GError **error)
 {
     gulong pause = 1000;
 
@@ -103,18 +103,18 @@ connect_unix(const char *address, GSocketAddress *addr, gint64 deadline, GError 
             return g_socket_connection_factory_create_connection(sock);
         if (!g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
             g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT,
-                        "cannot connect to QMP socket '%s': %s", address, local->message);
+                        "cannot connect to QMP socket '%s': %s", shown, local->message);
             return NULL;
         }
         if ((left = deadline - g_get_monotonic_time()) <= 0) {
             g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
                         "cannot connect to QMP socket '%s' in time: another client holds the "
                         "monitor and others are waiting for it (QEMU serves one client at a "
-                        "time)", address);
+                        "time)", shown);
             return NULL;
         }
         if (!told)
-            g_debug("QMP socket '%s' is busy: waiting for the client that holds it", address);
+            g_debug("QMP socket '%s' is busy: waiting for the client that holds it", shown);
         g_usleep(MIN((gint64)pause, left));
         pause = MIN(pause * 2, BUSY_RETRY_MAX_US);
     }
@@ -126,22 +126,23 @@ qmp_address_connect(const char *address, gint64 deadline, GError **error)
     g_autoptr(GSocketClient) connector = g_socket_client_new();
     g_autoptr(GSocketConnectable) target = NULL;
     g_autoptr(GError) local = NULL;
+    g_autofree char *shown = qmp_escape(address);
     GSocketConnection *conn;
     gint64 left = deadline - g_get_monotonic_time();
 
     if (!(target = qmp_address_parse(address, &local))) {
         g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    address, local->message);
+                    shown, local->message);
         return NULL;
     }
     if (G_IS_UNIX_SOCKET_ADDRESS(target))
-        return connect_unix(address, G_SOCKET_ADDRESS(target), deadline, error);
+        return connect_unix(shown, G_SOCKET_ADDRESS(target), deadline, error);
     /* Bounds a TCP connect to an unresponsive host; GIO counts whole seconds. */
     g_socket_client_set_timeout(connector, MAX((left + 999999) / 1000000, 1));
     /* A monitor is never reached through the desktop's HTTP or SOCKS proxy. */
     g_socket_client_set_enable_proxy(connector, FALSE);
     if (!(conn = g_socket_client_connect(connector, target, NULL, &local)))
         g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    address, reason(local->message));
+                    shown, reason(local->message));
     return conn;
 }

@@ -491,7 +491,9 @@ qmp_client_connect(const char *address, guint timeout_ms, GError **error)
     g_socket_set_timeout(client->socket, 0);
     g_socket_set_blocking(client->socket, FALSE);
     if (!handshake(client, deadline, error)) {
-        g_prefix_error(error, "QMP socket '%s': ", address);
+        g_autofree char *shown = qmp_escape(address);
+
+        g_prefix_error(error, "QMP socket '%s': ", shown);
         return NULL;
     }
     return g_steal_pointer(&client);

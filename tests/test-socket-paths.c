@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* tests/test-socket-paths.c — socket paths too long for sun_path are refused, never cut. */
+/* tests/test-socket-paths.c — socket paths too long for sun_path are refused, never cut; the
+ * proxy's other options are checked before a socket is taken or made. */
 #include "config.h"
 
 #include <string.h>
@@ -141,6 +142,35 @@ test_proxy_listen(Paths *p, gconstpointer data)
     g_assert_false(g_file_test(p->long_path, G_FILE_TEST_EXISTS));
 }
 
+/* A path with control characters is shown escaped, on one line (issue 12, item 12). */
+static void
+test_proxy_control_chars(void)
+{
+    const char *argv[] = { SPICEVMC_PROXY, "--upstream", "/nonexistent/a\nb\x1b", "--listen",
+                           "/nonexistent/proxy.sock", NULL };
+    g_auto(TestRun) r = { NULL };
+
+    testvm_run(&r, argv);
+    g_test_message("stderr: %s", r.err);
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_cmpstr(r.err, ==, "spicevmc-qmp-proxy: error: cannot connect to QEMU's monitor "
+                               "'/nonexistent/a\\nb\\x1b': No such file or directory\n");
+}
+
+/* The proxy's other option that bounds a wait, checked with the paths before any socket. */
+static void
+test_proxy_timeout(void)
+{
+    const char *argv[] = { SPICEVMC_PROXY, "--upstream", "/nonexistent/qmp.sock", "--listen",
+                           "/nonexistent/proxy.sock", "--timeout", "0.0001", NULL };
+    g_auto(TestRun) r = { NULL };
+
+    testvm_run(&r, argv);
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_cmpstr(r.err, ==, "spicevmc-qmp-proxy: error: invalid --timeout 0.0001: expected "
+                               "seconds, from 0.001 (1 ms) to 86400 (a day)\n");
+}
+
 #define ADD_PATHS(path, test) g_test_add(path, Paths, NULL, paths_setup, test, paths_teardown)
 
 int
@@ -152,5 +182,7 @@ main(int argc, char **argv)
     ADD_PATHS("/socket-paths/cli-qmp", test_cli_qmp);
     ADD_PATHS("/socket-paths/proxy-upstream", test_proxy_upstream);
     ADD_PATHS("/socket-paths/proxy-listen", test_proxy_listen);
+    g_test_add_func("/socket-paths/proxy-control-chars", test_proxy_control_chars);
+    g_test_add_func("/socket-paths/proxy-timeout", test_proxy_timeout);
     return g_test_run();
 }

@@ -7,7 +7,8 @@ typedef struct {
     char *qmp;
     char *uri;
     char *domain;
-    double timeout;
+    double timeout;           /* --timeout, seconds */
+    guint timeout_ms;         /* the same, checked */
     gboolean live;
     gboolean config;
     gboolean persistent;

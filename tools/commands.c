@@ -18,12 +18,10 @@ target_clear(Target *t)
 gboolean
 target_open(Options *o, Target *t, GError **error)
 {
-    guint timeout_ms = (guint)(o->timeout * 1000);
-
     if (o->domain) {
         t->affect = (o->live || o->persistent ? SVC_AFFECT_LIVE : 0) |
                     (o->config || o->persistent ? SVC_AFFECT_CONFIG : 0);
-        t->domain = svc_domain_open(o->uri, o->domain, timeout_ms, error);
+        t->domain = svc_domain_open(o->uri, o->domain, o->timeout_ms, error);
         return t->domain != NULL;
     }
     if (o->live || o->config || o->persistent) {
@@ -37,16 +35,19 @@ target_open(Options *o, Target *t, GError **error)
                             "DOMAIN before the command)");
         return FALSE;
     }
-    t->vm = svc_vm_connect_qmp(o->qmp, timeout_ms, error);
+    t->vm = svc_vm_connect_qmp(o->qmp, o->timeout_ms, error);
     return t->vm != NULL;
 }
 
 static gboolean
 no_arguments(char **args, GError **error)
 {
+    g_autofree char *shown = NULL;
+
     if (!args[0])
         return TRUE;
-    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", args[0]);
+    shown = qmp_escape(args[0]);
+    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", shown);
     return FALSE;
 }
 
@@ -264,7 +265,9 @@ read_specs(char **args, GError **error)
         in = G_INPUT_STREAM(g_file_read(file, NULL, error));
     }
     if (!in || !g_input_stream_read_all(in, data, SVC_XML_MAX_SIZE + 1, &len, NULL, error)) {
-        g_prefix_error(error, "cannot read %s: ", from_stdin ? "standard input" : args[0]);
+        g_autofree char *shown = qmp_escape(args[0]);
+
+        g_prefix_error(error, "cannot read %s: ", from_stdin ? "standard input" : shown);
         return NULL;
     }
     return svc_xml_parse_specs(data, len, from_stdin ? "stdin" : args[0], error);

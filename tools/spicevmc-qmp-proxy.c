@@ -21,10 +21,20 @@ typedef struct {
     char *mode;
     char *group;
     char *schema;
-    double timeout;
+    double timeout;           /* --timeout, seconds */
+    guint timeout_ms;         /* the same, checked */
 } Options;
 
 /* ---- sockets ---------------------------------------------------------- */
+
+/* "cannot listen on '/x': " before @error's message, the path escaped. */
+static void
+prefix_path(GError **error, const char *what, const char *path)
+{
+    g_autofree char *shown = qmp_escape(path);
+
+    g_prefix_error(error, "%s '%s': ", what, shown);
+}
 
 static GSocket *
 connect_upstream(Options *o, GError **error)
@@ -44,7 +54,7 @@ connect_upstream(Options *o, GError **error)
                                G_SOCKET_PROTOCOL_DEFAULT, error)
                 : NULL;
     if (!sock || !g_socket_connect(sock, addr, NULL, error)) {
-        g_prefix_error(error, "cannot connect to QEMU's monitor '%s': ", o->upstream);
+        prefix_path(error, "cannot connect to QEMU's monitor", o->upstream);
         return NULL;
     }
     return g_steal_pointer(&sock);
@@ -66,7 +76,7 @@ static GSocket *
 unlisten(Options *o, GError **error)
 {
     unlink(o->listen);
-    g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+    prefix_path(error, "cannot listen on", o->listen);
     return NULL;
 }
 
@@ -81,12 +91,14 @@ listen_path(Options *o, GError **error)
     gboolean bound;
 
     if (o->mode && !g_ascii_string_to_unsigned(o->mode, 8, 0, 0777, &mode, NULL)) {
+        g_autofree char *shown = qmp_escape(o->mode);
+
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "invalid --mode '%s': expected an octal mode such as 0660", o->mode);
+                    "invalid --mode '%s': expected an octal mode such as 0660", shown);
         return NULL;
     }
     if (!(addr = qmp_unix_address_new(o->listen, error))) {
-        g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+        prefix_path(error, "cannot listen on", o->listen);
         return NULL;
     }
     if (!(sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
@@ -99,7 +111,7 @@ listen_path(Options *o, GError **error)
     bound = g_socket_bind(sock, addr, TRUE, error);
     umask(old);
     if (!bound) {
-        g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+        prefix_path(error, "cannot listen on", o->listen);
         return NULL;
     }
     if (chmod(o->listen, mode) < 0) {
@@ -113,8 +125,10 @@ listen_path(Options *o, GError **error)
         struct group *gr = getgrnam(o->group);
 
         if (!gr || chown(o->listen, -1, gr->gr_gid) < 0) {
+            g_autofree char *shown = qmp_escape(o->group);
+
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "cannot give it to group '%s'", o->group);
+                        "cannot give it to group '%s'", shown);
             return unlisten(o, error);
         }
     }
@@ -143,16 +157,19 @@ open_listener(Options *o, GError **error)
     return listen_path(o, error);
 }
 
-/* Every path is checked before QEMU's monitor is taken or a socket file made. */
+/* Every path and the timeout are checked before QEMU's monitor is taken or a socket file
+ * made. */
 static gboolean
-check_paths(Options *o, GError **error)
+check_options(Options *o, GError **error)
 {
+    if (!svc_timeout_ms("--timeout", o->timeout, &o->timeout_ms, error))
+        return FALSE;
     if (o->upstream && !qmp_check_unix_path(o->upstream, error)) {
-        g_prefix_error(error, "invalid --upstream '%s': ", o->upstream);
+        prefix_path(error, "invalid --upstream", o->upstream);
         return FALSE;
     }
     if (o->listen && !qmp_check_unix_path(o->listen, error)) {
-        g_prefix_error(error, "invalid --listen '%s': ", o->listen);
+        prefix_path(error, "invalid --listen", o->listen);
         return FALSE;
     }
     return TRUE;
@@ -160,10 +177,13 @@ check_paths(Options *o, GError **error)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* One line, whatever the message holds. */
 static int
 fail(GError *error)
 {
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
+    g_autofree char *message = qmp_escape_message(error->message);
+
+    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), message);
     return 1;
 }
 
@@ -211,12 +231,12 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
                                           "commands added.");
-    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_paths(&o, &error))
+    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_options(&o, &error))
         return fail(error);
     if (!(schema = qapi_schema_load(o.schema ? o.schema : QAPI_SPICEVMC_SCHEMA, &error)) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    svc_qmp_serve(upstream, listener, schema, (guint)(o.timeout * 1000), NULL, FALSE);
+    svc_qmp_serve(upstream, listener, schema, o.timeout_ms, NULL, FALSE);
     return 0;
 }

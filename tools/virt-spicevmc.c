@@ -146,22 +146,14 @@ commands_summary(void)
     return g_string_free(out, FALSE);
 }
 
+/* One line, whatever the message holds (a file's XML, a name libvirt or QEMU sent back). */
 static int
 fail(GError *error)
 {
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
-    return 1;
-}
+    g_autofree char *message = qmp_escape_message(error->message);
 
-static gboolean
-check_timeout(Options *o, GError **error)
-{
-    if (o->timeout > 0 && o->timeout <= 24 * 3600)
-        return TRUE;
-    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                "invalid --timeout %g: expected seconds, more than 0 and at most a day",
-                o->timeout);
-    return FALSE;
+    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), message);
+    return 1;
 }
 
 static int
@@ -194,9 +186,11 @@ split_command(Options *o, int *argc, char ***argv, GError **error)
         (*argv)++;
     }
     if (c < 0) {
+        g_autofree char *shown = qmp_escape((*argv)[*argc > 2 && !o->qmp ? 2 : 1]);
+
         names = command_names();
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unknown command '%s' (%s; see --help)",
-                    (*argv)[*argc > 2 && !o->qmp ? 2 : 1], names);
+                    shown, names);
         return -1;
     }
     (*argv)[1] = (*argv)[0];
@@ -257,7 +251,8 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(local, locals, NULL);
     g_option_context_add_main_entries(local, globals, NULL);
     g_option_context_set_summary(local, commands[c].summary);
-    if (!g_option_context_parse(local, &argc, &argv, &error) || !check_timeout(&o, &error))
+    if (!g_option_context_parse(local, &argc, &argv, &error) ||
+        !svc_timeout_ms("--timeout", o.timeout, &o.timeout_ms, &error))
         return fail(error);
     if (o.domain && o.qmp) {
         g_set_error_literal(&error, SVC_ERROR, SVC_ERROR_INVALID,
