@@ -69,11 +69,18 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Bytes in the UTF-8 sequence that @lead starts (1 for ASCII and stray bytes). */
+/* Bytes in the UTF-8 sequence that @lead starts (1 for ASCII and stray bytes; F8–FF start
+ * none, and go to the tokener to be refused at once). */
 static gsize
 utf8_length(guchar lead)
 {
-    return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return lead >= 0xF8 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+}
+
+static gboolean
+is_continuation(guchar c)
+{
+    return (c & 0xC0) == 0x80;
 }
 
 /* Length of a UTF-8 sequence cut off at the end of @data, 0 when the last one is whole. */
@@ -83,7 +90,7 @@ incomplete_utf8_tail(const char *data, gsize len)
     for (gsize back = 1; back <= MIN(len, 3); back++) {
         guchar c = data[len - back];
 
-        if ((c & 0xC0) != 0x80)
+        if (!is_continuation(c))
             return utf8_length(c) > back ? back : 0;
     }
     return 0;
@@ -185,15 +192,18 @@ feed(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize 
     if (parser->carry_len > 0) {
         gsize need = utf8_length(parser->carry[0]) - parser->carry_len;
 
-        take = MIN(need, len);
+        /* Only continuation bytes complete it; any other byte shows it broken, and the
+         * tokener says so now, as it would have with the bytes in one read. */
+        while (take < MIN(need, len) && is_continuation(data[take]))
+            take++;
         memcpy(parser->carry + parser->carry_len, data, take);
         parser->carry_len += take;
         data += take;
         len -= take;
-        if (take < need)
+        if (take < need && len == 0)
             return TRUE;
         if (!feed_whole(parser, parser->carry, parser->carry_len, messages, &at, error)) {
-            *stop = take - 1;
+            *stop = take > 0 ? take - 1 : 0;
             return FALSE;
         }
         parser->carry_len = 0;

@@ -154,6 +154,41 @@ test_split_utf8(void)
     }
 }
 
+/* A read that ends in a byte no UTF-8 sequence starts with, or in a lead byte that the next
+ * read does not continue, is refused then, not once more bytes have come: framing does not
+ * depend on how reads cut the bytes.  (Found by fuzz/fuzz-framing; its input is in
+ * fuzz/corpus/framing/split-invalid-utf8.) */
+static void
+test_split_invalid_utf8(void)
+{
+    const struct {
+        const char *first;
+        const char *second;
+    } cases[] = {
+        { "{\"return\": \"\xfa", NULL },              /* no sequence starts with FA */
+        { "{\"return\": \"\xff", NULL },
+        { "{\"return\": \"\xf0", "x\r\n" },          /* F0 needs three more, not 'x' */
+        { "{\"return\": \"\xe2\x82", "\"}\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+        g_autoptr(GPtrArray) messages = new_messages();
+        g_autoptr(GError) error = NULL;
+        gboolean ok = qmp_parser_feed(parser, cases[i].first, strlen(cases[i].first), messages,
+                                      &error);
+
+        if (cases[i].second) {
+            g_assert_true(ok);
+            ok = qmp_parser_feed(parser, cases[i].second, strlen(cases[i].second), messages,
+                                 &error);
+        }
+        g_assert_false(ok);
+        g_assert_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+        g_assert_false(qmp_parser_in_message(parser));
+    }
+}
+
 static void
 assert_rejected(gsize max_message, const char *data, gsize len, int code)
 {
@@ -316,6 +351,7 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/framing/merged", test_merged);
     g_test_add_func("/qmp/framing/crlf", test_crlf);
     g_test_add_func("/qmp/framing/split-utf8", test_split_utf8);
+    g_test_add_func("/qmp/framing/split-invalid-utf8", test_split_invalid_utf8);
     g_test_add_func("/qmp/framing/not-object", test_not_object);
     g_test_add_func("/qmp/framing/malformed", test_malformed);
     g_test_add_func("/qmp/framing/malformed-keeps-earlier", test_malformed_keeps_earlier);
