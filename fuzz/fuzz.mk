@@ -8,27 +8,29 @@ CFLAGS_FUZZ = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(SANITIZE) -fsanitize=f
 	-DG_LOG_DOMAIN=\"spicevmc\" -I. -I$(srcdir)/plugin -I$(srcdir)/qmp -I$(srcdir)/fuzz \
 	$(DEP_CFLAGS) -MMD -MP
 OBJ = fuzz/obj
-LIB_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(LIB_SOURCES)) $(OBJ)/schemas/resources.o
+LIB_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(LIB_SOURCES))
+# Registered by a constructor and referenced by no symbol: linked whole, not from the archive.
+RESOURCES = $(OBJ)/schemas/resources.o
 TARGET_OBJS = $(patsubst %,$(OBJ)/fuzz/fuzz-%.o,$(TARGETS))
 PROGRAMS = $(patsubst %,fuzz/fuzz-%,$(TARGETS))
 
 all: $(PROGRAMS)
 
-$(filter-out $(OBJ)/schemas/resources.o,$(LIB_OBJS)) $(TARGET_OBJS): $(OBJ)/%.o: $(srcdir)/%.c
+$(LIB_OBJS) $(TARGET_OBJS): $(OBJ)/%.o: $(srcdir)/%.c
 	@mkdir -p $(@D)
 	@echo "  CLANG    $@"; $(CLANG) $(CFLAGS_FUZZ) -c -o $@ $<
 
 # Generated in the build tree by the gcc build's rules.
-$(OBJ)/schemas/resources.o: schemas/resources.c
+$(RESOURCES): schemas/resources.c
 	@mkdir -p $(@D)
 	@echo "  CLANG    $@"; $(CLANG) $(CFLAGS_FUZZ) -c -o $@ $<
 
 fuzz/libspicevmc-fuzz.a: $(LIB_OBJS)
 	@echo "  AR       $@"; rm -f $@ && $(AR) rcs $@ $^
 
-$(PROGRAMS): fuzz/fuzz-%: $(OBJ)/fuzz/fuzz-%.o fuzz/libspicevmc-fuzz.a
+$(PROGRAMS): fuzz/fuzz-%: $(OBJ)/fuzz/fuzz-%.o $(RESOURCES) fuzz/libspicevmc-fuzz.a
 	@echo "  CCLD     $@"; $(CLANG) -g $(SANITIZE) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
 
 .PHONY: all
 
--include $(LIB_OBJS:.o=.d) $(TARGETS:%=$(OBJ)/fuzz/fuzz-%.d)
+-include $(LIB_OBJS:.o=.d) $(RESOURCES:.o=.d) $(TARGET_OBJS:.o=.d)
