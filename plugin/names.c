@@ -31,8 +31,11 @@ check_chars(const char *what, const char *name, GError **error)
         return FALSE;
     }
     if (strlen(name) > NAME_MAX_LEN) {
+        /* Cut by characters: the escaped name keeps UTF-8, which a byte count could split. */
+        g_autofree char *start = g_utf8_substring(shown, 0, 20);
+
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "%s '%.20s…' is longer than %d characters", what, shown, NAME_MAX_LEN);
+                    "%s '%s…' is longer than %d characters", what, start, NAME_MAX_LEN);
         return FALSE;
     }
     for (const char *p = name; *p; p++) {

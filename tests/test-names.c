@@ -348,6 +348,31 @@ test_check_id(void)
     }
 }
 
+/* A long name is shown cut short by characters, never inside one (found by fuzz/fuzz-spec; its
+ * input is fuzz/corpus/spec/long-name-cut-in-utf8). */
+static void
+test_check_long_name(void)
+{
+    g_autofree char *name = g_strconcat("a", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                             "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
+    g_autoptr(GString) longer = g_string_new(name);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *start = NULL;
+    g_autofree char *expected = NULL;
+
+    while (longer->len <= 127)
+        g_string_append(longer, name);
+    start = g_utf8_substring(longer->str, 0, 20);
+    g_assert_cmpuint(strlen(start), ==, 38);
+    expected = g_strdup_printf("device id '%s…' is longer than 127 characters", start);
+    g_assert_false(svc_check_id("device id", longer->str, &error));
+    g_assert_error(error, SVC_ERROR, SVC_ERROR_INVALID);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    /* "a" and ten "é", then "a" and eight: twenty characters, 38 bytes (cut at 20 bytes, the
+     * tenth "é" would be split). */
+    g_assert_cmpstr(error->message, ==, expected);
+}
+
 static void
 test_check_port_name(void)
 {
@@ -443,6 +468,7 @@ main(int argc, char **argv)
     g_test_add_func("/names/codec/round-trip", test_codec_round_trip);
     g_test_add_func("/names/codec/decodes-only-encodings", test_codec_decodes_only_encodings);
     g_test_add_func("/names/check/id", test_check_id);
+    g_test_add_func("/names/check/long-name", test_check_long_name);
     g_test_add_func("/names/check/port-name", test_check_port_name);
     g_test_add_func("/spec/parse", test_spec_parse);
     g_test_add_func("/spec/parse/errors", test_spec_parse_errors);
