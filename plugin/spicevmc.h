@@ -154,9 +154,6 @@ SvcVm *svc_vm_new(const SvcTransportOps *ops, gpointer impl);
 SvcVm *svc_vm_connect_qmp(const char *address, guint timeout_ms, GError **error);
 void svc_vm_free(SvcVm *vm);
 void svc_vm_set_timeout(SvcVm *vm, guint timeout_ms);
-/* A timeout given in @seconds (a --timeout option) in milliseconds: from 1 ms to a day, or
- * SVC_ERROR_INVALID naming @option. */
-gboolean svc_timeout_ms(const char *option, double seconds, guint *timeout_ms, GError **error);
 /* Where new channels go when the spec does not say: device ids "@id_prefix KIND N" (the kind
  * alone when NULL), and the lowest free virtio-serial port — or, with @from_top, the highest,
  * and the last USB root port for a usb-ccid, to stay clear of what a manager such as libvirt

@@ -163,6 +163,10 @@ json_object *svc_cmd_frontend_add(const SvcChannel *ch);
 
 /* ---- talking to QEMU (vm.c) ------------------------------------------ */
 
+/* For the front ends: a timeout given in @seconds (a --timeout option) in milliseconds, from
+ * 1 ms to a day, or SVC_ERROR_INVALID naming @option. */
+gboolean svc_timeout_ms(const char *option, double seconds, guint *timeout_ms, GError **error);
+
 /* Run @cmds (owned by the array) through the transport.  @replies gets one SvcReply per
  * command; free it with svc_replies_free(). */
 gboolean svc_vm_run(SvcVm *vm, GPtrArray *cmds, SvcReply **replies, GError **error);

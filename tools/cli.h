@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spicevmc.h"
+#include "svc-private.h"
 
 typedef struct {
     char *qmp;

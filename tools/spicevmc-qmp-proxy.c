@@ -12,6 +12,7 @@
 
 
 #include "qmp-service.h"
+#include "svc-private.h"
 
 typedef struct {
     char *upstream;
