@@ -126,6 +126,21 @@ complete(QmpParser *parser, json_object *value, GPtrArray *messages, GError **er
     return TRUE;
 }
 
+/* The bytes of @data up to the first place a value can end ('"', '}', ']').  Having finished a
+ * value, json-c looks at the next byte before returning it, and refuses the value when that
+ * byte is not UTF-8 on its own (any byte from 0x80: "{...}\xc3\xa9" is refused whole, "{...}"
+ * then "\xc3\xa9" is a message and an error).  Cut there, every read is parsed as if a read
+ * ended after each place a value may end, and a message never depends on what follows it. */
+static gsize
+segment(const char *data, gsize len)
+{
+    for (gsize i = 0; i < len; i++) {
+        if (data[i] == '"' || data[i] == '}' || data[i] == ']')
+            return i + 1;
+    }
+    return len;
+}
+
 /* Give up to @len bytes of one message to the tokener; *used says how many it took. */
 static gboolean
 tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
@@ -136,7 +151,8 @@ tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
     enum json_tokener_error jerr;
 
     /* Never hand json-c more than the limit allows, so it never buffers more than that. */
-    value = json_tokener_parse_ex(parser->tok, data, (int)MIN(MIN(len, room), G_MAXINT));
+    value = json_tokener_parse_ex(parser->tok, data,
+                                  (int)MIN(segment(data, MIN(len, room)), G_MAXINT));
     jerr = json_tokener_get_error(parser->tok);
     *used = json_tokener_get_parse_end(parser->tok);
     parser->consumed += *used;

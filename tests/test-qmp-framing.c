@@ -189,6 +189,30 @@ test_split_invalid_utf8(void)
     }
 }
 
+/* A message followed at once by a byte from 0x80 is a message, then an error, as when a read
+ * ends between them; json-c refused both together.  (Found by fuzz/fuzz-framing; its input is
+ * fuzz/corpus/framing/value-then-non-ascii.) */
+static void
+test_message_then_non_ascii(void)
+{
+    const char *data = "{\"return\": {}, \"id\": 1}\xc3\xa9\r\n{\"return\": {}, \"id\": 2}\r\n";
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(QmpParser) resync = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GPtrArray) resynced = new_messages();
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(qmp_parser_feed(parser, data, strlen(data), messages, &error));
+    g_assert_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    g_assert_cmpuint(messages->len, ==, 1);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(messages->pdata[0], "id")), ==, 1);
+
+    qmp_parser_feed_resync(resync, data, strlen(data), resynced, errors);
+    g_assert_cmpuint(resynced->len, ==, 2);
+    g_assert_cmpuint(errors->len, ==, 1);
+}
+
 static void
 assert_rejected(gsize max_message, const char *data, gsize len, int code)
 {
@@ -352,6 +376,7 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/framing/crlf", test_crlf);
     g_test_add_func("/qmp/framing/split-utf8", test_split_utf8);
     g_test_add_func("/qmp/framing/split-invalid-utf8", test_split_invalid_utf8);
+    g_test_add_func("/qmp/framing/message-then-non-ascii", test_message_then_non_ascii);
     g_test_add_func("/qmp/framing/not-object", test_not_object);
     g_test_add_func("/qmp/framing/malformed", test_malformed);
     g_test_add_func("/qmp/framing/malformed-keeps-earlier", test_malformed_keeps_earlier);
