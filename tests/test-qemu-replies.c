@@ -298,9 +298,7 @@ script_odd_error(Peer *peer)
     text = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", \"desc\": {\"no\": 1}}, "
                            "\"id\": %" G_GINT64_FORMAT "}\r\n", peer_expect(peer, "query-status"));
     peer_send(peer, text);
-    text = g_strdup_printf("{\"event\": 5, \"timestamp\": {\"seconds\": 1, "
-                           "\"microseconds\": 1}}\r\n");
-    peer_send(peer, text);
+    peer_send(peer, "{\"event\": 5, \"timestamp\": {\"seconds\": 1, \"microseconds\": 1}}\r\n");
 }
 
 /* An error whose desc is not a string, then an event whose name is not one. */
