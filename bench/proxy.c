@@ -7,8 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gio/gunixsocketaddress.h>
-
 #include "proxy.h"
 #include "stats.h"
 
@@ -255,9 +253,12 @@ static Raw *
 raw_connect(const char *path, GError **error)
 {
     g_autoptr(GSocketClient) connector = g_socket_client_new();
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-    g_autoptr(Raw) r = g_new0(Raw, 1);
+    g_autoptr(GSocketAddress) addr = qmp_unix_address_new(path, error);
+    g_autoptr(Raw) r = NULL;
 
+    if (!addr)
+        return NULL;
+    r = g_new0(Raw, 1);
     r->parser = qmp_parser_new(QMP_MAX_MESSAGE);
     r->buf = g_malloc(READ_SIZE);
     if (!(r->conn = g_socket_client_connect(connector, G_SOCKET_CONNECTABLE(addr), NULL, error)))

@@ -36,8 +36,10 @@ svc_deletions_add(SvcDeletions *d, json_object *data)
 {
     json_object *device;
 
-    /* Anonymous devices and a device's internal parts come with a path only. */
-    if (!json_object_object_get_ex(data, "device", &device))
+    /* Anonymous devices and a device's internal parts come with a path only; a device that is
+     * not a string is not one we wait for. */
+    if (!json_object_object_get_ex(data, "device", &device) ||
+        !json_object_is_type(device, json_type_string))
         return;
     g_mutex_lock(&d->lock);
     g_hash_table_add(d->deleted, g_strdup(json_object_get_string(device)));

@@ -2,6 +2,9 @@
 /* The executor: add channels as one transaction, remove them in one batch. */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "svc-private.h"
 
 /* What to take away: the devices (frontends, then the usb-ccids they sat on) in one batch,
@@ -84,16 +87,16 @@ delete_devices(SvcVm *vm, GPtrArray *ids, GHashTable *stuck, GError **first, GEr
     return TRUE;
 }
 
+/* The labels of query-chardev's reply, checked by svc_reply_check_chardevs(). */
 static GHashTable *
 chardev_labels(json_object *list)
 {
     GHashTable *labels = g_hash_table_new(g_str_hash, g_str_equal);
 
-    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-        json_object *label;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *label = json_object_object_get(json_object_array_get_idx(list, i), "label");
 
-        if (json_object_object_get_ex(json_object_array_get_idx(list, i), "label", &label))
-            g_hash_table_add(labels, (gpointer)json_object_get_string(label));
+        g_hash_table_add(labels, (gpointer)json_object_get_string(label));
     }
     return labels;
 }
@@ -105,15 +108,25 @@ chardevs_present(SvcVm *vm, GPtrArray *labels, gboolean *present, GError **error
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GHashTable) now = NULL;
     SvcReply *r = NULL;
+    gboolean ok;
 
     g_ptr_array_add(cmds, qmp_cmd_query_chardev());
     if (!svc_vm_run(vm, cmds, &r, error))
         return FALSE;
-    now = chardev_labels(r[0].ret);
-    for (guint i = 0; i < labels->len; i++)
-        present[i] = g_hash_table_contains(now, labels->pdata[i]);
+    if (r[0].error) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_QEMU, "cannot read the chardev list: %s",
+                    r[0].error->message);
+        ok = FALSE;
+    } else {
+        ok = svc_reply_check_chardevs(r[0].ret, error);
+    }
+    if (ok) {
+        now = chardev_labels(r[0].ret);
+        for (guint i = 0; i < labels->len; i++)
+            present[i] = g_hash_table_contains(now, labels->pdata[i]);
+    }
     svc_replies_free(r, cmds->len);
-    return TRUE;
+    return ok;
 }
 
 /* Some frontends (usb-redir) delete their chardev when unplugged, so a refusal is checked
@@ -414,7 +427,7 @@ resolve_targets(SvcInventory *inv, const char *const *ids, GError **error)
     }
     for (guint i = 0; ids && ids[i]; i++) {
         SvcChannel *ch = svc_inventory_find_channel(inv, ids[i]);
-        g_autofree char *shown = g_strescape(ids[i], NULL);
+        g_autofree char *shown = qmp_escape(ids[i]);
 
         if (!ch) {
             g_set_error(error, SVC_ERROR, SVC_ERROR_NOT_FOUND,
@@ -433,14 +446,36 @@ resolve_targets(SvcInventory *inv, const char *const *ids, GError **error)
     return g_steal_pointer(&targets);
 }
 
+/* How many ids a message names; the rest are counted. */
+#define IDS_SHOWN 5
+
+/* "serial2" before "serial10", as list shows them. */
+static int
+compare_ids(gconstpointer a, gconstpointer b)
+{
+    g_autofree char *ka = g_utf8_collate_key_for_filename(*(char *const *)a, -1);
+    g_autofree char *kb = g_utf8_collate_key_for_filename(*(char *const *)b, -1);
+
+    return strcmp(ka, kb);
+}
+
+/* "'serial0', 'serial2' and 9 more": the first few ids of @set. */
 static char *
-join_ids(GHashTable *set)
+some_ids(GHashTable *set)
 {
     g_autofree const char **ids = (const char **)g_hash_table_get_keys_as_array(set, NULL);
+    guint len = g_hash_table_size(set);
+    guint n = MIN(len, IDS_SHOWN);
     g_autoptr(GString) out = g_string_new(NULL);
 
-    for (guint i = 0; ids[i]; i++)
-        g_string_append_printf(out, "%s'%s'", i ? ", " : "", ids[i]);
+    qsort(ids, len, sizeof(*ids), compare_ids);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *shown = qmp_escape(ids[i]);
+
+        g_string_append_printf(out, "%s'%s'", i == 0 ? "" : i + 1 < len ? ", " : " and ", shown);
+    }
+    if (len > n)
+        g_string_append_printf(out, " and %u more", len - n);
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
@@ -460,39 +495,59 @@ teardown_for(SvcInventory *inv, GPtrArray *targets, Teardown *td)
     }
 }
 
+/* Channels @ids are still there: how many, the first few, and what finishes the job. */
+static gboolean
+removal_unconfirmed(SvcVm *vm, GHashTable *ids, GError **error)
+{
+    guint n = g_hash_table_size(ids);
+    g_autofree char *names = some_ids(ids);
+
+    g_set_error(error, SVC_ERROR, SVC_ERROR_TIMEOUT,
+                "QEMU did not confirm within %g s the removal of %u channel%s: %s; their "
+                "chardevs stay until it does: remove %s again to finish",
+                svc_vm_get_timeout(vm) / 1000.0, n, n == 1 ? "" : "s", names,
+                n == 1 ? "it" : "them");
+    return FALSE;
+}
+
 /* Take @targets (channels of ours in @inv) away in one batch. */
 static gboolean
 remove_targets(SvcVm *vm, SvcInventory *inv, GPtrArray *targets, GPtrArray **removed,
                GError **error)
 {
     g_autoptr(GHashTable) stuck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) left = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) kept_removed = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) first = NULL;
     g_auto(Teardown) td = { NULL };
 
     teardown_for(inv, targets, &td);
     if (!teardown_run(vm, &td, stuck, &first, error))
         return FALSE;
-    if (removed) {
-        *removed = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < targets->len; i++) {
-            SvcChannel *ch = targets->pdata[i];
+    for (guint i = 0; i < targets->len; i++) {
+        SvcChannel *ch = targets->pdata[i];
 
-            if (!g_hash_table_contains(stuck, ch->id))
-                g_ptr_array_add(*removed, g_strdup(ch->id));
-        }
+        if (g_hash_table_contains(stuck, ch->id))
+            g_hash_table_add(left, ch->id);
+        else if (removed)
+            g_ptr_array_add(kept_removed, g_strdup(ch->id));
     }
+    if (removed)
+        *removed = g_steal_pointer(&kept_removed);
     if (first) {
         g_prefix_error(&first, "cannot remove every channel: ");
         g_propagate_error(error, g_steal_pointer(&first));
         return FALSE;
     }
+    if (g_hash_table_size(left))
+        return removal_unconfirmed(vm, left, error);
     if (g_hash_table_size(stuck)) {
-        g_autofree char *names = join_ids(stuck);
+        /* Only the usb-ccids the cards sat on: the channels themselves are gone. */
+        g_autofree char *names = some_ids(stuck);
 
         g_set_error(error, SVC_ERROR, SVC_ERROR_TIMEOUT,
-                    "QEMU did not confirm the removal of %s within %g s; remove %s again to "
-                    "finish", names, svc_vm_get_timeout(vm) / 1000.0,
-                    g_hash_table_size(stuck) == 1 ? "it" : "them");
+                    "QEMU did not confirm within %g s the removal of usb-ccid %s",
+                    svc_vm_get_timeout(vm) / 1000.0, names);
         return FALSE;
     }
     return TRUE;

@@ -129,7 +129,9 @@ add_devices(Scan *s, SvcInventory *inv, json_object *list, const char *container
         const char *type = get_string(prop, "type");
         Device *d;
 
-        if (!name || !type || !g_str_has_prefix(type, "child<"))
+        /* "child<TYPE>"; links and plain properties are not devices. */
+        if (!g_str_has_prefix(type, "child<") || !g_str_has_suffix(type, ">") ||
+            strlen(type) <= strlen("child<>"))
             continue;
         d = g_new0(Device, 1);
         d->path = g_strdup_printf("%s/%s", container, name);
@@ -154,6 +156,23 @@ find_marker(SvcInventory *inv, json_object *objects)
     }
 }
 
+/* The replies of the first round, type-checked before anything reads them. */
+static gboolean
+check_first_round(SvcReply *r, gboolean need_buses, GError **error)
+{
+    if (!reply_ok(&r[0], "the chardev list", error) ||
+        !reply_ok(&r[1], "the device list", error) ||
+        !svc_reply_check_chardevs(r[0].ret, error) ||
+        !svc_reply_check_properties(r[1].ret, "qom-list of /machine/peripheral", error))
+        return FALSE;
+    /* A machine with no anonymous device has no such container at all. */
+    if (!r[2].error &&
+        !svc_reply_check_properties(r[2].ret, "qom-list of /machine/peripheral-anon", error))
+        return FALSE;
+    return !need_buses || !r[3].ret ||
+           svc_reply_check_properties(r[3].ret, "qom-list of /objects", error);
+}
+
 static gboolean
 first_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError **error)
 {
@@ -168,12 +187,11 @@ first_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError *
         g_ptr_array_add(cmds, qmp_cmd_qom_list("/objects"));
     if (!svc_vm_run(vm, cmds, &r, error))
         return FALSE;
-    ok = reply_ok(&r[0], "the chardev list", error) && reply_ok(&r[1], "the device list", error);
+    ok = check_first_round(r, need_buses, error);
     if (ok) {
         s->chardevs = g_steal_pointer(&r[0].ret);
         s->devices = g_ptr_array_new_with_free_func((GDestroyNotify)device_free);
         add_devices(s, inv, r[1].ret, "/machine/peripheral", TRUE);
-        /* A machine with no anonymous device has no such container at all. */
         if (!r[2].error)
             add_devices(s, inv, r[2].ret, "/machine/peripheral-anon", FALSE);
         if (need_buses && r[3].ret)
@@ -194,8 +212,6 @@ decode_ours(SvcInventory *inv, Scan *s)
         const char *label = get_string(info, "label");
         SvcChannel *ch;
 
-        if (!label)
-            continue;
         g_hash_table_add(inv->chardev_ids, g_strdup(label));
         ch = svc_chardev_id_decode(label);
         if (!ch)
@@ -217,17 +233,31 @@ typedef enum {
     Q_MAX_PORTS, Q_USB_PORTS, Q_BUS_LIST, Q_CHARDEV, Q_PARENT_BUS, Q_NR, Q_NAME
 } QueryKind;
 
+/* The property each qom-get reads (Q_BUS_LIST is a qom-list). */
+static const char *const query_property[] = {
+    [Q_MAX_PORTS] = "max_ports", [Q_USB_PORTS] = "p2", [Q_CHARDEV] = "chardev",
+    [Q_PARENT_BUS] = "parent_bus", [Q_NR] = "nr", [Q_NAME] = "name",
+};
+
 typedef struct {
     Device *device;
     QueryKind kind;
 } Query;
 
-static void
-add_query(GPtrArray *cmds, GArray *queries, Device *d, QueryKind kind, json_object *cmd)
+static char *
+bus_parent(const Device *d)
 {
+    return g_strconcat(d->path, controllers[controller_index(d->type)].bus_parent, NULL);
+}
+
+static void
+add_query(GPtrArray *cmds, GArray *queries, Device *d, QueryKind kind)
+{
+    g_autofree char *parent = kind == Q_BUS_LIST ? bus_parent(d) : NULL;
     Query q = { d, kind };
 
-    g_ptr_array_add(cmds, cmd);
+    g_ptr_array_add(cmds, parent ? qmp_cmd_qom_list(parent)
+                                 : qmp_cmd_qom_get(d->path, query_property[kind]));
     g_array_append_val(queries, q);
 }
 
@@ -240,22 +270,20 @@ plan_second_round(SvcInventory *inv, Scan *s, gboolean need_buses, GPtrArray *cm
         int c = controller_index(d->type);
 
         if (c >= 0 && need_buses && d->id) {
-            g_autofree char *parent = g_strconcat(d->path, controllers[c].bus_parent, NULL);
-
             if (g_str_has_prefix(d->type, "virtio-serial"))
-                add_query(cmds, queries, d, Q_MAX_PORTS, qmp_cmd_qom_get(d->path, "max_ports"));
+                add_query(cmds, queries, d, Q_MAX_PORTS);
             /* Only placement from the top picks a USB port itself (plan.c). */
             if (inv->from_top && g_str_has_suffix(d->type, "-xhci"))
-                add_query(cmds, queries, d, Q_USB_PORTS, qmp_cmd_qom_get(d->path, "p2"));
-            add_query(cmds, queries, d, Q_BUS_LIST, qmp_cmd_qom_list(parent));
+                add_query(cmds, queries, d, Q_USB_PORTS);
+            add_query(cmds, queries, d, Q_BUS_LIST);
         }
         if (!is_inspected_frontend(d->type) || is_ours(s, d))
             continue;
-        add_query(cmds, queries, d, Q_CHARDEV, qmp_cmd_qom_get(d->path, "chardev"));
-        add_query(cmds, queries, d, Q_PARENT_BUS, qmp_cmd_qom_get(d->path, "parent_bus"));
+        add_query(cmds, queries, d, Q_CHARDEV);
+        add_query(cmds, queries, d, Q_PARENT_BUS);
         if (is_virtio_port(d->type)) {
-            add_query(cmds, queries, d, Q_NR, qmp_cmd_qom_get(d->path, "nr"));
-            add_query(cmds, queries, d, Q_NAME, qmp_cmd_qom_get(d->path, "name"));
+            add_query(cmds, queries, d, Q_NR);
+            add_query(cmds, queries, d, Q_NAME);
         }
     }
 }
@@ -287,37 +315,56 @@ record_bus(SvcInventory *inv, Device *d, json_object *list)
     }
 }
 
-static void
-apply_answer(SvcInventory *inv, const Query *q, json_object *ret)
+/* "qom-get of /machine/peripheral/vs0 max_ports", for messages. */
+static char *
+query_command(const Query *q)
+{
+    g_autofree char *parent = NULL;
+
+    if (q->kind != Q_BUS_LIST)
+        return g_strdup_printf("qom-get of %s %s", q->device->path, query_property[q->kind]);
+    parent = bus_parent(q->device);
+    return g_strdup_printf("qom-list of %s", parent);
+}
+
+static gboolean
+apply_answer(SvcInventory *inv, const Query *q, json_object *ret, GError **error)
 {
     Device *d = q->device;
-    const char *str = json_object_get_string(ret);
+    g_autofree char *command = query_command(q);
+    const char *property = query_property[q->kind];
 
     switch (q->kind) {
     case Q_MAX_PORTS:
-        d->max_ports = json_object_get_int(ret);
-        break;
+        return svc_reply_uint(ret, 1, SVC_MAX_PORTS, command, property, &d->max_ports, error);
     case Q_USB_PORTS:
-        d->usb_ports = json_object_get_int(ret);
-        break;
-    case Q_BUS_LIST:
-        record_bus(inv, d, ret);
-        break;
-    case Q_CHARDEV:
-        d->chardev = g_strdup(str);
-        break;
-    case Q_PARENT_BUS:
-        /* A QOM path; QEMU's bus names are its last component. */
-        d->bus = g_path_get_basename(str);
-        break;
+        return svc_reply_uint(ret, 0, SVC_MAX_USB_PORTS, command, property, &d->usb_ports,
+                              error);
     case Q_NR:
-        d->nr = json_object_get_int(ret);
+        if (!svc_reply_uint(ret, 0, G_MAXUINT32, command, property, &d->nr, error))
+            return FALSE;
         d->has_nr = TRUE;
-        break;
+        return TRUE;
+    case Q_BUS_LIST:
+        if (!svc_reply_check_properties(ret, command, error))
+            return FALSE;
+        record_bus(inv, d, ret);
+        return TRUE;
+    case Q_CHARDEV:
+    case Q_PARENT_BUS:
     case Q_NAME:
-        d->port_name = *str ? g_strdup(str) : NULL;
         break;
     }
+    if (!svc_reply_expect(ret, json_type_string, command, property, error))
+        return FALSE;
+    if (q->kind == Q_CHARDEV)
+        d->chardev = g_strdup(json_object_get_string(ret));
+    else if (q->kind == Q_PARENT_BUS)
+        /* A QOM path; QEMU's bus names are its last component. */
+        d->bus = g_path_get_basename(json_object_get_string(ret));
+    else
+        d->port_name = *json_object_get_string(ret) ? g_strdup(json_object_get_string(ret)) : NULL;
+    return TRUE;
 }
 
 static gboolean
@@ -326,21 +373,22 @@ second_round(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError 
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
     g_autoptr(GArray) queries = g_array_new(FALSE, FALSE, sizeof(Query));
     SvcReply *r = NULL;
+    gboolean ok = TRUE;
 
     plan_second_round(inv, s, need_buses, cmds, queries);
     if (cmds->len == 0)
         return TRUE;
     if (!svc_vm_run(vm, cmds, &r, error))
         return FALSE;
-    for (guint i = 0; i < queries->len; i++) {
+    for (guint i = 0; ok && i < queries->len; i++) {
         const Query *q = &g_array_index(queries, Query, i);
 
         /* A device unplugged between the two rounds simply drops out. */
         if (r[i].ret)
-            apply_answer(inv, q, r[i].ret);
+            ok = apply_answer(inv, q, r[i].ret, error);
     }
     svc_replies_free(r, cmds->len);
-    return TRUE;
+    return ok;
 }
 
 static SvcChannel *

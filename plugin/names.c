@@ -25,15 +25,18 @@ is_name_char(char c)
 static gboolean
 check_chars(const char *what, const char *name, GError **error)
 {
-    g_autofree char *shown = g_strescape(name, NULL);
+    g_autofree char *shown = qmp_escape(name);
 
     if (!*name) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s must not be empty", what);
         return FALSE;
     }
     if (strlen(name) > NAME_MAX_LEN) {
+        /* Cut by characters: the escaped name keeps UTF-8, which a byte count could split. */
+        g_autofree char *start = g_utf8_substring(shown, 0, 20);
+
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "%s '%.20s…' is longer than %d characters", what, shown, NAME_MAX_LEN);
+                    "%s '%s…' is longer than %d characters", what, start, NAME_MAX_LEN);
         return FALSE;
     }
     for (const char *p = name; *p; p++) {
@@ -158,15 +161,59 @@ nonempty(const char *s)
     return *s ? g_strdup(s) : NULL;
 }
 
+/* "org.qemu.console.serial.N": the kind's prefix and a number as %u writes it. */
+static gboolean
+is_numbered_name(const SvcKind *kind, const char *name)
+{
+    const char *n = g_str_has_prefix(name, kind->spice_name) ? name + strlen(kind->spice_name)
+                                                             : NULL;
+    guint64 value;
+    char canonical[16];
+
+    if (!n || !g_ascii_string_to_unsigned(n, 10, 0, G_MAXUINT32, &value, NULL))
+        return FALSE;
+    g_snprintf(canonical, sizeof(canonical), "%" G_GUINT64_FORMAT, value);
+    return g_str_equal(n, canonical);
+}
+
+/* Whether @ch is a channel spicevmc could have made, so that what it is decoded as is what the
+ * label means: every name as spec.c and plan.c check it, and only the fields its kind has. */
+static gboolean
+is_encodable(const SvcChannel *ch)
+{
+    const SvcKind *kind = ch->kind;
+    gboolean virtio = svc_frontend_is_virtio_serial(kind->frontend);
+
+    if (!svc_check_id("id", ch->id, NULL) || !ch->bus || !svc_check_id("bus", ch->bus, NULL))
+        return FALSE;
+    if (virtio != (ch->nr != 0) || virtio != (ch->port_name != NULL))
+        return FALSE;
+    if (ch->port_name && !svc_check_port_name("guest port name", ch->port_name, NULL))
+        return FALSE;
+    if (ch->controller && (kind->frontend != SVC_FRONT_CCID_CARD ||
+                           !svc_check_id("controller", ch->controller, NULL)))
+        return FALSE;
+    if (!ch->spice_name)
+        return FALSE;
+    if (kind->numbered)
+        return is_numbered_name(kind, ch->spice_name);
+    if (kind->spice_name)
+        return g_str_equal(ch->spice_name, kind->spice_name);
+    return svc_check_port_name("fqdn", ch->spice_name, NULL);
+}
+
+/* Only what svc_chardev_id_encode() writes is decoded, each label one way: a chardev someone
+ * else named like ours (an extra field, a default written out, "01" for 1) is not ours. */
 SvcChannel *
 svc_chardev_id_decode(const char *label)
 {
     g_autoptr(GPtrArray) f = split_fields(label);
     g_autoptr(SvcChannel) ch = NULL;
+    g_autofree char *again = NULL;
     const SvcKind *kind;
     guint64 nr = 0;
 
-    if (!f || !(kind = svc_kind_lookup(f->pdata[F_KIND])) || !svc_check_id("id", f->pdata[F_ID], NULL))
+    if (!f || !(kind = svc_kind_lookup(f->pdata[F_KIND])))
         return NULL;
     if (*(char *)f->pdata[F_NR] &&
         !g_ascii_string_to_unsigned(f->pdata[F_NR], 10, 1, G_MAXUINT32, &nr, NULL))
@@ -188,8 +235,8 @@ svc_chardev_id_decode(const char *label)
         ch->port_name = g_strdup(svc_kind_default_port_name(kind, ch->spice_name));
     ch->controller = nonempty(f->pdata[F_CONTROLLER]);
 
-    if (!ch->spice_name || !ch->bus ||
-        (svc_frontend_is_virtio_serial(kind->frontend) && (!ch->nr || !ch->port_name)))
+    if (!is_encodable(ch))
         return NULL;
-    return g_steal_pointer(&ch);
+    again = svc_chardev_id_encode(ch);
+    return g_str_equal(again, label) ? g_steal_pointer(&ch) : NULL;
 }

@@ -248,8 +248,10 @@ choose_spice_name(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError
     }
     if (kind->backend == SVC_BACKEND_SPICEPORT &&
         (owner = g_hash_table_lookup(inv->spice_names, ch->spice_name))) {
+        g_autofree char *shown = qmp_escape(owner);   /* a QEMU device's id or path */
+
         g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
-                    "SPICE port name '%s' is already used by '%s'", ch->spice_name, owner);
+                    "SPICE port name '%s' is already used by '%s'", ch->spice_name, shown);
         return FALSE;
     }
     return TRUE;
@@ -265,8 +267,10 @@ choose_port_name(SvcInventory *inv, const SvcSpec *spec, SvcChannel *ch, GError 
     ch->port_name = g_strdup(spec->port_name ? spec->port_name
                                              : svc_kind_default_port_name(spec->kind, ch->spice_name));
     if ((owner = g_hash_table_lookup(inv->port_names, ch->port_name))) {
+        g_autofree char *shown = qmp_escape(owner);   /* a QEMU device's id or path */
+
         g_set_error(error, SVC_ERROR, SVC_ERROR_NAME_IN_USE,
-                    "guest port name '%s' is already used by device '%s'", ch->port_name, owner);
+                    "guest port name '%s' is already used by device '%s'", ch->port_name, shown);
         return FALSE;
     }
     return TRUE;

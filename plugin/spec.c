@@ -22,7 +22,7 @@ svc_spec_new(const char *kind, GError **error)
 
     if (!k) {
         g_autoptr(GString) known = g_string_new(NULL);
-        g_autofree char *shown = g_strescape(kind, NULL);
+        g_autofree char *shown = qmp_escape(kind);
 
         list_kinds(known);
         g_set_error(error, SVC_ERROR, SVC_ERROR_UNKNOWN_KIND,
@@ -64,7 +64,7 @@ set_nr(SvcSpec *spec, const char *value, GError **error)
     if (!svc_frontend_is_virtio_serial(spec->kind->frontend))
         return refuse(spec, "nr", "it has no virtio-serial port", error);
     if (!g_ascii_string_to_unsigned(value, 10, 1, G_MAXUINT32, &nr, NULL)) {
-        g_autofree char *shown = g_strescape(value, NULL);
+        g_autofree char *shown = qmp_escape(value);
 
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "invalid port number '%s': expected an integer from 1 up", shown);
@@ -104,7 +104,7 @@ svc_spec_set(SvcSpec *spec, const char *key, const char *value, GError **error)
     } else if (g_strcmp0(key, "nr") == 0) {
         return set_nr(spec, value, error);
     } else {
-        g_autofree char *shown = g_strescape(key, NULL);
+        g_autofree char *shown = qmp_escape(key);
 
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
                     "unknown option '%s' (known: id, fqdn, port-name, bus, nr)", shown);
@@ -126,10 +126,11 @@ svc_spec_parse(const char *text, GError **error)
         g_auto(GStrv) kv = g_strsplit(parts[i], "=", 2);
 
         if (!kv[0] || !kv[1]) {
-            g_autofree char *shown = g_strescape(parts[i], NULL);
+            g_autofree char *shown = qmp_escape(parts[i]);
 
             g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                        "invalid option '%s' in '%s': expected key=value", shown, parts[0]);
+                        "invalid option '%s' in '%s': expected key=value", shown,
+                        spec->kind->name);
             return NULL;
         }
         if (!svc_spec_set(spec, kv[0], kv[1], error))

@@ -40,6 +40,7 @@ typedef enum {
     SVC_ERROR_TRANSPORT,      /* the connection to QEMU failed */
     SVC_ERROR_LIBVIRT,        /* libvirt refused or failed */
     SVC_ERROR_STATE,          /* the domain is not in a state for this */
+    SVC_ERROR_UNEXPECTED,     /* QEMU's reply has a type or value its schema does not allow */
 } SvcErrorCode;
 
 /* ---- catalogue ------------------------------------------------------- */

@@ -44,6 +44,32 @@ char *svc_chardev_id_encode(const SvcChannel *ch);
 /* A channel with ours = TRUE, or NULL when @label is not one of spicevmc's chardev ids. */
 SvcChannel *svc_chardev_id_decode(const char *label);
 
+/* ---- QEMU's replies, type-checked (reply.c) -------------------------- */
+
+/* virtio-serial's max_ports as QEMU takes it (VIRTIO_QUEUE_MAX / 2 - 1): a port map is this
+ * many bytes, so a peer's number must not size it. */
+#define SVC_MAX_PORTS 511
+/* USB ports a hub can number. */
+#define SVC_MAX_USB_PORTS 255
+
+/* SVC_ERROR_UNEXPECTED, "unexpected reply to @command: <problem>: <@value as JSON>". */
+gboolean svc_reply_unexpected(GError **error, const char *command, json_object *value,
+                              const char *format, ...) G_GNUC_PRINTF(4, 5);
+/* Whether @value (@what: "the list") has @type; else the error. */
+gboolean svc_reply_expect(json_object *value, json_type type, const char *command,
+                          const char *what, GError **error);
+/* Member @key of the object @obj, of @type, in *@out (NULL when absent and not @required). */
+gboolean svc_reply_member(json_object *obj, const char *key, json_type type, gboolean required,
+                          const char *command, json_object **out, GError **error);
+/* @value, an integer from @min to @max, in *@out. */
+gboolean svc_reply_uint(json_object *value, guint min, guint max, const char *command,
+                        const char *what, guint *out, GError **error);
+/* query-chardev's and qom-list's replies as QEMU's schema has them: an array of objects with
+ * their members of the right types, so that the code reading them may take that for granted.
+ * @command: "qom-list of PATH". */
+gboolean svc_reply_check_chardevs(json_object *list, GError **error);
+gboolean svc_reply_check_properties(json_object *list, const char *command, GError **error);
+
 /* ---- address allocation (alloc.c): pure, unit tested without QEMU ---- */
 
 typedef struct {
@@ -142,6 +168,10 @@ json_object *svc_cmd_chardev_add(const SvcChannel *ch);
 json_object *svc_cmd_frontend_add(const SvcChannel *ch);
 
 /* ---- talking to QEMU (vm.c) ------------------------------------------ */
+
+/* For the front ends: a timeout given in @seconds (a --timeout option) in milliseconds, from
+ * 1 ms to a day, or SVC_ERROR_INVALID naming @option. */
+gboolean svc_timeout_ms(const char *option, double seconds, guint *timeout_ms, GError **error);
 
 /* Run @cmds (owned by the array) through the transport.  @replies gets one SvcReply per
  * command; free it with svc_replies_free(). */

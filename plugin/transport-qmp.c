@@ -17,9 +17,11 @@ on_event(const char *name, json_object *event, gpointer user_data)
 
     if (g_strcmp0(name, "DEVICE_DELETED") != 0)
         return;
-    /* Anonymous devices and a device's internal parts come with a path only. */
+    /* Anonymous devices and a device's internal parts come with a path only; a device that is
+     * not a string is not one we wait for. */
     if (json_object_object_get_ex(event, "data", &data) &&
-        json_object_object_get_ex(data, "device", &device))
+        json_object_object_get_ex(data, "device", &device) &&
+        json_object_is_type(device, json_type_string))
         g_hash_table_add(t->deleted, g_strdup(json_object_get_string(device)));
 }
 

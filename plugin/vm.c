@@ -46,6 +46,20 @@ svc_vm_set_timeout(SvcVm *vm, guint timeout_ms)
         vm->ops->set_timeout(vm->impl, timeout_ms);
 }
 
+gboolean
+svc_timeout_ms(const char *option, double seconds, guint *timeout_ms, GError **error)
+{
+    /* Below a millisecond every wait would be over before it began (and round to none). */
+    if (seconds >= 0.001 && seconds <= 24 * 3600) {
+        *timeout_ms = (guint)(seconds * 1000 + 0.5);
+        return TRUE;
+    }
+    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
+                "invalid %s %g: expected seconds, from 0.001 (1 ms) to 86400 (a day)", option,
+                seconds);
+    return FALSE;
+}
+
 void
 svc_vm_set_placement(SvcVm *vm, const char *id_prefix, gboolean from_top)
 {

@@ -9,6 +9,8 @@
 #define READ_SIZE (64 * 1024)
 /* How much of an unexpected message an error message quotes. */
 #define QUOTE_MAX 80
+/* How many of a peer's first bytes are kept, to show what it is when it is not QMP. */
+#define FIRST_BYTES 24
 
 struct _QmpClient {
     char *address;
@@ -20,6 +22,8 @@ struct _QmpClient {
     gsize out_done;           /* bytes of out already written */
     char *buf;
     json_object *greeting;
+    char first[FIRST_BYTES];  /* the peer's first bytes */
+    gsize first_len;
     guint timeout_ms;
     gint64 next_id;
     QmpEventFunc event_func;
@@ -127,6 +131,12 @@ receive(QmpClient *client, const Wait *w, GError **error)
                lost(client, w, local, error);
     if (n == 0)
         return closed(client, w, error);
+    if (client->first_len < FIRST_BYTES) {
+        gsize take = MIN((gsize)n, FIRST_BYTES - client->first_len);
+
+        memcpy(client->first + client->first_len, client->buf, take);
+        client->first_len += take;
+    }
 
     messages = g_ptr_array_new_with_free_func(qmp_json_free);
     if (!qmp_parser_feed(client->parser, client->buf, n, messages, error))
@@ -188,10 +198,14 @@ next_message(QmpClient *client, const Wait *w, GError **error)
     return g_queue_pop_head(&client->inbox);
 }
 
+/* An event names itself with a string; anything else is neither an event nor a reply. */
 static gboolean
 is_event(json_object *msg)
 {
-    return json_object_object_get_ex(msg, "event", NULL);
+    json_object *name;
+
+    return json_object_object_get_ex(msg, "event", &name) &&
+           json_object_is_type(name, json_type_string);
 }
 
 static void
@@ -378,85 +392,72 @@ qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
     return TRUE;
 }
 
-static GSocketConnectable *
-parse_host_port(const char *host_port, GError **error)
+/* {"QMP": {"capabilities": ["oob", …], …}}: the only part of the greeting read. */
+static json_object *
+greeting_capabilities(json_object *greeting)
 {
-    g_autoptr(GSocketConnectable) target = g_network_address_parse(host_port, 0, error);
+    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
+                                               "capabilities");
 
-    /* Without a port GIO would take 0, and the connection would be refused for no clear
-     * reason. */
-    if (target && g_network_address_get_port(G_NETWORK_ADDRESS(target)) == 0) {
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "a TCP address needs a port (HOST:PORT)");
-        return NULL;
-    }
-    return g_steal_pointer(&target);
+    return json_object_is_type(caps, json_type_array) ? caps : NULL;
 }
 
-static GSocketConnectable *
-parse_address(const char *address, GError **error)
-{
-    if (g_str_has_prefix(address, "unix:"))
-        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address + strlen("unix:")));
-    if (g_str_has_prefix(address, "tcp:"))
-        return parse_host_port(address + strlen("tcp:"), error);
-    if (strchr(address, '/') || !strchr(address, ':'))
-        return G_SOCKET_CONNECTABLE(g_unix_socket_address_new(address));
-    return parse_host_port(address, error);
-}
-
-/* GIO nests prefixes that vary between versions ("Could not connect: No such file or
- * directory"); the reason is the last part, and our message names the address already. */
-static const char *
-reason(const char *message)
-{
-    const char *last = g_strrstr(message, ": ");
-
-    return last ? last + 2 : message;
-}
-
+/* Whether the capabilities are a list of names, as QEMU sends them. */
 static gboolean
-open_socket(QmpClient *client, GError **error)
+greeting_valid(json_object *greeting)
 {
-    g_autoptr(GSocketClient) connector = g_socket_client_new();
-    g_autoptr(GSocketConnectable) target = NULL;
-    g_autoptr(GError) local = NULL;
+    json_object *caps = greeting_capabilities(greeting);
 
-    /* Bounds a TCP connect to an unresponsive host; GIO counts whole seconds. */
-    g_socket_client_set_timeout(connector, MAX((client->timeout_ms + 999) / 1000, 1));
-    /* A monitor is never reached through the desktop's HTTP or SOCKS proxy. */
-    g_socket_client_set_enable_proxy(connector, FALSE);
-    if (!(target = parse_address(client->address, &local))) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    client->address, local->message);
-        return FALSE;
+    for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
+        if (!json_object_is_type(json_object_array_get_idx(caps, i), json_type_string))
+            return FALSE;
     }
-    if (!(client->conn = g_socket_client_connect(connector, target, NULL, &local))) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_CONNECT, "cannot connect to QMP socket '%s': %s",
-                    client->address, reason(local->message));
-        return FALSE;
-    }
-    client->socket = g_socket_connection_get_socket(client->conn);
-    g_socket_set_timeout(client->socket, 0);
-    g_socket_set_blocking(client->socket, FALSE);
-    return TRUE;
+    return caps != NULL;
 }
 
-/* Read the greeting and leave capabilities negotiation mode. */
+/* No greeting: say why, as far as the client can tell.  QEMU leaves a second client waiting,
+ * silent, until the first leaves; a socket that is not a monitor is silent (SPICE waits for its
+ * client to speak first) or speaks something else at once (VNC, an HMP monitor, binary). */
 static gboolean
-handshake(QmpClient *client, GError **error)
+no_greeting(QmpClient *client, GError *cause, GError **error)
 {
-    Wait w = wait_for(client->timeout_ms, "the QMP greeting");
+    g_autofree char *first = NULL;
+
+    if (g_error_matches(cause, QMP_ERROR, QMP_ERROR_TIMEOUT)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT, "%s: another client may hold the "
+                    "monitor (QEMU serves one client at a time), or this is not a QMP monitor",
+                    cause->message);
+    } else if (g_error_matches(cause, QMP_ERROR, QMP_ERROR_PROTOCOL) ||
+               g_error_matches(cause, QMP_ERROR, QMP_ERROR_TOO_BIG)) {
+        first = qmp_escape_bytes(client->first, client->first_len);
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "probably not a QMP monitor: it began with '%s%s' (%s)", first,
+                    client->first_len == FIRST_BYTES ? "…" : "", cause->message);
+    } else {
+        g_propagate_error(error, g_steal_pointer(&cause));
+    }
+    g_clear_error(&cause);
+    return FALSE;
+}
+
+/* Read the greeting (by @deadline) and leave capabilities negotiation mode. */
+static gboolean
+handshake(QmpClient *client, gint64 deadline, GError **error)
+{
+    Wait w = { deadline, (gint64)client->timeout_ms * 1000, NULL, "the QMP greeting" };
     g_autoptr(json_object) greeting = NULL;
     g_autoptr(json_object) cmd = NULL;
     g_autoptr(json_object) reply = NULL;
     g_autoptr(json_object) ret = NULL;
     g_autoptr(GError) local = NULL;
 
-    if (!(greeting = next_message(client, &w, error)))
-        return FALSE;
+    if (!(greeting = next_message(client, &w, &local)))
+        return no_greeting(client, g_steal_pointer(&local), error);
     if (!json_object_is_type(json_object_object_get(greeting, "QMP"), json_type_object))
         return protocol_error("the peer is not a QMP monitor, it greeted with", greeting, error);
+    if (!greeting_valid(greeting))
+        return protocol_error("unexpected QMP greeting (its capabilities are not a list of "
+                              "names)", greeting, error);
     client->greeting = g_steal_pointer(&greeting);
     cmd = qmp_cmd_capabilities(qmp_greeting_offers_oob(client->greeting));
     if (!qmp_client_execute_many(client, &cmd, 1, &reply, error))
@@ -473,6 +474,9 @@ QmpClient *
 qmp_client_connect(const char *address, guint timeout_ms, GError **error)
 {
     g_autoptr(QmpClient) client = g_new0(QmpClient, 1);
+    /* One deadline for reaching the monitor: a wait for another client to leave it ends up
+     * in the connect or in the wait for the greeting, whichever QEMU's queue makes it. */
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     client->address = g_strdup(address);
     client->parser = qmp_parser_new(QMP_MAX_MESSAGE);
@@ -482,10 +486,15 @@ qmp_client_connect(const char *address, guint timeout_ms, GError **error)
     client->timeout_ms = timeout_ms;
     client->next_id = 1;
 
-    if (!open_socket(client, error))
+    if (!(client->conn = qmp_address_connect(address, deadline, error)))
         return NULL;
-    if (!handshake(client, error)) {
-        g_prefix_error(error, "QMP socket '%s': ", address);
+    client->socket = g_socket_connection_get_socket(client->conn);
+    g_socket_set_timeout(client->socket, 0);
+    g_socket_set_blocking(client->socket, FALSE);
+    if (!handshake(client, deadline, error)) {
+        g_autofree char *shown = qmp_escape(address);
+
+        g_prefix_error(error, "QMP socket '%s': ", shown);
         return NULL;
     }
     return g_steal_pointer(&client);
@@ -541,8 +550,9 @@ qmp_reply_take_return(json_object *reply, GError **error)
         json_object *desc = json_object_object_get(value, "desc");
 
         g_set_error_literal(error, QMP_ERROR, QMP_ERROR_COMMAND,
-                            desc ? json_object_get_string(desc)
-                                 : "QEMU reported an error without a description");
+                            json_object_is_type(desc, json_type_string)
+                                ? json_object_get_string(desc)
+                                : "QEMU reported an error without a description");
         return NULL;
     }
     g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
@@ -553,12 +563,13 @@ qmp_reply_take_return(json_object *reply, GError **error)
 gboolean
 qmp_greeting_offers_oob(json_object *greeting)
 {
-    json_object *caps = json_object_object_get(json_object_object_get(greeting, "QMP"),
-                                               "capabilities");
+    json_object *caps = greeting_capabilities(greeting);
 
-    for (size_t i = 0; json_object_is_type(caps, json_type_array) &&
-                       i < json_object_array_length(caps); i++) {
-        if (g_strcmp0(json_object_get_string(json_object_array_get_idx(caps, i)), "oob") == 0)
+    for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
+        json_object *cap = json_object_array_get_idx(caps, i);
+
+        if (json_object_is_type(cap, json_type_string) &&
+            g_str_equal(json_object_get_string(cap), "oob"))
             return TRUE;
     }
     return FALSE;

@@ -70,11 +70,18 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Bytes in the UTF-8 sequence that @lead starts (1 for ASCII and stray bytes). */
+/* Bytes in the UTF-8 sequence that @lead starts (1 for ASCII and stray bytes; F8–FF start
+ * none, and go to the tokener to be refused at once). */
 static gsize
 utf8_length(guchar lead)
 {
-    return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return lead >= 0xF8 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+}
+
+static gboolean
+is_continuation(guchar c)
+{
+    return (c & 0xC0) == 0x80;
 }
 
 /* Length of a UTF-8 sequence cut off at the end of @data, 0 when the last one is whole. */
@@ -84,7 +91,7 @@ incomplete_utf8_tail(const char *data, gsize len)
     for (gsize back = 1; back <= MIN(len, 3); back++) {
         guchar c = data[len - back];
 
-        if ((c & 0xC0) != 0x80)
+        if (!is_continuation(c))
             return utf8_length(c) > back ? back : 0;
     }
     return 0;
@@ -120,6 +127,21 @@ complete(QmpParser *parser, json_object *value, GPtrArray *messages, GError **er
     return TRUE;
 }
 
+/* The bytes of @data up to the first place a value can end ('"', '}', ']').  Having finished a
+ * value, json-c looks at the next byte before returning it, and refuses the value when that
+ * byte is not UTF-8 on its own (any byte from 0x80: "{...}\xc3\xa9" is refused whole, "{...}"
+ * then "\xc3\xa9" is a message and an error).  Cut there, every read is parsed as if a read
+ * ended after each place a value may end, and a message never depends on what follows it. */
+static gsize
+segment(const char *data, gsize len)
+{
+    for (gsize i = 0; i < len; i++) {
+        if (data[i] == '"' || data[i] == '}' || data[i] == ']')
+            return i + 1;
+    }
+    return len;
+}
+
 /* Give up to @len bytes of one message to the tokener; *used says how many it took. */
 static gboolean
 tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
@@ -130,7 +152,8 @@ tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
     enum json_tokener_error jerr;
 
     /* Never hand json-c more than the limit allows, so it never buffers more than that. */
-    value = json_tokener_parse_ex(parser->tok, data, (int)MIN(MIN(len, room), G_MAXINT));
+    value = json_tokener_parse_ex(parser->tok, data,
+                                  (int)MIN(segment(data, MIN(len, room)), G_MAXINT));
     jerr = json_tokener_get_error(parser->tok);
     *used = json_tokener_get_parse_end(parser->tok);
     parser->consumed += *used;
@@ -186,15 +209,18 @@ feed(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize 
     if (parser->carry_len > 0) {
         gsize need = utf8_length(parser->carry[0]) - parser->carry_len;
 
-        take = MIN(need, len);
+        /* Only continuation bytes complete it; any other byte shows it broken, and the
+         * tokener says so now, as it would have with the bytes in one read. */
+        while (take < MIN(need, len) && is_continuation(data[take]))
+            take++;
         memcpy(parser->carry + parser->carry_len, data, take);
         parser->carry_len += take;
         data += take;
         len -= take;
-        if (take < need)
+        if (take < need && len == 0)
             return TRUE;
         if (!feed_whole(parser, parser->carry, parser->carry_len, messages, &at, error)) {
-            *stop = take - 1;
+            *stop = take > 0 ? take - 1 : 0;
             return FALSE;
         }
         parser->carry_len = 0;

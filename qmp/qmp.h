@@ -57,6 +57,35 @@ void qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len,
 /* TRUE when part of a message has been consumed but not yet completed. */
 gboolean qmp_parser_in_message(const QmpParser *parser);
 
+/* ---- addresses (address.c) ------------------------------------------- */
+
+/* A unix socket path longer than sun_path holds (107 bytes) is refused with
+ * G_IO_ERROR_FILENAME_TOO_LONG, an empty one with G_IO_ERROR_INVALID_ARGUMENT: GLib would cut
+ * it short without a word and reach, or make, another socket.  Every socket path goes through
+ * this check.  The message does not repeat the path: the caller says which it is. */
+gboolean qmp_check_unix_path(const char *path, GError **error);
+/* The address of @path, checked as qmp_check_unix_path() does. */
+GSocketAddress *qmp_unix_address_new(const char *path, GError **error);
+/* @address as qmp_client_connect() takes it: a unix socket path, "unix:PATH", "HOST:PORT" or
+ * "tcp:HOST:PORT". */
+GSocketConnectable *qmp_address_parse(const char *address, GError **error);
+/* A connection to the monitor at @address.  A unix socket whose queue of waiting clients is
+ * full (another client holds the monitor: QEMU serves one at a time) is tried again until the
+ * monotonic @deadline, then QMP_ERROR_TIMEOUT; anything else that fails is QMP_ERROR_CONNECT. */
+GSocketConnection *qmp_address_connect(const char *address, gint64 deadline, GError **error);
+
+/* ---- text for messages (text.c) ---------------------------------------- */
+
+/* @text (a name, a path, a peer's words) to show between quotes in a one-line message:
+ * control characters and bytes that are not UTF-8 as C escapes (a newline as \n, ESC as
+ * \x1b), a backslash as \\ and a quote as \'. */
+char *qmp_escape(const char *text);
+/* The same for @len bytes that may hold NULs, as a peer sent them. */
+char *qmp_escape_bytes(const char *data, gsize len);
+/* A whole message made one line: control characters and bytes that are not UTF-8 escaped as
+ * qmp_escape() does, the rest (names it escaped already) left as it is. */
+char *qmp_escape_message(const char *message);
+
 /* ---- client --------------------------------------------------------- */
 
 typedef struct _QmpClient QmpClient;
@@ -65,10 +94,12 @@ typedef struct _QmpClient QmpClient;
  * into the client. */
 typedef void (*QmpEventFunc)(const char *name, json_object *event, gpointer user_data);
 
-/* @address: a unix socket path, "unix:PATH", or "HOST:PORT" / "tcp:HOST:PORT".  Reads the
- * greeting and negotiates capabilities, each step bounded by @timeout_ms.  QMP_ERROR_CONNECT
- * when the socket cannot be reached; QMP_ERROR_PROTOCOL when the peer does not greet like QMP
- * or refuses the negotiation.  After any error but QMP_ERROR_COMMAND (and a wait_event
+/* @address: a unix socket path, "unix:PATH", or "HOST:PORT" / "tcp:HOST:PORT".  Connects and
+ * reads the greeting within @timeout_ms, waiting while another client holds the monitor (QEMU
+ * serves one at a time), then negotiates capabilities within @timeout_ms again.
+ * QMP_ERROR_CONNECT when the socket cannot be reached; QMP_ERROR_TIMEOUT when the monitor
+ * stayed busy or silent (another client holds it, or it is not a QMP monitor);
+ * QMP_ERROR_PROTOCOL when the peer does not greet like QMP or refuses the negotiation.  After any error but QMP_ERROR_COMMAND (and a wait_event
  * timeout) the client is unusable: later calls fail at once with the same code. */
 QmpClient *qmp_client_connect(const char *address, guint timeout_ms, GError **error);
 void qmp_client_free(QmpClient *client);

@@ -169,9 +169,10 @@ raw_open(Raw *r, const char *path, gboolean negotiate)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSocketClient) sc = g_socket_client_new();
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(GSocketAddress) addr = qmp_unix_address_new(path, &error);
     g_autoptr(json_object) greeting = NULL;
 
+    g_assert_no_error(error);
     r->events = g_ptr_array_new_with_free_func(g_free);
     r->conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
     g_assert_no_error(error);

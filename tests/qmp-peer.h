@@ -24,6 +24,7 @@ struct _Peer {
     GQueue received;          /* commands read but not yet expected */
     gint64 last_id;
     Script script;
+    gconstpointer data;       /* for the script (peer_start_with_data()) */
     GThread *thread;
 };
 
@@ -31,12 +32,16 @@ struct _Peer {
 void peer_load_schema(void);
 
 Peer *peer_start(Script script, gboolean tcp);
+Peer *peer_start_with_data(Script script, gboolean tcp, gconstpointer data);
 void peer_free(Peer *peer);
 /* Send @len bytes; FALSE when the client has hung up. */
 gboolean peer_send_len(Peer *peer, const char *data, gsize len);
 void peer_send(Peer *peer, const char *text);
 /* The next command the client sent, which must be @name; returns it whole, or its id. */
 json_object *peer_expect_command(Peer *peer, const char *name);
+/* The next command the client sent, whatever it is and whatever its id (QMP allows any), or
+ * NULL once the client has hung up. */
+json_object *peer_next_command(Peer *peer);
 gint64 peer_expect(Peer *peer, const char *name);
 char *reply_text(gint64 id, const char *value);
 void peer_reply(Peer *peer, gint64 id, const char *value);

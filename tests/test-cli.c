@@ -52,6 +52,20 @@ run_cli(Run *r, const char *qmp, const char *const *args)
     run_cli_input(r, qmp, args, NULL);
 }
 
+/* One line: the only newline is the last character, and no other control character. */
+static void
+assert_one_line(const char *err)
+{
+    gsize len = strlen(err);
+
+    g_assert_cmpuint(len, >, 0);
+    g_assert_cmpint(err[len - 1], ==, '\n');
+    for (gsize i = 0; i + 1 < len; i++) {
+        if ((guchar)err[i] < 0x20 || err[i] == 0x7f)
+            g_error("control character 0x%02x in '%s'", (guchar)err[i], err);
+    }
+}
+
 /* Bad input: a non-zero exit, nothing on stdout, exactly one line on stderr saying why. */
 static void
 assert_fails(const char *qmp, const char *const *args, const char *fragment)
@@ -62,8 +76,7 @@ assert_fails(const char *qmp, const char *const *args, const char *fragment)
     g_assert_cmpint(r.status, !=, 0);
     g_assert_cmpstr(r.out, ==, "");
     g_assert_true(g_str_has_prefix(r.err, "virt-spicevmc: error: "));
-    /* One line: the only newline is the last character. */
-    g_assert_true(strchr(r.err, '\n') == r.err + strlen(r.err) - 1);
+    assert_one_line(r.err);
     if (!strstr(r.err, fragment))
         g_error("'%s' does not mention '%s'", r.err, fragment);
 }
@@ -82,6 +95,21 @@ test_usage_errors(void)
         { { "list", NULL }, "--qmp PATH is required" },
         { { "add", "webdav", NULL }, "--qmp PATH is required" },
         { { "--timeout", "0", "list", NULL }, "invalid --timeout" },
+        /* Below a millisecond every wait would end before it began (issue 12, item 12). */
+        { { "--timeout", "0.0009", "list", NULL }, "invalid --timeout 0.0009: expected seconds, "
+                                                   "from 0.001 (1 ms) to 86400 (a day)" },
+        { { "--timeout", "1e-9", "list", NULL }, "invalid --timeout" },
+        { { "--timeout", "nan", "list", NULL }, "invalid --timeout" },
+        { { "--timeout", "-1", "list", NULL }, "invalid --timeout" },
+        { { "--timeout", "86401", "list", NULL }, "invalid --timeout" },
+        /* Names with control characters, escaped on the one line. */
+        { { "frob\nnicate", NULL }, "unknown command 'frob\\nnicate'" },
+        { { "kinds", "extra\nline", NULL }, "unexpected argument 'extra\\nline'" },
+        { { "add", "bo\x1bgus", NULL }, "unknown channel kind 'bo\\x1bgus'" },
+        { { "add", "serial,nr=1\r", NULL }, "invalid port number '1\\r'" },
+        { { "--qmp", "/nonexistent/a\nb", "list", NULL },
+          "cannot connect to QMP socket '/nonexistent/a\\nb': No such file or directory" },
+        { { "attach", "/nonexistent/a\nb.xml", NULL }, "cannot read /nonexistent/a\\nb.xml" },
         { { "--timeout", "abc", "list", NULL }, "abc" },
         { { "add", NULL }, "at least one KIND" },
         { { "add", "bogus", NULL }, "unknown channel kind 'bogus'" },
@@ -127,6 +155,22 @@ test_connect_error(void)
 
     assert_fails("/nonexistent/qmp.sock", args, "cannot connect to QMP socket "
                                                 "'/nonexistent/qmp.sock'");
+}
+
+/* An XML attribute value with a newline and a carriage return, quoted in libxml2's message, is shown
+ * escaped on the one line (issue 12, item 12). */
+static void
+test_xml_message_one_line(void)
+{
+    const char *args[] = { "attach", "-", NULL };
+    const char *xml = "<redirdev bus='usb' type='spicevmc' color='a&#10;b&#13;c'/>\n";
+    g_auto(Run) r = { NULL };
+
+    run_cli_input(&r, "/nonexistent/qmp.sock", args, xml);
+    g_test_message("stderr: %s", r.err);
+    g_assert_cmpint(r.status, !=, 0);
+    assert_one_line(r.err);
+    g_assert_nonnull(strstr(r.err, "color='a\\nb\\rc'"));
 }
 
 static void
@@ -559,6 +603,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cli/usage-errors", test_usage_errors);
     g_test_add_func("/cli/connect-error", test_connect_error);
+    g_test_add_func("/cli/xml-message-one-line", test_xml_message_one_line);
     g_test_add_func("/cli/kinds", test_kinds);
     g_test_add_func("/cli/add-list-remove", test_add_list_remove);
     g_test_add_func("/cli/refused-by-vm", test_refused_by_vm);

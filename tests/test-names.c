@@ -92,6 +92,22 @@ test_decode_rejects_foreign(void)
         "svc_webdav_w_vs0.0_1_a_b_c_d", "svc_-webdav_w_vs0.0_1",
         "svc_usbredir_u", "svc_webdav_w,x_vs0.0_1",
         "svc__webdav__w__vs0.0__1",                                 /* empty fields */
+        /* Labels in our form that spicevmc never writes (issue 12, item 8). */
+        "svc_smartcard_sc_sc-ccid.0__x",                            /* extra field */
+        "svc_smartcard_sc_sc-ccid.0_1",                             /* a port number */
+        "svc_smartcard_sc_sc-ccid.0____9bad",                       /* controller not an id */
+        "svc_usbredir_u_xhci0.0___a.b",                             /* a guest port name */
+        "svc_webdav_w_vs0.0_01", "svc_webdav_w_vs0.0_1.5",          /* port not a number */
+        "svc_webdav_w_vs0.0_1_",                                    /* trailing empty field */
+        "svc_webdav_w_vs0.0_1_org.spice-space.webdav.0",            /* default written out */
+        "svc_webdav_w_vs0.0_1_org.evil",                            /* another SPICE name */
+        "svc_webdav_w_vs0.0_1__org.spice-space.webdav.0",           /* default port name */
+        "svc_serial_s_vs0.0_1_org.qemu.console.serial.x",           /* not numbered */
+        "svc_serial_s_vs0.0_1_org.qemu.console.serial.01",
+        "svc_serial_s_vs0.0_1_org.qemu.console.serial.4294967296",
+        "svc_port_p_vs0.0_1_.a", "svc_port_p_vs0.0_1_a..b",         /* not a port name */
+        "svc_webdav_w_9bus_1",                                      /* bus not an id */
+        "svc_vdagent_a_vs0.0_1__x..y",                              /* guest port name */
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(labels); i++) {
@@ -100,6 +116,206 @@ test_decode_rejects_foreign(void)
         if (ch)
             g_error("'%s' decoded as ours", labels[i]);
     }
+}
+
+/* ---- property: decode(encode(x)) == x, and encode(decode(s)) == s ------------ */
+
+#define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+
+/* Separators and escapes are what the codec gets wrong, so they come often. */
+static char
+random_char(const char *alphabet)
+{
+    return g_test_rand_bit() ? "_-_-."[g_test_rand_int_range(0, 5)]
+                             : alphabet[g_test_rand_int_range(0, strlen(alphabet))];
+}
+
+/* A name as svc_check_id() takes it: a letter, then up to @max - 1 more. */
+static char *
+random_id(guint max)
+{
+    static const char *const edges[] = { "a", "a_", "a__", "a_-", "a-_", "a_-_-", "z_9", "Q-" };
+    guint len = g_test_rand_int_range(1, max + 1);
+    GString *out;
+
+    if (g_test_rand_int_range(0, 8) == 0)
+        return g_strdup(edges[g_test_rand_int_range(0, G_N_ELEMENTS(edges))]);
+    out = g_string_new(NULL);
+    g_string_append_c(out, "abcXYZ"[g_test_rand_int_range(0, 6)]);
+    while (out->len < len)
+        g_string_append_c(out, random_char(ID_CHARS));
+    return g_string_free(out, FALSE);
+}
+
+/* A name as svc_check_port_name() takes it: dotted words starting with a letter or digit. */
+static char *
+random_port_name(void)
+{
+    GString *out = g_string_new(NULL);
+    guint words = g_test_rand_int_range(1, 5);
+
+    for (guint w = 0; w < words; w++) {
+        g_string_append_printf(out, "%s%c", w ? "." : "", "a0Zq9"[g_test_rand_int_range(0, 5)]);
+        for (guint n = g_test_rand_int_range(0, 8); n > 0; n--) {
+            char c = random_char(ID_CHARS);
+
+            g_string_append_c(out, c == '.' ? '_' : c);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+static guint
+random_number(void)
+{
+    static const guint edges[] = { 1, 2, 9, 10, 99, 100, 255, 256, 510, 511, 1000000,
+                                    G_MAXUINT32 - 1, G_MAXUINT32 };
+
+    return g_test_rand_bit() ? edges[g_test_rand_int_range(0, G_N_ELEMENTS(edges))]
+                             : (guint)g_test_rand_int_range(1, G_MAXINT32);
+}
+
+/* A channel of @kind as spicevmc could have planned it, with odd but valid names. */
+static SvcChannel *
+random_channel(const SvcKind *kind)
+{
+    SvcChannel *ch = g_new0(SvcChannel, 1);
+    gboolean virtio = svc_frontend_is_virtio_serial(kind->frontend);
+
+    ch->kind = kind;
+    ch->ours = TRUE;
+    ch->id = random_id(g_test_rand_bit() ? 12 : 127);
+    ch->bus = random_id(g_test_rand_bit() ? 8 : 127);
+    ch->driver = g_strdup(svc_frontend_driver(kind->frontend));
+    if (kind->numbered)
+        ch->spice_name = g_strdup_printf("%s%u", kind->spice_name,
+                                         g_test_rand_bit() ? random_number() - 1 : 0);
+    else
+        ch->spice_name = kind->spice_name ? g_strdup(kind->spice_name) : random_port_name();
+    if (virtio) {
+        ch->nr = random_number();
+        ch->port_name = g_test_rand_bit() ? random_port_name()
+                                          : g_strdup(svc_kind_default_port_name(kind,
+                                                                                ch->spice_name));
+    }
+    if (kind->frontend == SVC_FRONT_CCID_CARD && g_test_rand_bit())
+        ch->controller = random_id(20);
+    return ch;
+}
+
+static void
+assert_same_channel(const SvcChannel *a, const SvcChannel *b)
+{
+    g_assert_true(a->kind == b->kind);
+    g_assert_cmpstr(a->id, ==, b->id);
+    g_assert_cmpstr(a->bus, ==, b->bus);
+    g_assert_cmpuint(a->nr, ==, b->nr);
+    g_assert_cmpstr(a->spice_name, ==, b->spice_name);
+    g_assert_cmpstr(a->port_name, ==, b->port_name);
+    g_assert_cmpstr(a->controller, ==, b->controller);
+    g_assert_cmpstr(a->driver, ==, b->driver);
+    g_assert_true(b->ours);
+}
+
+/* @label, if it decodes at all, decodes to a channel that encodes back to @label. */
+static gboolean
+check_decoded(const char *label)
+{
+    g_autoptr(SvcChannel) ch = svc_chardev_id_decode(label);
+    g_autofree char *again = NULL;
+
+    if (!ch)
+        return FALSE;
+    again = svc_chardev_id_encode(ch);
+    if (g_strcmp0(again, label) != 0)
+        g_error("'%s' decodes, but as a channel that encodes as '%s'", label, again);
+    g_assert_cmpstr(ch->chardev, ==, label);
+    return TRUE;
+}
+
+static void
+test_codec_round_trip(void)
+{
+    guint n;
+    const SvcKind *kinds = svc_kinds(&n);
+
+    for (guint i = 0; i < 5000; i++) {
+        g_autoptr(SvcChannel) ch = random_channel(&kinds[i % n]);
+        g_autofree char *label = svc_chardev_id_encode(ch);
+        g_autoptr(SvcChannel) back = svc_chardev_id_decode(label);
+
+        if (!back)
+            g_error("'%s' (a %s channel) does not decode", label, ch->kind->name);
+        /* QEMU's id_wellformed(), which has no length limit, unlike svc_check_id(). */
+        g_assert_cmpuint(strspn(label, ID_CHARS), ==, strlen(label));
+        assert_same_channel(ch, back);
+        g_assert_cmpstr(back->chardev, ==, label);
+        g_assert_true(check_decoded(label));
+    }
+}
+
+/* One random edit of @label: a byte replaced, inserted or deleted, or a field doubled. */
+static char *
+mutate(const char *label)
+{
+    GString *out = g_string_new(label);
+    guint at = g_test_rand_int_range(0, out->len + 1);
+    char c = random_char(ID_CHARS "09");
+
+    switch (g_test_rand_int_range(0, 4)) {
+    case 0:
+        if (at < out->len)
+            out->str[at] = c;
+        break;
+    case 1:
+        g_string_insert_c(out, at, c);
+        break;
+    case 2:
+        if (at < out->len)
+            g_string_erase(out, at, 1);
+        break;
+    default: {
+        const char *sep = strchr(out->str + MIN(at, out->len), '_');
+
+        if (sep)
+            g_string_insert_len(out, sep - out->str, sep, strcspn(sep + 1, "_") + 1);
+        break;
+    }
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void
+test_codec_decodes_only_encodings(void)
+{
+    guint n, decoded = 0;
+    const SvcKind *kinds = svc_kinds(&n);
+
+    for (guint i = 0; i < 20000; i++) {
+        g_autoptr(SvcChannel) ch = random_channel(&kinds[i % n]);
+        g_autofree char *label = svc_chardev_id_encode(ch);
+        g_autofree char *edited = NULL;
+
+        /* Up to three edits: most break the label, some make another valid one. */
+        for (guint e = g_test_rand_int_range(1, 4); e > 0; e--) {
+            g_free(edited);
+            edited = mutate(label);
+            g_free(label);
+            label = g_strdup(edited);
+        }
+        decoded += check_decoded(label);
+    }
+    /* Random bytes after the prefix, for what no edit of a valid label reaches. */
+    for (guint i = 0; i < 20000; i++) {
+        g_autoptr(GString) s = g_string_new("svc_");
+
+        for (guint k = g_test_rand_int_range(0, 40); k > 0; k--)
+            g_string_append_c(s, g_test_rand_int_range(1, 128));
+        check_decoded(s->str);
+    }
+    g_test_message("%u edited labels decode", decoded);
+    /* Without labels that decode, the property above would be tested on nothing. */
+    g_assert_cmpuint(decoded, >, 0);
 }
 
 static void
@@ -131,6 +347,31 @@ test_check_id(void)
 
         assert_invalid(ok, error, bad[i].fragment);
     }
+}
+
+/* A long name is shown cut short by characters, never inside one (found by fuzz/fuzz-spec; its
+ * input is fuzz/corpus/spec/long-name-cut-in-utf8). */
+static void
+test_check_long_name(void)
+{
+    g_autofree char *name = g_strconcat("a", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                             "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
+    g_autoptr(GString) longer = g_string_new(name);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *start = NULL;
+    g_autofree char *expected = NULL;
+
+    while (longer->len <= 127)
+        g_string_append(longer, name);
+    start = g_utf8_substring(longer->str, 0, 20);
+    g_assert_cmpuint(strlen(start), ==, 38);
+    expected = g_strdup_printf("device id '%s…' is longer than 127 characters", start);
+    g_assert_false(svc_check_id("device id", longer->str, &error));
+    g_assert_error(error, SVC_ERROR, SVC_ERROR_INVALID);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    /* "a" and ten "é", then "a" and eight: twenty characters, 38 bytes (cut at 20 bytes, the
+     * tenth "é" would be split). */
+    g_assert_cmpstr(error->message, ==, expected);
 }
 
 static void
@@ -225,7 +466,10 @@ main(int argc, char **argv)
     g_test_add_func("/names/encode/round-trip", test_encode_round_trip);
     g_test_add_func("/names/encode/omits-defaults", test_encode_omits_defaults);
     g_test_add_func("/names/decode/rejects-foreign", test_decode_rejects_foreign);
+    g_test_add_func("/names/codec/round-trip", test_codec_round_trip);
+    g_test_add_func("/names/codec/decodes-only-encodings", test_codec_decodes_only_encodings);
     g_test_add_func("/names/check/id", test_check_id);
+    g_test_add_func("/names/check/long-name", test_check_long_name);
     g_test_add_func("/names/check/port-name", test_check_port_name);
     g_test_add_func("/spec/parse", test_spec_parse);
     g_test_add_func("/spec/parse/errors", test_spec_parse_errors);

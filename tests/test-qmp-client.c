@@ -172,7 +172,9 @@ test_bad_greeting(PeerFixture *f, gconstpointer data)
 static void
 test_not_qmp(PeerFixture *f, gconstpointer data)
 {
-    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL, "malformed");
+    assert_connect_fails(f, TIMEOUT_MS, QMP_ERROR_PROTOCOL,
+                         "probably not a QMP monitor: it began with 'QEMU 7.2.0 monitor - typ…' "
+                         "(malformed");
 }
 
 static void

@@ -155,6 +155,65 @@ test_split_utf8(void)
     }
 }
 
+/* A read that ends in a byte no UTF-8 sequence starts with, or in a lead byte that the next
+ * read does not continue, is refused then, not once more bytes have come: framing does not
+ * depend on how reads cut the bytes.  (Found by fuzz/fuzz-framing; its input is in
+ * fuzz/corpus/framing/split-invalid-utf8.) */
+static void
+test_split_invalid_utf8(void)
+{
+    const struct {
+        const char *first;
+        const char *second;
+    } cases[] = {
+        { "{\"return\": \"\xfa", NULL },              /* no sequence starts with FA */
+        { "{\"return\": \"\xff", NULL },
+        { "{\"return\": \"\xf0", "x\r\n" },          /* F0 needs three more, not 'x' */
+        { "{\"return\": \"\xe2\x82", "\"}\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+        g_autoptr(GPtrArray) messages = new_messages();
+        g_autoptr(GError) error = NULL;
+        gboolean ok = qmp_parser_feed(parser, cases[i].first, strlen(cases[i].first), messages,
+                                      &error);
+
+        if (cases[i].second) {
+            g_assert_true(ok);
+            ok = qmp_parser_feed(parser, cases[i].second, strlen(cases[i].second), messages,
+                                 &error);
+        }
+        g_assert_false(ok);
+        g_assert_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+        g_assert_false(qmp_parser_in_message(parser));
+    }
+}
+
+/* A message followed at once by a byte from 0x80 is a message, then an error, as when a read
+ * ends between them; json-c refused both together.  (Found by fuzz/fuzz-framing; its input is
+ * fuzz/corpus/framing/value-then-non-ascii.) */
+static void
+test_message_then_non_ascii(void)
+{
+    const char *data = "{\"return\": {}, \"id\": 1}\xc3\xa9\r\n{\"return\": {}, \"id\": 2}\r\n";
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(QmpParser) resync = qmp_parser_new(QMP_MAX_MESSAGE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GPtrArray) resynced = new_messages();
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(qmp_parser_feed(parser, data, strlen(data), messages, &error));
+    g_assert_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    g_assert_cmpuint(messages->len, ==, 1);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(messages->pdata[0], "id")), ==, 1);
+
+    qmp_parser_feed_resync(resync, data, strlen(data), resynced, errors);
+    g_assert_cmpuint(resynced->len, ==, 2);
+    g_assert_cmpuint(errors->len, ==, 1);
+}
+
 static void
 assert_rejected(gsize max_message, const char *data, gsize len, int code)
 {
@@ -317,6 +376,8 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/framing/merged", test_merged);
     g_test_add_func("/qmp/framing/crlf", test_crlf);
     g_test_add_func("/qmp/framing/split-utf8", test_split_utf8);
+    g_test_add_func("/qmp/framing/split-invalid-utf8", test_split_invalid_utf8);
+    g_test_add_func("/qmp/framing/message-then-non-ascii", test_message_then_non_ascii);
     g_test_add_func("/qmp/framing/not-object", test_not_object);
     g_test_add_func("/qmp/framing/malformed", test_malformed);
     g_test_add_func("/qmp/framing/malformed-keeps-earlier", test_malformed_keeps_earlier);

@@ -292,6 +292,33 @@ test_timeout_then_finish(Fixture *f, gconstpointer data)
     g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 1);
 }
 
+/* Many channels left: how many, the first few in list's order, and what to do (issue 12,
+ * item 12).  Before: every id, in hash order, and no count. */
+static void
+test_timeout_message(Fixture *f, gconstpointer data)
+{
+    Hooked h = { NULL };
+    g_autoptr(SvcVm) svc = hooked_vm(&h, f, HOOK_DEAF);
+    const char *texts[13];
+    g_autoptr(GError) error = NULL;
+
+    for (guint i = 0; i < 12; i++)
+        texts[i] = "serial";
+    texts[12] = NULL;
+    g_assert_true(add_specs(f->svc, texts, NULL, &error));
+    svc_vm_set_timeout(svc, 300);
+    g_assert_false(svc_remove(svc, NULL, NULL, &error));
+    g_assert_error(error, SVC_ERROR, SVC_ERROR_TIMEOUT);
+    g_assert_cmpstr(error->message, ==,
+                    "QEMU did not confirm within 0.3 s the removal of 12 channels: 'serial0', "
+                    "'serial1', 'serial2', 'serial3', 'serial4' and 7 more; their chardevs stay "
+                    "until it does: remove them again to finish");
+    g_clear_error(&error);
+    g_assert_true(svc_remove(f->svc, NULL, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
+}
+
 static void
 on_deleted(const char *name, json_object *event, gpointer user_data)
 {
@@ -420,6 +447,8 @@ main(int argc, char **argv)
                test_killed_during_removal, teardown);
     g_test_add("/transaction/remove/timeout-then-finish", Fixture, NULL, setup,
                test_timeout_then_finish, teardown);
+    g_test_add("/transaction/remove/timeout-message", Fixture, NULL, setup,
+               test_timeout_message, teardown);
     g_test_add("/transaction/remove/device-removed-by-hand", Fixture, NULL, setup,
                test_removed_by_hand, teardown);
     g_test_add("/transaction/foreign", Fixture, foreign, setup, test_foreign, teardown);

@@ -22,7 +22,7 @@ testvm_listen_unix(const char *path)
     g_autoptr(GError) error = NULL;
     g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                                            G_SOCKET_PROTOCOL_DEFAULT, &error);
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(GSocketAddress) addr = qmp_unix_address_new(path, &error);
 
     g_assert_no_error(error);
     g_assert_true(g_socket_bind(sock, addr, FALSE, &error));
@@ -236,4 +236,60 @@ const char *
 testvm_cli_path(void)
 {
     return VIRT_SPICEVMC;
+}
+
+void
+testvm_run_clear(TestRun *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+
+static void
+on_communicated(GObject *source, GAsyncResult *result, gpointer data)
+{
+    TestRun *r = data;
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &r->out, &r->err,
+                                         &error);
+    g_assert_no_error(error);
+}
+
+static gboolean
+on_late(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+void
+testvm_run(TestRun *r, const char *const *argv)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(60);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean late = FALSE;
+
+    g_main_context_push_thread_default(context);
+    proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                             &error);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
+    g_source_set_callback(deadline, on_late, &late, NULL);
+    g_source_attach(deadline, context);
+    while (!r->err && !late)
+        g_main_context_iteration(context, TRUE);
+    if (late)
+        g_subprocess_force_exit(proc);
+    while (!r->err)
+        g_main_context_iteration(context, TRUE);
+    g_subprocess_wait(proc, NULL, &error);
+    g_assert_no_error(error);
+    g_source_destroy(deadline);
+    g_main_context_pop_thread_default(context);
+    if (late)
+        g_error("%s was still running after a minute", argv[0]);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
 }

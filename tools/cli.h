@@ -4,7 +4,7 @@
 
 #include "spicevmc.h"
 #include "qmp.h"            /* json_object cleanups */
-
+#include "svc-private.h"    /* svc_timeout_ms() */
 
 /* libspicevmc's functions on libvirt domains.  virt-spicevmc links no libvirt, so that a
  * command on --qmp starts without loading it (most of its start-up time); it runs
@@ -39,7 +39,8 @@ typedef struct {
     char *qmp;
     char *uri;
     char *domain;
-    double timeout;
+    double timeout;           /* --timeout, seconds */
+    guint timeout_ms;         /* the same, checked */
     gboolean quiet;
     gboolean live;
     gboolean config;

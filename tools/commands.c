@@ -20,8 +20,6 @@ target_clear(Target *t)
 gboolean
 target_open(Options *o, Target *t, GError **error)
 {
-    guint timeout_ms = (guint)(o->timeout * 1000);
-
     if (o->domain) {
         /* Neither, or --current: live when running, else the definition. */
         t->affect = (o->live || o->persistent ? SVC_AFFECT_LIVE : 0) |
@@ -29,7 +27,7 @@ target_open(Options *o, Target *t, GError **error)
         /* The program without libvirt ran the one with it before it came here. */
         g_assert(o->api);
         t->api = o->api;
-        t->domain = t->api->open(o->uri, o->domain, timeout_ms, error);
+        t->domain = t->api->open(o->uri, o->domain, o->timeout_ms, error);
         return t->domain != NULL;
     }
     if (o->live || o->config || o->persistent || o->current) {
@@ -44,16 +42,19 @@ target_open(Options *o, Target *t, GError **error)
                             "DOMAIN before the command)");
         return FALSE;
     }
-    t->vm = svc_vm_connect_qmp(o->qmp, timeout_ms, error);
+    t->vm = svc_vm_connect_qmp(o->qmp, o->timeout_ms, error);
     return t->vm != NULL;
 }
 
 static gboolean
 no_arguments(char **args, GError **error)
 {
+    g_autofree char *shown = NULL;
+
     if (!args[0])
         return TRUE;
-    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", args[0]);
+    shown = qmp_escape(args[0]);
+    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unexpected argument '%s'", shown);
     return FALSE;
 }
 
@@ -369,7 +370,9 @@ read_specs(char **args, GError **error)
         in = G_INPUT_STREAM(g_file_read(file, NULL, error));
     }
     if (!in || !g_input_stream_read_all(in, data, SVC_XML_MAX_SIZE + 1, &len, NULL, error)) {
-        g_prefix_error(error, "cannot read %s: ", from_stdin ? "standard input" : args[0]);
+        g_autofree char *shown = qmp_escape(args[0]);
+
+        g_prefix_error(error, "cannot read %s: ", from_stdin ? "standard input" : shown);
         return NULL;
     }
     return svc_xml_parse_specs(data, len, from_stdin ? "stdin" : args[0], error);

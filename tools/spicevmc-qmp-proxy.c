@@ -3,6 +3,7 @@
  * spicevmc-remove and query-spicevmc, which libspicevmc runs over QEMU's connection. */
 #include "config.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <locale.h>
 #include <stdio.h>
@@ -10,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixsocketaddress.h>
 
 #include "service/qmp-service.h"
+#include "svc-private.h"
 
 typedef struct {
     char *upstream;
@@ -22,10 +23,20 @@ typedef struct {
     char *mode;
     char *group;
     char *schema;
-    double timeout;
+    double timeout;           /* --timeout, seconds */
+    guint timeout_ms;         /* the same, checked */
 } Options;
 
 /* ---- sockets ---------------------------------------------------------- */
+
+/* "cannot listen on '/x': " before @error's message, the path escaped. */
+static void
+prefix_path(GError **error, const char *what, const char *path)
+{
+    g_autofree char *shown = qmp_escape(path);
+
+    g_prefix_error(error, "%s '%s': ", what, shown);
+}
 
 static GSocket *
 connect_upstream(Options *o, GError **error)
@@ -40,20 +51,20 @@ connect_upstream(Options *o, GError **error)
                             "--upstream QMP_SOCKET is required: QEMU's QMP monitor");
         return NULL;
     }
-    addr = g_unix_socket_address_new(o->upstream);
-    sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-                        error);
+    addr = qmp_unix_address_new(o->upstream, error);
+    sock = addr ? g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                               G_SOCKET_PROTOCOL_DEFAULT, error)
+                : NULL;
     if (!sock || !g_socket_connect(sock, addr, NULL, error)) {
-        g_prefix_error(error, "cannot connect to QEMU's monitor '%s': ", o->upstream);
+        prefix_path(error, "cannot connect to QEMU's monitor", o->upstream);
         return NULL;
     }
     return g_steal_pointer(&sock);
 }
 
 static gboolean
-is_listening(const char *path)
+is_listening(GSocketAddress *addr, const char *path)
 {
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
     g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                                             G_SOCKET_PROTOCOL_DEFAULT, NULL);
     struct stat st;
@@ -62,45 +73,69 @@ is_listening(const char *path)
            (probe && g_socket_connect(probe, addr, NULL, NULL));
 }
 
+/* The socket file made for @o->listen goes again when the proxy cannot serve on it. */
+static GSocket *
+unlisten(Options *o, GError **error)
+{
+    unlink(o->listen);
+    prefix_path(error, "cannot listen on", o->listen);
+    return NULL;
+}
+
 /* The socket is made with the mode asked for (0600 by default), never wider for a moment. */
 static GSocket *
 listen_path(Options *o, GError **error)
 {
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(o->listen);
-    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                           G_SOCKET_PROTOCOL_DEFAULT, error);
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GSocket) sock = NULL;
     guint64 mode = 0600;
     mode_t old;
     gboolean bound;
 
     if (o->mode && !g_ascii_string_to_unsigned(o->mode, 8, 0, 0777, &mode, NULL)) {
+        g_autofree char *shown = qmp_escape(o->mode);
+
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "invalid --mode '%s': expected an octal mode such as 0660", o->mode);
+                    "invalid --mode '%s': expected an octal mode such as 0660", shown);
         return NULL;
     }
-    if (!sock)
+    if (!(addr = qmp_unix_address_new(o->listen, error))) {
+        prefix_path(error, "cannot listen on", o->listen);
+        return NULL;
+    }
+    if (!(sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_DEFAULT, error)))
         return NULL;
     /* A socket left by an earlier proxy that died; a live one would refuse to be replaced. */
-    if (g_file_test(o->listen, G_FILE_TEST_EXISTS) && !is_listening(o->listen))
+    if (g_file_test(o->listen, G_FILE_TEST_EXISTS) && !is_listening(addr, o->listen))
         unlink(o->listen);
     old = umask(0177);
     bound = g_socket_bind(sock, addr, TRUE, error);
     umask(old);
-    if (!bound || chmod(o->listen, mode) < 0) {
-        g_prefix_error(error, "cannot listen on '%s': ", o->listen);
+    if (!bound) {
+        prefix_path(error, "cannot listen on", o->listen);
         return NULL;
+    }
+    if (chmod(o->listen, mode) < 0) {
+        int saved = errno;
+
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "cannot set its mode: %s",
+                    g_strerror(saved));
+        return unlisten(o, error);
     }
     if (o->group) {
         struct group *gr = getgrnam(o->group);
 
         if (!gr || chown(o->listen, -1, gr->gr_gid) < 0) {
+            g_autofree char *shown = qmp_escape(o->group);
+
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "cannot give '%s' to group '%s'", o->listen, o->group);
-            return NULL;
+                        "cannot give it to group '%s'", shown);
+            return unlisten(o, error);
         }
     }
     if (!g_socket_listen(sock, error))
-        return NULL;
+        return unlisten(o, error);
     return g_steal_pointer(&sock);
 }
 
@@ -124,12 +159,33 @@ open_listener(Options *o, GError **error)
     return listen_path(o, error);
 }
 
+/* Every path and the timeout are checked before QEMU's monitor is taken or a socket file
+ * made. */
+static gboolean
+check_options(Options *o, GError **error)
+{
+    if (!svc_timeout_ms("--timeout", o->timeout, &o->timeout_ms, error))
+        return FALSE;
+    if (o->upstream && !qmp_check_unix_path(o->upstream, error)) {
+        prefix_path(error, "invalid --upstream", o->upstream);
+        return FALSE;
+    }
+    if (o->listen && !qmp_check_unix_path(o->listen, error)) {
+        prefix_path(error, "invalid --listen", o->listen);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
+/* One line, whatever the message holds. */
 static int
 fail(GError *error)
 {
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
+    g_autofree char *message = qmp_escape_message(error->message);
+
+    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), message);
     return 1;
 }
 
@@ -177,12 +233,12 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
                                           "commands added.");
-    if (!g_option_context_parse(context, &argc, &argv, &error))
+    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_options(&o, &error))
         return fail(error);
     if (!(schema = (o.schema ? qapi_schema_load(o.schema, &error) : svc_qmp_schema(&error))) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    svc_qmp_serve(upstream, listener, schema, (guint)(o.timeout * 1000), NULL, FALSE);
+    svc_qmp_serve(upstream, listener, schema, o.timeout_ms, NULL, FALSE);
     return 0;
 }

@@ -188,6 +188,7 @@ commands_summary(void)
     return g_string_free(out, FALSE);
 }
 
+/* One line, whatever the message holds (a file's XML, a name libvirt or QEMU sent back). */
 static int
 find_command(const char *name)
 {
@@ -259,19 +260,10 @@ command_help(const char *name)
 static int
 fail(GError *error)
 {
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
-    return 1;
-}
+    g_autofree char *message = qmp_escape_message(error->message);
 
-static gboolean
-check_timeout(Options *o, GError **error)
-{
-    if (o->timeout > 0 && o->timeout <= 24 * 3600)
-        return TRUE;
-    g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                "invalid --timeout %g: expected seconds, more than 0 and at most a day",
-                o->timeout);
-    return FALSE;
+    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), message);
+    return 1;
 }
 
 /* "COMMAND …" works on --qmp; "DOMAIN COMMAND …" on a libvirt domain, as virsh names them. */
@@ -294,9 +286,11 @@ split_command(Options *o, int *argc, char ***argv, GError **error)
         (*argv)++;
     }
     if (c < 0) {
+        g_autofree char *shown = qmp_escape((*argv)[*argc > 2 && !o->qmp ? 2 : 1]);
+
         names = command_names();
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "unknown command '%s' (%s; see --help)",
-                    (*argv)[*argc > 2 && !o->qmp ? 2 : 1], names);
+                    shown, names);
         return -1;
     }
     (*argv)[1] = (*argv)[0];
@@ -332,7 +326,7 @@ check_scope(Options *o, guint c, GError **error)
                             "--current cannot go with --live, --config or --persistent");
         return FALSE;
     }
-    return check_timeout(o, error);
+    return svc_timeout_ms("--timeout", o->timeout, &o->timeout_ms, error);
 }
 
 /* The embedded libvirt driver logs its warnings to stderr; keep them in the root instead, so

@@ -233,8 +233,12 @@ static json_object *
 add_schema(json_object *ret, gpointer user_data)
 {
     SvcQmpService *service = user_data;
-    json_object *merged = qapi_schema_merge_introspection(service->schema, ret);
+    json_object *merged;
 
+    /* A reply that is not a schema is passed on as QEMU sent it, for the client to judge. */
+    if (!json_object_is_type(ret, json_type_array))
+        return ret;
+    merged = qapi_schema_merge_introspection(service->schema, ret);
     json_object_put(ret);
     return merged;
 }
