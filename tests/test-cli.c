@@ -597,6 +597,126 @@ test_nul_file(void)
     g_assert_cmpuint(testvm_count_spice_chardevs(inspect), ==, 0);
 }
 
+/* Each program says its own version, before or after a command. */
+static void
+test_version(void)
+{
+    const char *before[] = { "--version", NULL };
+    const char *after[] = { "list", "--version", NULL };
+    g_autofree char *want = g_strdup_printf("virt-spicevmc (spicevmc) %s\n", PACKAGE_VERSION);
+    g_auto(Run) r1 = { NULL };
+    g_auto(Run) r2 = { NULL };
+
+    run_cli(&r1, NULL, before);
+    g_assert_cmpint(r1.status, ==, 0);
+    g_assert_cmpstr(r1.out, ==, want);
+    run_cli(&r2, NULL, after);
+    g_assert_cmpint(r2.status, ==, 0);
+    g_assert_cmpstr(r2.out, ==, want);
+}
+
+/* virt-spicevmc complete: the words bash completion offers, from the command table. */
+static void
+test_complete(void)
+{
+    const struct {
+        const char *args[8];
+        const char *want;
+    } cases[] = {
+        { { "complete", "--", "re", NULL }, "remove\nrestore\n@domains\n" },
+        { { "complete", "--", "--qmp", "x", "re", NULL }, "remove\n" },
+        { { "complete", "--", "--qmp", "x", "add", "s", NULL }, "smartcard\nserial\nstream\n" },
+        { { "complete", "--", "--qmp", "x", "add", "--d", NULL }, "--dry-run\n" },
+        { { "complete", "--", "--qmp", "x", "remove", "", NULL }, "@ids\t--qmp\tx\n" },
+        { { "complete", "--", "-c", "test:///default", "vm", "list", "u", NULL },
+          "@ids\t-c\ttest:///default\tvm\n" },
+        { { "complete", "--", "-c", "test:///default", "restore", "", NULL },
+          "@domains\t-c\ttest:///default\n" },
+        { { "complete", "--", "attach", "", NULL }, "@files\n" },
+        { { "complete", "--", "--qmp", "", NULL }, "@files\n" },
+        { { "complete", "--", "help", "dis", NULL }, "disable\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(Run) r = { NULL };
+
+        run_cli(&r, NULL, cases[i].args);
+        g_assert_cmpstr(r.err, ==, "");
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpstr(r.out, ==, cases[i].want);
+    }
+}
+
+/* The completion script in bash, as bash-completion runs it: channel ids from the VM. */
+static void
+test_bash_completion(void)
+{
+    g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    const char *add[] = { "add", "webdav", "serial", NULL };
+    g_autofree char *dir = g_path_get_dirname(testvm_cli_path());
+    g_autofree char *script = g_strdup_printf(
+        "PATH=%s:$PATH; source %s/tools/virt-spicevmc.bash; "
+        "COMP_WORDS=(virt-spicevmc --qmp %s remove ''); COMP_CWORD=4; _virt_spicevmc; "
+        "printf '%%s\\n' \"${COMPREPLY[@]}\"; "
+        "COMP_WORDS=(virt-spicevmc --qmp %s remove w); _virt_spicevmc; "
+        "printf '%%s\\n' \"${COMPREPLY[@]}\"", dir, SRCDIR, vm->qmp_path, vm->qmp_path);
+    const char *argv[] = { "bash", "-c", script, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(Run) r = { NULL };
+    int status;
+
+    run_cli(&r, vm->qmp_path, add);
+    g_assert_cmpint(r.status, ==, 0);
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                 &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(err, ==, "");
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_cmpstr(out, ==, "serial0\nwebdav0\nwebdav0\n");
+}
+
+/* virt-spicevmc(1) documents every command and option the program takes, and is valid man. */
+static void
+test_manual(void)
+{
+    const char *argv[] = { "groff", "-man", "-ww", "-z", MANPAGE, NULL };
+    g_autofree char *page = NULL, *out = NULL, *err = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *help[] = { "help", NULL };
+    g_auto(Run) r = { NULL };
+    int status;
+
+    g_assert_true(g_file_get_contents(MANPAGE, &page, NULL, &error));
+    g_assert_no_error(error);
+    run_cli(&r, NULL, help);
+    g_assert_cmpint(r.status, ==, 0);
+    /* Every command of the overview has its section, every option its entry. */
+    for (const char *line = strstr(r.out, "Commands"); line; line = strchr(line + 1, '\n')) {
+        g_autofree char *name = NULL;
+        g_autofree char *section = NULL;
+
+        if (!g_str_has_prefix(line, "\n  ") || line[3] == ' ' || line[3] == '-')
+            continue;
+        name = g_strndup(line + 3, strcspn(line + 3, " \n"));
+        section = g_strdup_printf("\n.SS %s", name);
+        if (!strstr(page, section))
+            g_error("virt-spicevmc(1) has no section for '%s'", name);
+    }
+    for (const char *o = strstr(r.out, "--"); o; o = strstr(o + 2, "--")) {
+        g_autofree char *name = g_strndup(o + 2, strcspn(o + 2, " =\n,|]"));
+        g_autofree char *entry = g_strdup_printf("\\-\\-%s", name);
+
+        if (name[0] && !strstr(page, entry))
+            g_error("virt-spicevmc(1) does not document --%s", name);
+    }
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                 &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(err, ==, "");
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -615,5 +735,9 @@ main(int argc, char **argv)
     g_test_add_func("/cli/dry-run", test_dry_run);
     g_test_add_func("/cli/xml-kinds", test_xml_kinds);
     g_test_add_func("/cli/nul-file", test_nul_file);
+    g_test_add_func("/cli/version", test_version);
+    g_test_add_func("/cli/complete", test_complete);
+    g_test_add_func("/cli/bash-completion", test_bash_completion);
+    g_test_add_func("/cli/manual", test_manual);
     return g_test_run();
 }

@@ -42,6 +42,7 @@ typedef struct {
     double timeout;           /* --timeout, seconds */
     guint timeout_ms;         /* the same, checked */
     gboolean quiet;
+    gboolean version;
     gboolean live;
     gboolean config;
     gboolean persistent;
@@ -75,7 +76,51 @@ gboolean target_open(Options *o, Target *t, GError **error);
  * (NULL: commands on a domain run virt-spicevmc-libvirt). */
 int cli_main(int argc, char **argv, const CliDomainApi *api);
 
+typedef enum {
+    OPT_CHANNEL = 1 << 0,     /* --id, --fqdn, --port-name: one channel's names */
+    OPT_PLACE = 1 << 1,       /* --bus, --nr: where it goes */
+    OPT_AFFECT = 1 << 2,      /* --live, --config, --persistent, --current, as virsh */
+    OPT_JSON = 1 << 3,
+    OPT_XML = 1 << 4,
+    OPT_ALL = 1 << 5,
+    OPT_DRY_RUN = 1 << 6,
+    OPT_WRAPPER = 1 << 7,
+} OptionGroup;
+
+typedef struct {
+    OptionGroup group;
+    const char *name;
+    GOptionArg arg;
+    size_t offset;            /* in Options */
+    const char *help;
+    const char *arg_name;
+} CliOption;
+
+/* What a command works on. */
+typedef enum {
+    SCOPE_NONE = 0,           /* nothing: it describes */
+    SCOPE_QMP = 1 << 0,       /* a QEMU over --qmp */
+    SCOPE_DOMAIN = 1 << 1,    /* a libvirt domain */
+} Scope;
+
 typedef gboolean (*CommandFunc)(Options *o, char **args, GError **error);
+
+typedef struct {
+    const char *name;
+    CommandFunc func;
+    guint options;            /* OptionGroup */
+    Scope scope;
+    const char *args;
+    const char *summary;
+} CliCommand;
+
+/* The tables (virt-spicevmc.c), read by completion and the manual too (docs.c). */
+extern const CliCommand cli_commands[];
+extern const guint cli_n_commands;
+extern const CliOption cli_options[];
+extern const guint cli_n_options;
+/* The global options' rows, their values in @o. */
+GOptionEntry *cli_global_entries(Options *o);
 
 gboolean cmd_kinds(Options *o, char **args, GError **error);
 gboolean cmd_list(Options *o, char **args, GError **error);
@@ -88,6 +133,10 @@ gboolean cmd_restore(Options *o, char **args, GError **error);
 gboolean cmd_enable(Options *o, char **args, GError **error);
 gboolean cmd_disable(Options *o, char **args, GError **error);
 gboolean cmd_help(Options *o, char **args, GError **error);
+gboolean cmd_complete(Options *o, char **args, GError **error);
+
+/* The GLOBAL OPTIONS, COMMANDS and KINDS sections of virt-spicevmc(1), as troff. */
+char *cli_manual_sections(void);
 
 /* The help of a command (virt-spicevmc help CMD), from the command table; NULL when there is
  * no such command. */

@@ -31,25 +31,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
 /* ---- the options: one row each, commands name the groups they take ---- */
 
-typedef enum {
-    OPT_CHANNEL = 1 << 0,     /* --id, --fqdn, --port-name: one channel's names */
-    OPT_PLACE = 1 << 1,       /* --bus, --nr: where it goes */
-    OPT_AFFECT = 1 << 2,      /* --live, --config, --persistent, --current, as virsh */
-    OPT_JSON = 1 << 3,
-    OPT_XML = 1 << 4,
-    OPT_ALL = 1 << 5,
-    OPT_DRY_RUN = 1 << 6,
-    OPT_WRAPPER = 1 << 7,
-} OptionGroup;
-
-static const struct {
-    OptionGroup group;
-    const char *name;
-    GOptionArg arg;
-    size_t offset;            /* in Options */
-    const char *help;
-    const char *arg_name;
-} command_options[] = {
+const CliOption cli_options[] = {
     { OPT_CHANNEL, "id", G_OPTION_ARG_STRING, offsetof(Options, id),
       "Device id of the channel (of a domain: a user alias, ua-…)", "ID" },
     { OPT_CHANNEL, "fqdn", G_OPTION_ARG_STRING, offsetof(Options, fqdn),
@@ -81,23 +63,11 @@ static const struct {
     { OPT_WRAPPER, "wrapper", G_OPTION_ARG_FILENAME, offsetof(Options, wrapper),
       "The QEMU wrapper (default " SPICEVMC_WRAPPER ")", "PATH" },
 };
+const guint cli_n_options = G_N_ELEMENTS(cli_options);
 
-/* What a command works on. */
-typedef enum {
-    SCOPE_NONE = 0,           /* nothing: it describes */
-    SCOPE_QMP = 1 << 0,       /* a QEMU over --qmp */
-    SCOPE_DOMAIN = 1 << 1,    /* a libvirt domain */
-} Scope;
-
-/* A command is one row: help, usage errors and the option parser read it. */
-static const struct {
-    const char *name;
-    CommandFunc func;
-    guint options;            /* OptionGroup */
-    Scope scope;
-    const char *args;
-    const char *summary;
-} commands[] = {
+/* A command is one row: help, usage errors, the option parser, completion and the manual read
+ * it. */
+const CliCommand cli_commands[] = {
     { "add", cmd_add, OPT_CHANNEL | OPT_PLACE | OPT_AFFECT | OPT_JSON | OPT_DRY_RUN,
       SCOPE_QMP | SCOPE_DOMAIN, "KIND[,key=value]…", "add channels, all or none" },
     { "remove", cmd_remove, OPT_ALL | OPT_AFFECT | OPT_JSON | OPT_DRY_RUN,
@@ -118,10 +88,13 @@ static const struct {
       "print the device XML of channels" },
     { "kinds", cmd_kinds, OPT_JSON, SCOPE_NONE, "", "list the kinds of channel spicevmc knows" },
     { "help", cmd_help, 0, SCOPE_NONE, "[COMMAND]", "describe a command" },
+    { "complete", cmd_complete, 0, SCOPE_NONE, "-- WORD…",
+      "candidates for the last word of a command line, for bash completion" },
 };
+const guint cli_n_commands = G_N_ELEMENTS(cli_commands);
 
-static GOptionEntry *
-global_entries(Options *o)
+GOptionEntry *
+cli_global_entries(Options *o)
 {
     GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &o->qmp,
@@ -133,6 +106,7 @@ global_entries(Options *o)
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet,
           "Print only what was asked for: no messages, no table headers (errors and "
           "warnings still go to stderr)", NULL },
+        { "version", 'v', 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL },
         { NULL }
     };
 
@@ -142,17 +116,17 @@ global_entries(Options *o)
 static GOptionEntry *
 command_entries(Options *o, guint c)
 {
-    GOptionEntry *entries = g_new0(GOptionEntry, G_N_ELEMENTS(command_options) + 1);
+    GOptionEntry *entries = g_new0(GOptionEntry, cli_n_options + 1);
     guint n = 0;
 
-    for (guint i = 0; i < G_N_ELEMENTS(command_options); i++) {
-        if (!(commands[c].options & command_options[i].group))
+    for (guint i = 0; i < cli_n_options; i++) {
+        if (!(cli_commands[c].options & cli_options[i].group))
             continue;
-        entries[n].long_name = command_options[i].name;
-        entries[n].arg = command_options[i].arg;
-        entries[n].arg_data = (char *)o + command_options[i].offset;
-        entries[n].description = command_options[i].help;
-        entries[n].arg_description = command_options[i].arg_name;
+        entries[n].long_name = cli_options[i].name;
+        entries[n].arg = cli_options[i].arg;
+        entries[n].arg_data = (char *)o + cli_options[i].offset;
+        entries[n].description = cli_options[i].help;
+        entries[n].arg_description = cli_options[i].arg_name;
         n++;
     }
     return entries;
@@ -166,8 +140,8 @@ command_names(void)
 {
     GString *out = g_string_new(NULL);
 
-    for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-        g_string_append_printf(out, "%s%s", i ? ", " : "", commands[i].name);
+    for (guint i = 0; i < cli_n_commands; i++)
+        g_string_append_printf(out, "%s%s", i ? ", " : "", cli_commands[i].name);
     return g_string_free(out, FALSE);
 }
 
@@ -181,10 +155,10 @@ commands_summary(void)
                                 "Commands (virt-spicevmc help COMMAND for each):");
 
     /* Padded by characters, not bytes: "…" is three. */
-    for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-        g_string_append_printf(out, "\n  %-8s %s%*s %s", commands[i].name, commands[i].args,
-                               (int)(20 - g_utf8_strlen(commands[i].args, -1)), "",
-                               commands[i].summary);
+    for (guint i = 0; i < cli_n_commands; i++)
+        g_string_append_printf(out, "\n  %-8s %s%*s %s", cli_commands[i].name, cli_commands[i].args,
+                               (int)(20 - g_utf8_strlen(cli_commands[i].args, -1)), "",
+                               cli_commands[i].summary);
     return g_string_free(out, FALSE);
 }
 
@@ -192,8 +166,8 @@ commands_summary(void)
 static int
 find_command(const char *name)
 {
-    for (guint c = 0; name && c < G_N_ELEMENTS(commands); c++) {
-        if (g_str_equal(commands[c].name, name))
+    for (guint c = 0; name && c < cli_n_commands; c++) {
+        if (g_str_equal(cli_commands[c].name, name))
             return c;
     }
     return -1;
@@ -213,13 +187,13 @@ scope_usage(Scope scope)
 static GOptionContext *
 command_context(guint c, GOptionEntry *locals, GOptionEntry *globals)
 {
-    g_autofree char *param = g_strdup_printf("%s%s %s", scope_usage(commands[c].scope),
-                                             commands[c].name, commands[c].args);
+    g_autofree char *param = g_strdup_printf("%s%s %s", scope_usage(cli_commands[c].scope),
+                                             cli_commands[c].name, cli_commands[c].args);
     GOptionContext *context = g_option_context_new(param);
 
     g_option_context_add_main_entries(context, locals, NULL);
     g_option_context_add_main_entries(context, globals, NULL);
-    g_option_context_set_summary(context, commands[c].summary);
+    g_option_context_set_summary(context, cli_commands[c].summary);
     return context;
 }
 
@@ -240,7 +214,7 @@ command_help(const char *name)
 {
     g_auto(Options) o = { 0 };
     int c = name ? find_command(name) : -1;
-    g_autofree GOptionEntry *globals = global_entries(&o);
+    g_autofree GOptionEntry *globals = cli_global_entries(&o);
     g_autofree GOptionEntry *locals = NULL;
     g_autoptr(GOptionContext) context = NULL;
     g_autofree char *summary = NULL;
@@ -303,7 +277,7 @@ split_command(Options *o, int *argc, char ***argv, GError **error)
 static gboolean
 check_scope(Options *o, guint c, GError **error)
 {
-    Scope scope = commands[c].scope;
+    Scope scope = cli_commands[c].scope;
 
     if (o->domain && o->qmp) {
         g_set_error_literal(error, SVC_ERROR, SVC_ERROR_INVALID,
@@ -311,14 +285,14 @@ check_scope(Options *o, guint c, GError **error)
         return FALSE;
     }
     if (o->qmp && !(scope & SCOPE_QMP)) {
-        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s %s", commands[c].name,
+        g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "%s %s", cli_commands[c].name,
                     scope & SCOPE_DOMAIN ? "is for a libvirt domain, not --qmp"
                                          : "works on no VM: --qmp does not apply");
         return FALSE;
     }
     if (o->domain && !scope) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID,
-                    "%s works on no VM: drop the domain '%s'", commands[c].name, o->domain);
+                    "%s works on no VM: drop the domain '%s'", cli_commands[c].name, o->domain);
         return FALSE;
     }
     if (o->current && (o->live || o->config || o->persistent)) {
@@ -350,11 +324,19 @@ quiet_embedded_libvirt(const char *uri)
     g_setenv("LIBVIRT_LOG_OUTPUTS", outputs, TRUE);
 }
 
+/* --version, before or after the command, as virsh takes it. */
+static int
+print_version(void)
+{
+    printf("virt-spicevmc (spicevmc) %s\n", PACKAGE_VERSION);
+    return 0;
+}
+
 /* A domain needs libvirt, and so does a command that only a domain has. */
 static gboolean
 needs_libvirt(Options *o, guint c)
 {
-    return o->domain || commands[c].scope == SCOPE_DOMAIN;
+    return o->domain || cli_commands[c].scope == SCOPE_DOMAIN;
 }
 
 /* virt-spicevmc-libvirt: beside this program in the build tree, else where it is installed. */
@@ -390,7 +372,7 @@ cli_main(int argc, char **argv, const CliDomainApi *api)
     g_auto(Options) o = { .timeout = DEFAULT_TIMEOUT, .api = api };
     g_auto(GStrv) original = g_strdupv(argv);
     g_autoptr(GError) error = NULL;
-    g_autofree GOptionEntry *globals = global_entries(&o);
+    g_autofree GOptionEntry *globals = cli_global_entries(&o);
     g_autofree char *summary = commands_summary();
     g_autoptr(GOptionContext) global = overview_context(globals, summary);
     g_autoptr(GOptionContext) local = NULL;
@@ -400,19 +382,26 @@ cli_main(int argc, char **argv, const CliDomainApi *api)
     setlocale(LC_ALL, "");
     g_set_prgname("virt-spicevmc");
     g_option_context_set_strict_posix(global, TRUE);
-    if (!g_option_context_parse(global, &argc, &argv, &error) ||
-        (c = split_command(&o, &argc, &argv, &error)) < 0)
+    if (!g_option_context_parse(global, &argc, &argv, &error))
+        return fail(error);
+    if (o.version)
+        return print_version();
+    if ((c = split_command(&o, &argc, &argv, &error)) < 0)
         return fail(error);
 
     /* Options may also follow the command, as with virsh. */
     locals = command_entries(&o, c);
     local = command_context(c, locals, globals);
-    if (!g_option_context_parse(local, &argc, &argv, &error) || !check_scope(&o, c, &error))
+    if (!g_option_context_parse(local, &argc, &argv, &error))
+        return fail(error);
+    if (o.version)
+        return print_version();
+    if (!check_scope(&o, c, &error))
         return fail(error);
     if (!api && needs_libvirt(&o, c))
         return run_libvirt_cli(original);
     quiet_embedded_libvirt(o.uri ? o.uri : g_getenv("LIBVIRT_DEFAULT_URI"));
-    if (!commands[c].func(&o, argv + 1, &error))
+    if (!cli_commands[c].func(&o, argv + 1, &error))
         return fail(error);
     return 0;
 }
