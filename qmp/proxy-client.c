@@ -198,9 +198,12 @@ client_parse_error(Client *c, GError *error)
 
     if (g_str_has_prefix(detail, "malformed QMP message: "))
         detail += strlen("malformed QMP message: ");
-    desc = g_str_has_prefix(detail, "a QMP message must be")
-               ? g_strdup("QMP input must be a JSON object")
-               : g_strdup_printf("JSON parse error, %s", detail);
+    if (g_error_matches(error, QMP_ERROR, QMP_ERROR_TOO_BIG))
+        desc = g_strdup(detail);    /* QEMU's limits, in QEMU's words */
+    else if (g_str_has_prefix(detail, "a QMP message must be"))
+        desc = g_strdup("QMP input must be a JSON object");
+    else
+        desc = g_strdup_printf("JSON parse error, %s", detail);
 
     proxy_client_error(c, "GenericError", desc, NULL);
 }
@@ -227,7 +230,16 @@ on_client_read(GSocket *sock, GIOCondition cond, gpointer data)
         g_set_object(&c->fds, fds);
     if (n <= 0)
         return G_SOURCE_CONTINUE;
-    qmp_parser_feed_resync(c->parser, buf, n, messages, errors);
+    for (gssize pos = 0; pos < n;) {
+        json_object *message = NULL;
+        GError *error = NULL;
+
+        pos += qmp_parser_feed_one(c->parser, buf + pos, n - pos, &message, &error);
+        if (message)
+            g_ptr_array_add(messages, message);
+        if (error)
+            g_ptr_array_add(errors, error);
+    }
     client_ref(c);
     for (guint i = 0; i < errors->len; i++)
         client_parse_error(c, errors->pdata[i]);

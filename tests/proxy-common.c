@@ -10,6 +10,14 @@
 
 #include "proxy-common.h"
 
+const char *
+proxied_program(void)
+{
+    const char *other = g_getenv("SPICEVMC_TEST_PROXY");
+
+    return other && *other ? other : SPICEVMC_PROXY;
+}
+
 /* The proxy's command line; under tests/valgrind-test, the proxy runs under valgrind too. */
 static char **
 proxy_argv(Proxied *f)
@@ -23,7 +31,7 @@ proxy_argv(Proxied *f)
         g_assert_true(g_shell_parse_argv(valgrind, NULL, &prefix, &error));
         g_strv_builder_addv(argv, (const char **)prefix);
     }
-    g_strv_builder_add_many(argv, SPICEVMC_PROXY, "--upstream", f->vm->qmp_path, "--listen-fd",
+    g_strv_builder_add_many(argv, proxied_program(), "--upstream", f->vm->qmp_path, "--listen-fd",
                             "3", NULL);
     return g_strv_builder_end(argv);
 }
@@ -98,6 +106,17 @@ proxied_teardown(Proxied *f, gconstpointer data)
     g_free(f->path);
 }
 
+/* A line as deep as QEMU sends back (json_tokener_parse() stops at 32 levels). */
+static json_object *
+parse_line(const char *line)
+{
+    struct json_tokener *tok = json_tokener_new_ex(QMP_MAX_NESTING + 1);
+    json_object *msg = json_tokener_parse_ex(tok, line, strlen(line));
+
+    json_tokener_free(tok);
+    return msg;
+}
+
 json_object *
 proxied_read_reply(GDataInputStream *in, GPtrArray *events)
 {
@@ -108,7 +127,7 @@ proxied_read_reply(GDataInputStream *in, GPtrArray *events)
 
         g_assert_no_error(error);
         g_assert_nonnull(line);
-        msg = json_tokener_parse(line);
+        msg = parse_line(line);
         g_assert_nonnull(msg);
         if (!json_object_object_get(msg, "event"))
             return msg;

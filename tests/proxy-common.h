@@ -10,6 +10,9 @@ typedef struct {
     char *path;               /* the proxy's socket */
 } Proxied;
 
+/* The proxy under test: the one built, or $SPICEVMC_TEST_PROXY (to see a test fail against
+ * another build). */
+const char *proxied_program(void);
 /* The proxy gets a socket already listening, so clients can connect at once. */
 void proxied_setup(Proxied *f, gconstpointer data);
 void proxied_teardown(Proxied *f, gconstpointer data);

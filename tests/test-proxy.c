@@ -166,6 +166,50 @@ test_as_qemu(Proxied *f, gconstpointer data)
     g_assert_nonnull(json_object_object_get(still, "return"));
 }
 
+/* "[[…[]…]]" nested so that the command is @depth deep, as its "id". */
+static char *
+nested_command(guint depth)
+{
+    g_autoptr(GString) s = g_string_new("{\"execute\": \"query-status\", \"id\": ");
+
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, ']');
+    g_string_append_c(s, '}');
+    return g_strdup(s->str);
+}
+
+/* What QEMU's parser takes, the proxy takes: 1024 levels of nesting, and not 1025, refused in
+ * QEMU's words.  QEMU answers the rest of a refused line with more errors of its own, so each
+ * line goes on a connection of its own and only the first answer is compared. */
+static void
+test_as_qemu_nesting(Proxied *f, gconstpointer data)
+{
+    const guint depths[] = { QMP_MAX_NESTING, QMP_MAX_NESTING + 1 };
+
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    for (guint i = 0; i < G_N_ELEMENTS(depths); i++) {
+        g_autofree char *line = nested_command(depths[i]);
+        g_auto(Raw) proxy = { NULL };
+        g_auto(Raw) qemu = { NULL };
+        g_autoptr(json_object) theirs = NULL;
+        g_autoptr(json_object) ours = NULL;
+        g_autoptr(json_object) after = NULL;
+
+        raw_open(&qemu, f->vm->inspect_path, TRUE);
+        raw_open(&proxy, f->path, TRUE);
+        theirs = raw_exchange(&qemu, line, -1);
+        ours = raw_exchange(&proxy, line, -1);
+        if (!json_object_equal(ours, theirs))
+            g_error("%u deep: QEMU says %.200s, the proxy %.200s", depths[i],
+                    json_object_to_json_string(theirs), json_object_to_json_string(ours));
+        g_assert_true(json_object_object_get(ours, i == 0 ? "return" : "error") != NULL);
+        after = raw_exchange(&proxy, "{\"execute\": \"query-status\"}", -1);
+        g_assert_nonnull(json_object_object_get(after, "return"));
+    }
+}
+
 /* Our commands' arguments are checked against schemas/spicevmc.json in QEMU's words. */
 static void
 test_bad_arguments(Proxied *f, gconstpointer data)
@@ -402,7 +446,7 @@ test_socket_mode(void)
     struct stat st;
 
     g_signal_connect(monitor, "changed", G_CALLBACK(on_created), loop);
-    proxy = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SPICEVMC_PROXY, "--upstream",
+    proxy = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, proxied_program(), "--upstream",
                              vm->qmp_path, "--listen", path, NULL);
     g_assert_no_error(error);
     g_main_loop_run(loop);
@@ -422,6 +466,7 @@ main(int argc, char **argv)
     ADD_PROXIED("/proxy/any-id", NULL, test_any_id);
     ADD_PROXIED("/proxy/pipelined", NULL, test_pipelined);
     ADD_PROXIED("/proxy/as-qemu", NULL, test_as_qemu);
+    ADD_PROXIED("/proxy/as-qemu/nesting", NULL, test_as_qemu_nesting);
     ADD_PROXIED("/proxy/bad-arguments", NULL, test_bad_arguments);
     ADD_PROXIED("/proxy/events-and-commands", NULL, test_events_and_commands);
     ADD_PROXIED("/proxy/introspection", NULL, test_introspection);
