@@ -2,6 +2,7 @@
  * spicevmc-remove and query-spicevmc, which libspicevmc runs over QEMU's connection. */
 #include "config.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <locale.h>
 #include <stdio.h>
@@ -22,9 +23,36 @@ typedef struct {
     char *group;
     char *schema;
     double timeout;
+    int max_clients;
+    char *made;               /* the socket --listen made, removed on the way out */
 } Options;
 
+#define TIMEOUT_MAX_S (24 * 60 * 60)
+#define MAX_CLIENTS_MAX 65536
+
 /* ---- sockets ---------------------------------------------------------- */
+
+/* GLib warns on its own about an fd that is not a socket: checked first, for one line. */
+static GSocket *
+socket_from_fd(const char *option, int fd, GError **error)
+{
+    struct stat st;
+    GSocket *sock;
+
+    if (fstat(fd, &st) < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s %d: %s", option, fd,
+                    g_strerror(errno));
+        return NULL;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s %d: not a socket",
+                    option, fd);
+        return NULL;
+    }
+    if (!(sock = g_socket_new_from_fd(fd, error)))
+        g_prefix_error(error, "%s %d: ", option, fd);
+    return sock;
+}
 
 static GSocket *
 connect_upstream(Options *o, GError **error)
@@ -33,7 +61,7 @@ connect_upstream(Options *o, GError **error)
     g_autoptr(GSocket) sock = NULL;
 
     if (o->upstream_fd >= 0)
-        return g_socket_new_from_fd(o->upstream_fd, error);
+        return socket_from_fd("--upstream-fd", o->upstream_fd, error);
     if (!o->upstream) {
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                             "--upstream QMP_SOCKET is required: QEMU's QMP monitor");
@@ -85,6 +113,8 @@ listen_path(Options *o, GError **error)
     old = umask(0177);
     bound = g_socket_bind(sock, addr, TRUE, error);
     umask(old);
+    if (bound)
+        o->made = g_strdup(o->listen);
     if (!bound || chmod(o->listen, mode) < 0) {
         g_prefix_error(error, "cannot listen on '%s': ", o->listen);
         return NULL;
@@ -111,7 +141,7 @@ open_listener(Options *o, GError **error)
     const char *fds = g_getenv("LISTEN_FDS");
 
     if (o->listen_fd >= 0)
-        return g_socket_new_from_fd(o->listen_fd, error);
+        return socket_from_fd("--listen-fd", o->listen_fd, error);
     if (!o->listen && pid && fds && g_ascii_strtoll(pid, NULL, 10) == getpid() &&
         g_ascii_strtoll(fds, NULL, 10) >= 1)
         return g_socket_new_from_fd(3, error);
@@ -125,16 +155,13 @@ open_listener(Options *o, GError **error)
 
 /* ---- main ------------------------------------------------------------- */
 
-static int
-fail(GError *error)
-{
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), error->message);
-    return 1;
-}
-
+/* Whatever the way out, a socket the proxy made goes with it. */
 static void
 options_clear(Options *o)
 {
+    if (o->made)
+        unlink(o->made);
+    g_free(o->made);
     g_free(o->upstream);
     g_free(o->listen);
     g_free(o->mode);
@@ -143,10 +170,43 @@ options_clear(Options *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
+static int
+fail(GError *error)
+{
+    qmp_proxy_log_error("%s", error->message);
+    return 1;
+}
+
+static gboolean
+check_options(Options *o, GError **error)
+{
+    if (!(o->timeout >= 0.001 && o->timeout <= TIMEOUT_MAX_S)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "invalid --timeout %g: expected seconds, from 0.001 to %d", o->timeout,
+                    TIMEOUT_MAX_S);
+        return FALSE;
+    }
+    if (o->max_clients < 1 || o->max_clients > MAX_CLIENTS_MAX) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "invalid --max-clients %d: expected 1 to %d", o->max_clients,
+                    MAX_CLIENTS_MAX);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* How the greeting timeout names QEMU's monitor. */
+static char *
+upstream_name(Options *o)
+{
+    return o->upstream_fd >= 0 ? g_strdup_printf("fd %d", o->upstream_fd)
+                               : g_strdup(o->upstream);
+}
+
 int
 main(int argc, char **argv)
 {
-    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10 };
+    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10, .max_clients = 64 };
     GOptionEntry entries[] = {
         { "upstream", 'u', 0, G_OPTION_ARG_FILENAME, &o.upstream,
           "QEMU's QMP monitor socket", "PATH" },
@@ -162,7 +222,10 @@ main(int argc, char **argv)
         { "schema", 0, 0, G_OPTION_ARG_FILENAME, &o.schema,
           "The QAPI schema of the commands (default: the built-in one)", "FILE" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o.timeout,
-          "Seconds to wait for QEMU to confirm a removal (default 10)", "SECONDS" },
+          "Seconds to wait for QEMU: its greeting, each reply to spicevmc's commands, the "
+          "confirmation of a removal (default 10)", "SECONDS" },
+        { "max-clients", 0, 0, G_OPTION_ARG_INT, &o.max_clients,
+          "Clients served at once; the next wait until one leaves (default 64)", "N" },
         { NULL }
     };
     g_autoptr(GOptionContext) context = g_option_context_new("");
@@ -170,18 +233,33 @@ main(int argc, char **argv)
     g_autoptr(GSocket) upstream = NULL;
     g_autoptr(GSocket) listener = NULL;
     g_autoptr(QapiSchema) schema = NULL;
+    g_autofree char *name = NULL;
+    SvcQmpServeOptions serve = { 0 };
 
+    /* A stop signal while the socket is being made must not leave it behind. */
+    svc_qmp_block_stop_signals();
     setlocale(LC_ALL, "");
     g_set_prgname("spicevmc-qmp-proxy");
+    qmp_proxy_log_install(g_get_prgname());
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
                                           "commands added.");
-    if (!g_option_context_parse(context, &argc, &argv, &error))
+    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_options(&o, &error))
         return fail(error);
+    if (argc > 1) {
+        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "unexpected argument '%s'", argv[1]);
+        return fail(error);
+    }
     if (!(schema = qapi_schema_load(o.schema ? o.schema : QAPI_SPICEVMC_SCHEMA, &error)) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    svc_qmp_serve(upstream, listener, schema, (guint)(o.timeout * 1000), NULL, FALSE);
+    name = upstream_name(&o);
+    serve.timeout_ms = (guint)(o.timeout * 1000 + 0.5);
+    serve.max_clients = o.max_clients;
+    serve.upstream = name;
+    if (!svc_qmp_serve(upstream, listener, schema, &serve, &error))
+        return fail(error);
     return 0;
 }
