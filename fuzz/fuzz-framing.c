@@ -49,7 +49,7 @@ resync_in_pieces(QmpParser *parser, const char *data, gsize len, guint32 seed,
 {
     for (gsize at = 0, piece; at < len; at += piece) {
         piece = next_piece(&seed, len - at);
-        qmp_parser_feed_resync(parser, data + at, piece, messages, errors);
+        qmp_parser_feed_each(parser, data + at, piece, messages, errors);
     }
 }
 
@@ -127,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
      * may differ: json-c takes the whitespace after a value that is not an object, and the
      * byte after it, into the same error when they come in one read. */
     resync_whole = qmp_parser_new(limit);
-    qmp_parser_feed_resync(resync_whole, data, size, all_resync, all_errors);
+    qmp_parser_feed_each(resync_whole, data, size, all_resync, all_errors);
     check_messages(all_resync);
     if (ok && (all_errors->len || !same_messages(all, all_resync)))
         fuzz_fail("resync mode differs on bytes without an error");

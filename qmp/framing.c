@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* QMP framing: cut a byte stream into JSON objects with json-c's incremental tokener. */
+/* QMP framing: cut a byte stream into JSON objects with json-c's incremental tokener, within
+ * the limits QEMU's own JSON parser sets on a message. */
 #include "config.h"
 
 #include <string.h>
@@ -8,12 +9,22 @@
 
 G_DEFINE_QUARK(qmp-error-quark, qmp_error)
 
-/* QMP replies nest a few levels; the limit only stops a runaway peer, and is above json-c's
- * default of 32 so that no deep but legitimate qom-get value is refused. */
-#define PARSER_DEPTH 64
+/* QEMU's tokens as its lexer (qobject/json-lexer.c) cuts them, counted for its streamer's
+ * limits (qobject/json-streamer.c): whitespace is no token, a string is one from quote to
+ * quote, a number or a keyword is one up to the next delimiter, each of {}[],: is one. */
+typedef enum { LEX_BETWEEN, LEX_STRING, LEX_ESCAPE, LEX_WORD } LexState;
+
+typedef struct {
+    LexState state;
+    guint depth;
+    gsize tokens;             /* finished tokens of the message */
+    gsize token_bytes;        /* their bytes */
+    gsize current;            /* bytes of the token being read */
+} Lex;
 
 struct _QmpParser {
     struct json_tokener *tok;
+    Lex lex;
     gsize max_message;
     gboolean in_message;
     gsize consumed;           /* bytes of the current message given to the tokener */
@@ -31,7 +42,8 @@ qmp_parser_new(gsize max_message)
 
     g_return_val_if_fail(max_message > 0, NULL);
     parser = g_new0(QmpParser, 1);
-    parser->tok = json_tokener_new_ex(PARSER_DEPTH);
+    /* The nesting limit is the lexer's below; json-c's own must never be the one that bites. */
+    parser->tok = json_tokener_new_ex(QMP_MAX_NESTING + 1);
     /* Strict, so that what QEMU would reject is not silently accepted; trailing characters
      * are the next message. */
     json_tokener_set_flags(parser->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
@@ -55,10 +67,17 @@ qmp_parser_in_message(const QmpParser *parser)
     return parser->in_message || parser->carry_len > 0;
 }
 
+gsize
+qmp_parser_pending(const QmpParser *parser)
+{
+    return parser->consumed + parser->carry_len;
+}
+
 static void
 reset(QmpParser *parser)
 {
     json_tokener_reset(parser->tok);
+    memset(&parser->lex, 0, sizeof(parser->lex));
     parser->in_message = FALSE;
     parser->consumed = 0;
     parser->carry_len = 0;
@@ -97,15 +116,105 @@ incomplete_utf8_tail(const char *data, gsize len)
     return 0;
 }
 
+/* ---- QEMU's limits ------------------------------------------------------- */
+
+/* QEMU checks a token against its limits once the lexer has it whole, size first, then count,
+ * then nesting; the size is checked here as the token grows, so that a token that can only
+ * end over the limit is refused before it is buffered. */
+static const char *
+lex_token_fits(const Lex *lex, gsize len)
+{
+    if (lex->token_bytes + len + 1 > QMP_MAX_TOKEN_BYTES)
+        return "JSON token size limit exceeded";
+    return NULL;
+}
+
+static const char *
+lex_token_ends(Lex *lex, gsize len, int nesting)
+{
+    const char *over = lex_token_fits(lex, len);
+
+    if (over)
+        return over;
+    if (lex->tokens + 1 > QMP_MAX_TOKENS)
+        return "JSON token count limit exceeded";
+    if (lex->depth + nesting > QMP_MAX_NESTING)
+        return "JSON nesting depth limit exceeded";
+    lex->tokens++;
+    lex->token_bytes += len;
+    lex->depth += nesting;
+    lex->current = 0;
+    return NULL;
+}
+
+/* How many of @len bytes may go to the tokener: all of them, or up to the end of the message
+ * (its closing bracket), or up to the byte where the message breaks one of QEMU's limits
+ * (*over says which). */
+static gsize
+lex_scan(Lex *lex, const char *data, gsize len, const char **over)
+{
+    for (gsize i = 0; i < len; i++) {
+        char c = data[i];
+
+        if (lex->state == LEX_STRING || lex->state == LEX_ESCAPE) {
+            lex->current++;
+            if (lex->state == LEX_ESCAPE)
+                lex->state = LEX_STRING;
+            else if (c == '\\')
+                lex->state = LEX_ESCAPE;
+            else if (c == '"' && (*over = lex_token_ends(lex, lex->current, 0)))
+                return i;
+            else if (c == '"')
+                lex->state = LEX_BETWEEN;
+            if (lex->state != LEX_BETWEEN && (*over = lex_token_fits(lex, lex->current)))
+                return i;
+            continue;
+        }
+        if (lex->state == LEX_WORD && (is_space(c) || strchr("{}[],:\"", c))) {
+            if ((*over = lex_token_ends(lex, lex->current, 0)))
+                return i;
+            lex->state = LEX_BETWEEN;
+        }
+        if (is_space(c))
+            continue;
+        if (c == '"') {
+            lex->state = LEX_STRING;
+            lex->current = 1;
+        } else if (strchr("{}[],:", c)) {
+            int nesting = (c == '{' || c == '[') ? 1 : (c == '}' || c == ']') && lex->depth ? -1 : 0;
+
+            if ((*over = lex_token_ends(lex, 1, nesting)))
+                return i;
+            if (nesting < 0 && lex->depth == 0)
+                return i + 1;
+        } else {
+            lex->state = LEX_WORD;
+            if ((*over = lex_token_fits(lex, ++lex->current)))
+                return i;
+        }
+    }
+    return len;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static gboolean
+refuse(QmpParser *parser, int code, const char *message, GError **error)
+{
+    g_set_error_literal(error, QMP_ERROR, code, message);
+    reset(parser);
+    /* The rest of the broken message is not a message (see qmp_parser_feed_one()). */
+    parser->recovering = TRUE;
+    return FALSE;
+}
+
 static gboolean
 too_big(QmpParser *parser, GError **error)
 {
-    g_set_error(error, QMP_ERROR, QMP_ERROR_TOO_BIG,
-                "a QMP message is larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                parser->max_message);
-    reset(parser);
-    parser->recovering = TRUE;
-    return FALSE;
+    g_autofree char *message = g_strdup_printf("a QMP message is larger than the limit of "
+                                               "%" G_GSIZE_FORMAT " bytes", parser->max_message);
+
+    return refuse(parser, QMP_ERROR_TOO_BIG, message, error);
 }
 
 /* The tokener finished a value: keep it if it is an object. */
@@ -121,9 +230,7 @@ complete(QmpParser *parser, json_object *value, GPtrArray *messages, GError **er
         return FALSE;
     }
     g_ptr_array_add(messages, value);
-    json_tokener_reset(parser->tok);
-    parser->in_message = FALSE;
-    parser->consumed = 0;
+    reset(parser);
     return TRUE;
 }
 
@@ -149,40 +256,48 @@ static gboolean
 tokenize(QmpParser *parser, const char *data, gsize len, gsize *used,
          GPtrArray *messages, GError **error)
 {
+    const char *over = NULL;
     gsize room = parser->max_message - parser->consumed;
+    /* Never hand json-c more than the limits allow, so it never buffers more than that; and
+     * never a value's end with a byte it would refuse after it (segment()). */
+    gsize allowed = lex_scan(&parser->lex, data, MIN(segment(data, MIN(len, room)), G_MAXINT),
+                             &over);
     json_object *value;
     enum json_tokener_error jerr;
 
-    /* Never hand json-c more than the limit allows, so it never buffers more than that. */
-    value = json_tokener_parse_ex(parser->tok, data,
-                                  (int)MIN(segment(data, MIN(len, room)), G_MAXINT));
+    if (allowed == 0 && over) {
+        *used = 0;
+        return refuse(parser, QMP_ERROR_TOO_BIG, over, error);
+    }
+    value = json_tokener_parse_ex(parser->tok, data, (int)allowed);
     jerr = json_tokener_get_error(parser->tok);
     *used = json_tokener_get_parse_end(parser->tok);
     parser->consumed += *used;
 
+    if (jerr == json_tokener_continue && over)
+        return refuse(parser, QMP_ERROR_TOO_BIG, over, error);
     if (jerr == json_tokener_continue)
         return parser->consumed < parser->max_message ? TRUE : too_big(parser, error);
     if (jerr != json_tokener_success) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "malformed QMP message: %s",
-                    json_tokener_error_desc(jerr));
-        reset(parser);
-        /* The rest of the broken message is not a message (see qmp_parser_feed_resync()). */
-        parser->recovering = TRUE;
-        return FALSE;
+        g_autofree char *message = g_strdup_printf("malformed QMP message: %s",
+                                                   json_tokener_error_desc(jerr));
+
+        return refuse(parser, QMP_ERROR_PROTOCOL, message, error);
     }
     return complete(parser, value, messages, error);
 }
 
-/* Feed whole bytes (no incomplete UTF-8 sequence at the end) to the tokener; on an error, *stop
- * is where in @data the tokener gave up. */
+/* Feed whole bytes (no incomplete UTF-8 sequence at the end) to the tokener, with @one only
+ * up to the end of the first message; *used is how far it got, also on an error. */
 static gboolean
-feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize *stop,
-           GError **error)
+feed_whole(QmpParser *parser, const char *data, gsize len, gboolean one, GPtrArray *messages,
+           gsize *used, GError **error)
 {
     gsize pos = 0;
 
     while (pos < len) {
-        gsize used;
+        guint before = messages->len;
+        gsize took;
 
         if (!parser->in_message) {
             if (is_space(data[pos])) {
@@ -191,20 +306,23 @@ feed_whole(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, 
             }
             parser->in_message = TRUE;
         }
-        if (!tokenize(parser, data + pos, len - pos, &used, messages, error)) {
-            *stop = pos + used;
+        if (!tokenize(parser, data + pos, len - pos, &took, messages, error)) {
+            *used = pos + took;
             return FALSE;
         }
-        pos += used;
+        pos += took;
+        if (one && messages->len > before)
+            break;
     }
+    *used = pos;
     return TRUE;
 }
 
-/* As qmp_parser_feed(); on an error, *stop is the offset in @data of the byte that ended the
- * message. */
+/* As qmp_parser_feed(); *used is how much of @data was taken (all of it unless @one stopped
+ * at the end of a message; on an error, up to the byte that ended the message). */
 static gboolean
-feed(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize *stop,
-     GError **error)
+feed(QmpParser *parser, const char *data, gsize len, gboolean one, GPtrArray *messages,
+     gsize *used, GError **error)
 {
     gsize hold, take = 0, at = 0;
 
@@ -219,22 +337,31 @@ feed(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, gsize 
         parser->carry_len += take;
         data += take;
         len -= take;
-        if (take < need && len == 0)
+        if (take < need && len == 0) {
+            *used = take;
             return TRUE;
-        if (!feed_whole(parser, parser->carry, parser->carry_len, messages, &at, error)) {
-            *stop = take > 0 ? take - 1 : 0;
+        }
+        /* A sequence is never the end of a message: this cannot complete one.  Cut short by
+         * a byte that cannot continue it, the tokener refuses it now, as it would have with
+         * the bytes in one read. */
+        if (!feed_whole(parser, parser->carry, parser->carry_len, FALSE, messages, &at, error)) {
+            *used = take;
             return FALSE;
         }
         parser->carry_len = 0;
     }
 
     hold = incomplete_utf8_tail(data, len);
-    if (!feed_whole(parser, data, len - hold, messages, &at, error)) {
-        *stop = take + at;
+    if (!feed_whole(parser, data, len - hold, one, messages, &at, error)) {
+        *used = take + at;
         return FALSE;
     }
-    memcpy(parser->carry, data + len - hold, hold);
-    parser->carry_len = hold;
+    if (at == len - hold) {
+        memcpy(parser->carry, data + at, hold);
+        parser->carry_len = hold;
+        at = len;
+    }
+    *used = take + at;
     return TRUE;
 }
 
@@ -242,35 +369,50 @@ gboolean
 qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
                 GPtrArray *messages, GError **error)
 {
-    gsize stop;
+    gsize used;
 
-    return feed(parser, data, len, messages, &stop, error);
+    return feed(parser, data, len, FALSE, messages, &used, error);
+}
+
+gsize
+qmp_parser_feed_one(QmpParser *parser, const char *data, gsize len, json_object **message,
+                    GError **error)
+{
+    g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(qmp_json_free);
+    const char *eol;
+    gsize used;
+
+    /* The rest of a broken message's line is not a message: QMP clients send one a line, and
+     * QEMU answers a broken line once.  A whole value that is not an object needs no such
+     * skipping. */
+    if (parser->recovering) {
+        if (!(eol = memchr(data, '\n', len)))
+            return len;
+        parser->recovering = FALSE;
+        return eol - data + 1;
+    }
+    feed(parser, data, len, TRUE, messages, &used, error);
+    if (messages->len)
+        *message = g_ptr_array_steal_index(messages, 0);
+    return used;
 }
 
 void
-qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len, GPtrArray *messages,
-                       GPtrArray *errors)
+qmp_parser_feed_each(QmpParser *parser, const char *data, gsize len, GPtrArray *messages,
+                     GPtrArray *errors)
 {
-    gsize pos = 0;
-
-    while (pos < len) {
+    while (len > 0) {
+        json_object *message = NULL;
         GError *error = NULL;
-        const char *eol;
-        gsize stop = 0;
+        gsize used = qmp_parser_feed_one(parser, data, len, &message, &error);
 
-        /* The rest of a broken message's line is not a message: QMP clients send one a line,
-         * and QEMU answers a broken line once.  A whole value that is not an object needs no
-         * such skipping. */
-        if (parser->recovering) {
-            if (!(eol = memchr(data + pos, '\n', len - pos)))
-                return;
-            parser->recovering = FALSE;
-            pos = eol - data + 1;
-            continue;
-        }
-        if (feed(parser, data + pos, len - pos, messages, &stop, &error))
-            return;
-        g_ptr_array_add(errors, error);
-        pos += stop;
+        if (message)
+            g_ptr_array_add(messages, message);
+        if (error)
+            g_ptr_array_add(errors, error);
+        if (used == 0 && !message && !error)
+            break;
+        data += used;
+        len -= used;
     }
 }

@@ -30,8 +30,15 @@ typedef enum {
     QMP_ERROR_ARGUMENT,       /* arguments do not match a QAPI schema; the message is QEMU's wording */
 } QmpErrorCode;
 
-/* Largest QMP message accepted; query-qmp-schema of QEMU 7.2 is about 200 KiB. */
+/* Largest QMP message accepted from QEMU; query-qmp-schema of QEMU 7.2 is about 200 KiB. */
 #define QMP_MAX_MESSAGE (16 * 1024 * 1024)
+
+/* What QEMU's own JSON parser accepts in one message (MAX_NESTING, MAX_TOKEN_SIZE and
+ * MAX_TOKEN_COUNT of QEMU 7.2's qobject/json-streamer.c): containers nested 1024 deep, tokens
+ * of 64 MiB in all less one byte, 2 Mi tokens.  Whitespace is no token and costs nothing. */
+#define QMP_MAX_NESTING 1024
+#define QMP_MAX_TOKEN_BYTES (64 * 1024 * 1024)
+#define QMP_MAX_TOKENS (2 * 1024 * 1024)
 
 /* ---- framing: bytes in, whole JSON objects out ----------------------- */
 
@@ -43,19 +50,28 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpParser, qmp_parser_free)
 
 /* Consume @len bytes.  Each complete message (a JSON object) is appended to @messages, which
  * must free with json_object_put.  Bytes between messages may be any JSON whitespace (CRLF
- * included).  On a malformed or oversized message FALSE is returned, the parser is reset and
- * the rest of @data is dropped; messages completed before it are still appended. */
+ * included).  On a malformed message, one over @max_message bytes or over QEMU's limits
+ * (QMP_ERROR_TOO_BIG, with QEMU's words), FALSE is returned, the parser is reset and the rest
+ * of @data is dropped; messages completed before it are still appended. */
 gboolean qmp_parser_feed(QmpParser *parser, const char *data, gsize len,
                          GPtrArray *messages, GError **error);
 
-/* As qmp_parser_feed(), but a malformed or oversized message does not end the feed: its error
- * (a GError) is appended to @errors, and parsing starts again on the next line, so that a
- * client of a proxy gets one error for a broken line, as from QEMU, and stays connected. */
-void qmp_parser_feed_resync(QmpParser *parser, const char *data, gsize len,
-                            GPtrArray *messages, GPtrArray *errors);
+/* For a proxy's clients: consume @data up to the end of the first message (*message, a new
+ * reference) or error (@error), and return how many bytes were taken; the caller feeds the
+ * rest when it is ready for the next message.  After an error, parsing starts again on the
+ * next line, so that a client gets one error for a broken line, as from QEMU, and stays
+ * connected. */
+gsize qmp_parser_feed_one(QmpParser *parser, const char *data, gsize len, json_object **message,
+                          GError **error);
+/* qmp_parser_feed_one() over all of @data: each message to @messages, each error (a GError) to
+ * @errors. */
+void qmp_parser_feed_each(QmpParser *parser, const char *data, gsize len, GPtrArray *messages,
+                          GPtrArray *errors);
 
 /* TRUE when part of a message has been consumed but not yet completed. */
 gboolean qmp_parser_in_message(const QmpParser *parser);
+/* Bytes of the message consumed but not yet completed. */
+gsize qmp_parser_pending(const QmpParser *parser);
 
 /* ---- addresses (address.c) ------------------------------------------- */
 

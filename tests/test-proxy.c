@@ -3,6 +3,7 @@
  * beside QEMU's, introspection, and what QEMU would answer to bad input. */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -167,6 +168,50 @@ test_as_qemu(Proxied *f, gconstpointer data)
     g_assert_nonnull(json_object_object_get(still, "return"));
 }
 
+/* "[[…[]…]]" nested so that the command is @depth deep, as its "id". */
+static char *
+nested_command(guint depth)
+{
+    g_autoptr(GString) s = g_string_new("{\"execute\": \"query-status\", \"id\": ");
+
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, ']');
+    g_string_append_c(s, '}');
+    return g_strdup(s->str);
+}
+
+/* What QEMU's parser takes, the proxy takes: 1024 levels of nesting, and not 1025, refused in
+ * QEMU's words.  QEMU answers the rest of a refused line with more errors of its own, so each
+ * line goes on a connection of its own and only the first answer is compared. */
+static void
+test_as_qemu_nesting(Proxied *f, gconstpointer data)
+{
+    const guint depths[] = { QMP_MAX_NESTING, QMP_MAX_NESTING + 1 };
+
+    g_clear_pointer(&f->inspect, qmp_client_free);
+    for (guint i = 0; i < G_N_ELEMENTS(depths); i++) {
+        g_autofree char *line = nested_command(depths[i]);
+        g_auto(Raw) proxy = { NULL };
+        g_auto(Raw) qemu = { NULL };
+        g_autoptr(json_object) theirs = NULL;
+        g_autoptr(json_object) ours = NULL;
+        g_autoptr(json_object) after = NULL;
+
+        raw_open(&qemu, f->vm->inspect_path, TRUE);
+        raw_open(&proxy, f->path, TRUE);
+        theirs = raw_exchange(&qemu, line, -1);
+        ours = raw_exchange(&proxy, line, -1);
+        if (!json_object_equal(ours, theirs))
+            g_error("%u deep: QEMU says %.200s, the proxy %.200s", depths[i],
+                    json_object_to_json_string(theirs), json_object_to_json_string(ours));
+        g_assert_true(json_object_object_get(ours, i == 0 ? "return" : "error") != NULL);
+        after = raw_exchange(&proxy, "{\"execute\": \"query-status\"}", -1);
+        g_assert_nonnull(json_object_object_get(after, "return"));
+    }
+}
+
 /* Our commands' arguments are checked against schemas/spicevmc.json in QEMU's words. */
 static void
 test_bad_arguments(Proxied *f, gconstpointer data)
@@ -286,87 +331,119 @@ test_introspection(Proxied *f, gconstpointer data)
     }
 }
 
-/* A client that leaves mid-command does not stop the command, nor the proxy. */
+/* A client that leaves while its command is at work: the command finishes (an add is never
+ * left half done), and the proxy goes on.  The add is seen at work in QEMU before the client
+ * leaves. */
 static void
-test_client_leaves(Proxied *f, gconstpointer data)
+test_client_leaves_at_work(Proxied *f, gconstpointer data)
 {
+    static const char line[] = "{\"execute\": \"spicevmc-add\", \"arguments\": {\"channels\": "
+                               "[{\"kind\": \"usbredir\"}, {\"kind\": \"usbredir\"}, "
+                               "{\"kind\": \"usbredir\"}, {\"kind\": \"usbredir\"}]}}";
     g_autoptr(QmpClient) other = NULL;
     g_autoptr(json_object) list = NULL;
+    gint64 deadline = g_get_monotonic_time() + READ_TIMEOUT_S * G_USEC_PER_SEC;
 
     {
         g_auto(Raw) r = { NULL };
-        g_autoptr(GError) error = NULL;
-        const char *line = "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"serial\"}}\n";
 
         raw_open(&r, f->path, TRUE);
-        g_assert_true(g_output_stream_write_all(r.out, line, strlen(line), NULL, NULL, &error));
+        raw_send(&r, line, -1);
+        while (testvm_count_spice_chardevs(f->inspect) == 0)
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     }
     other = client(f);
     /* Commands of ours run one at a time: this one runs after the first is done. */
     list = execute(other, "{\"execute\": \"query-spicevmc\"}");
-    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpuint(json_object_array_length(list), ==, 4);
+    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 4);
+}
+
+/* A client that leaves while its command waits for the worker: the command is dropped, as QEMU
+ * drops what a closed monitor had queued.  QEMU is stopped so that the first client's add holds
+ * the worker; with --max-clients 2, the third client's greeting says the proxy has seen the
+ * second one go. */
+static void
+test_client_leaves_queued(Proxied *f, gconstpointer data)
+{
+    static const char *const args[] = { "--max-clients", "2", "--timeout", "60", NULL };
+    ProxySpec spec = { .args = args };
+    g_auto(Raw) a = { NULL };
+    g_auto(Raw) b = { NULL };
+    g_auto(Raw) c = { NULL };
+    g_autoptr(json_object) added = NULL;
+    g_autoptr(json_object) list = NULL;
+
+    proxied_start(f, &spec);
+    raw_open(&a, f->path, TRUE);
+    raw_open(&b, f->path, TRUE);
+    g_assert_cmpint(kill(f->vm->pid, SIGSTOP), ==, 0);
+    raw_send(&a, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"serial\"}}", -1);
+    raw_wait_taken(&a);
+    raw_send(&b, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"webdav\"}}", -1);
+    raw_wait_taken(&b);
+    raw_close(&b);
+    raw_open(&c, f->path, TRUE);
+    g_assert_cmpint(kill(f->vm->pid, SIGCONT), ==, 0);
+    added = raw_read(&a);
+    g_assert_nonnull(json_object_object_get(added, "return"));
+    list = raw_exchange(&c, "{\"execute\": \"query-spicevmc\"}", -1);
+    g_assert_cmpuint(json_object_array_length(json_object_object_get(list, "return")), ==, 1);
     g_assert_true(testvm_has_device(f->inspect, "serial0"));
+    g_assert_false(testvm_has_device(f->inspect, "webdav0"));
 }
 
-/* One client that reads nothing does not hold up another. */
+/* A client that shuts its writing side after its commands (as "echo … | socat" does) gets
+ * every answer, in order, before the proxy closes it. */
 static void
-test_slow_client(Proxied *f, gconstpointer data)
+test_half_closed(Proxied *f, gconstpointer data)
 {
-    g_auto(Raw) slow = { NULL };
-    g_autoptr(QmpClient) fast = NULL;
-
-    raw_open(&slow, f->path, TRUE);
-    fast = client(f);
-    for (guint i = 0; i < 20; i++) {
-        g_autoptr(json_object) a = execute(fast, "{\"execute\": \"spicevmc-add\", "
-                                                 "\"arguments\": {\"kind\": \"serial\"}}");
-        g_autoptr(json_object) b = execute(fast, "{\"execute\": \"spicevmc-remove\", "
-                                                 "\"arguments\": {\"all\": true}}");
-    }
-    g_assert_cmpuint(testvm_count_spice_chardevs(f->inspect), ==, 0);
-}
-
-/* QEMU gone: every client is closed, and the proxy ends. */
-static void
-test_qemu_killed(Proxied *f, gconstpointer data)
-{
+    static const char *const lines[] = {
+        "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"serial\"}, \"id\": 1}",
+        "{\"execute\": \"query-status\", \"id\": 2}",
+        "{\"execute\": \"query-spicevmc\", \"id\": 3}",
+    };
     g_auto(Raw) r = { NULL };
     g_autoptr(GError) error = NULL;
-    g_autofree char *line = NULL;
+    g_autofree char *end = NULL;
 
     raw_open(&r, f->path, TRUE);
-    testvm_kill(f->vm);
-    line = g_data_input_stream_read_line_utf8(r.in, NULL, NULL, &error);
-    g_assert_null(line);
-    g_assert_true(g_subprocess_wait(f->proxy, NULL, &error));
-    g_assert_true(g_subprocess_get_if_exited(f->proxy));
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++)
+        raw_send(&r, lines[i], -1);
+    g_assert_true(g_socket_shutdown(g_socket_connection_get_socket(r.conn), FALSE, TRUE,
+                                    &error));
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+        g_autoptr(json_object) reply = raw_read(&r);
+
+        g_assert_cmpint(json_object_get_int(json_object_object_get(reply, "id")), ==, i + 1);
+        g_assert_nonnull(json_object_object_get(reply, "return"));
+    }
+    end = g_data_input_stream_read_line_utf8(r.in, NULL, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_null(end);
 }
 
-/* SIGTERM while a command of ours is at work: the proxy answers it and exits.  Its worker
- * reaches QEMU through the proxy's loop, so a proxy that stopped turning the loop before the
- * worker was done hung here.  qmp_capabilities, answered by the proxy itself after it took the
- * add, says the add is at work: it takes two round trips to QEMU before it can finish. */
+/* SIGTERM while a command of ours is taken: the client gets its answer before the proxy exits
+ * 0, and QEMU has what the answer says.  The worker reaches QEMU through the proxy's loop, so a
+ * proxy that stopped turning the loop before the worker was done hung here.  A command still
+ * at work when the grace is over is answered with an error saying the proxy is stopping. */
 static void
 test_stop_at_work(Proxied *f, gconstpointer data)
 {
-    static const char batch[] =
-        "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"webdav\"}, \"id\": 1}\n"
-        "{\"execute\": \"qmp_capabilities\", \"id\": 2}\n";
     g_auto(Raw) r = { NULL };
-    g_autoptr(GError) error = NULL;
-    g_autoptr(json_object) taken = NULL;
     g_autoptr(json_object) added = NULL;
 
     raw_open(&r, f->path, TRUE);
-    g_assert_true(g_output_stream_write_all(r.out, batch, strlen(batch), NULL, NULL, &error));
-    g_assert_no_error(error);
-    taken = raw_read(&r);
-    g_assert_cmpint(json_object_get_int(json_object_object_get(taken, "id")), ==, 2);
+    raw_send(&r, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"webdav\"}, \"id\": 1}",
+             -1);
+    raw_wait_taken(&r);
     proxied_stop(f);
     added = raw_read(&r);
     g_assert_cmpint(json_object_get_int(json_object_object_get(added, "id")), ==, 1);
-    g_assert_nonnull(json_object_object_get(added, "return"));
-    g_assert_true(testvm_has_chardev(f->inspect, "svc_webdav_webdav0_vs0.0_1"));
+    if (json_object_object_get(added, "return"))
+        g_assert_true(testvm_has_chardev(f->inspect, "svc_webdav_webdav0_vs0.0_1"));
+    else
+        g_assert_nonnull(strstr(desc_of(added), "stopping"));
 }
 
 /* With --listen, the socket is the proxy's own, made 0600. */
@@ -403,7 +480,7 @@ test_socket_mode(void)
     struct stat st;
 
     g_signal_connect(monitor, "changed", G_CALLBACK(on_created), loop);
-    proxy = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SPICEVMC_PROXY, "--upstream",
+    proxy = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, proxied_program(), "--upstream",
                              vm->qmp_path, "--listen", path, NULL);
     g_assert_no_error(error);
     g_main_loop_run(loop);
@@ -423,12 +500,13 @@ main(int argc, char **argv)
     ADD_PROXIED("/proxy/any-id", NULL, test_any_id);
     ADD_PROXIED("/proxy/pipelined", NULL, test_pipelined);
     ADD_PROXIED("/proxy/as-qemu", NULL, test_as_qemu);
+    ADD_PROXIED("/proxy/as-qemu/nesting", NULL, test_as_qemu_nesting);
     ADD_PROXIED("/proxy/bad-arguments", NULL, test_bad_arguments);
     ADD_PROXIED("/proxy/events-and-commands", NULL, test_events_and_commands);
     ADD_PROXIED("/proxy/introspection", NULL, test_introspection);
-    ADD_PROXIED("/proxy/client-leaves", NULL, test_client_leaves);
-    ADD_PROXIED("/proxy/slow-client", NULL, test_slow_client);
-    ADD_PROXIED("/proxy/qemu-killed", NULL, test_qemu_killed);
+    ADD_PROXIED("/proxy/client-leaves/at-work", NULL, test_client_leaves_at_work);
+    ADD_PROXIED_VM("/proxy/client-leaves/queued", NULL, test_client_leaves_queued);
+    ADD_PROXIED("/proxy/half-closed", NULL, test_half_closed);
     ADD_PROXIED("/proxy/stop-at-work", NULL, test_stop_at_work);
     g_test_add_func("/proxy/socket-mode", test_socket_mode);
     return g_test_run();

@@ -209,7 +209,7 @@ test_message_then_non_ascii(void)
     g_assert_cmpuint(messages->len, ==, 1);
     g_assert_cmpint(json_object_get_int(json_object_object_get(messages->pdata[0], "id")), ==, 1);
 
-    qmp_parser_feed_resync(resync, data, strlen(data), resynced, errors);
+    qmp_parser_feed_each(resync, data, strlen(data), resynced, errors);
     g_assert_cmpuint(resynced->len, ==, 2);
     g_assert_cmpuint(errors->len, ==, 1);
 }
@@ -343,6 +343,25 @@ test_in_message(void)
     g_assert_false(qmp_parser_in_message(parser));
 }
 
+/* Feed @data one message at a time, as a proxy does, collecting messages and errors. */
+static void
+feed_each(QmpParser *parser, const char *data, gsize len, GPtrArray *messages, GPtrArray *errors)
+{
+    for (gsize pos = 0; pos < len;) {
+        json_object *message = NULL;
+        GError *error = NULL;
+        gsize used = qmp_parser_feed_one(parser, data + pos, len - pos, &message, &error);
+
+        g_assert_true(used > 0 || message || error);
+        g_assert_true(!(message && error));
+        if (message)
+            g_ptr_array_add(messages, message);
+        if (error)
+            g_ptr_array_add(errors, error);
+        pos += used;
+    }
+}
+
 /* A proxy's parser: a broken line gets one error and the next line is read as usual. */
 static void
 test_resync(void)
@@ -354,9 +373,9 @@ test_resync(void)
     const char *second = "{\"execute\": \"b\"}\n{\"execute\": \"c\"";
     const char *third = "}\n";
 
-    qmp_parser_feed_resync(parser, first, strlen(first), messages, errors);
-    qmp_parser_feed_resync(parser, second, strlen(second), messages, errors);
-    qmp_parser_feed_resync(parser, third, strlen(third), messages, errors);
+    feed_each(parser, first, strlen(first), messages, errors);
+    feed_each(parser, second, strlen(second), messages, errors);
+    feed_each(parser, third, strlen(third), messages, errors);
     g_assert_cmpuint(errors->len, ==, 2);
     g_assert_error((GError *)errors->pdata[0], QMP_ERROR, QMP_ERROR_PROTOCOL);
     g_assert_cmpuint(messages->len, ==, 3);
@@ -364,6 +383,148 @@ test_resync(void)
                     ==, "b");
     g_assert_cmpstr(json_object_get_string(json_object_object_get(messages->pdata[2], "execute")),
                     ==, "c");
+}
+
+/* One message at a time: the bytes after it are left for later, and what is unfinished is
+ * counted. */
+static void
+test_one_at_a_time(void)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(QMP_MAX_MESSAGE);
+    const char *data = "  {\"execute\": \"a\"}\r\n{\"execute\": \"b\"}\n{\"exec";
+    g_autoptr(json_object) a = NULL;
+    g_autoptr(json_object) b = NULL;
+    json_object *none = NULL;
+    g_autoptr(GError) error = NULL;
+    gsize first, second, rest;
+
+    first = qmp_parser_feed_one(parser, data, strlen(data), &a, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(first, ==, strlen("  {\"execute\": \"a\"}"));
+    g_assert_cmpstr(member_string(a, "execute", NULL), ==, "a");
+    g_assert_cmpuint(qmp_parser_pending(parser), ==, 0);
+    second = qmp_parser_feed_one(parser, data + first, strlen(data) - first, &b, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(member_string(b, "execute", NULL), ==, "b");
+    rest = strlen(data) - first - second;
+    g_assert_cmpuint(qmp_parser_feed_one(parser, data + first + second, rest, &none, &error), ==,
+                     rest);
+    g_assert_null(none);
+    g_assert_no_error(error);
+    g_assert_cmpuint(qmp_parser_pending(parser), ==, strlen("{\"exec"));
+}
+
+/* "[[…[]…]]" nested @depth deep, as the "id" of a command: QEMU counts the object too. */
+static char *
+nested(guint depth)
+{
+    GString *s = g_string_new("{\"execute\": \"query-status\", \"id\": ");
+
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 1; i < depth; i++)
+        g_string_append_c(s, ']');
+    g_string_append(s, "}\n");
+    return g_string_free(s, FALSE);
+}
+
+static void
+assert_limit(const char *data, gsize len, const char *desc)
+{
+    g_autoptr(QmpParser) parser = qmp_parser_new(G_MAXSIZE);
+    g_autoptr(GPtrArray) messages = new_messages();
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
+
+    feed_each(parser, data, len, messages, errors);
+    if (!desc) {
+        if (errors->len)
+            g_error("refused: %s", ((GError *)errors->pdata[0])->message);
+        g_assert_cmpuint(messages->len, ==, 1);
+        return;
+    }
+    g_assert_cmpuint(messages->len, ==, 0);
+    g_assert_cmpuint(errors->len, ==, 1);
+    g_assert_error((GError *)errors->pdata[0], QMP_ERROR, QMP_ERROR_TOO_BIG);
+    g_assert_cmpstr(((GError *)errors->pdata[0])->message, ==, desc);
+}
+
+/* QEMU 7.2 takes 1024 levels and refuses 1025 (seen, and test-proxy checks it against QEMU):
+ * so does the parser, in QEMU's words. */
+static void
+test_nesting(void)
+{
+    g_autofree char *deepest = nested(QMP_MAX_NESTING);
+    g_autofree char *deeper = nested(QMP_MAX_NESTING + 1);
+
+    assert_limit(deepest, strlen(deepest), NULL);
+    assert_limit(deeper, strlen(deeper), "JSON nesting depth limit exceeded");
+}
+
+/* {"id": [0,0,…]} with @n tokens in all: "{ "id" : [ 0 ] }" is 7, a further ",0" adds 2 and
+ * a last ",[]" 3. */
+static char *
+tokens(gsize n)
+{
+    gboolean odd = n % 2 == 1;
+    gsize zeros = (n - (odd ? 7 : 10)) / 2 + 1;
+    GString *s = g_string_sized_new(zeros * 2 + 16);
+
+    g_string_append(s, "{\"id\": [0");
+    for (gsize i = 1; i < zeros; i++)
+        g_string_append(s, ",0");
+    g_string_append(s, odd ? "]}\n" : ",[]]}\n");
+    return g_string_free(s, FALSE);
+}
+
+static void
+test_token_count(void)
+{
+    g_autofree char *most = tokens(QMP_MAX_TOKENS);
+    g_autofree char *more = tokens(QMP_MAX_TOKENS + 1);
+
+    assert_limit(most, strlen(most), NULL);
+    assert_limit(more, strlen(more), "JSON token count limit exceeded");
+}
+
+/* {"id": "xxx…"} whose tokens take @n bytes in all, whitespace between them not counted. */
+static char *
+token_bytes(gsize n)
+{
+    /* {, "id", :, the quotes and } take 9 bytes. */
+    gsize xs = n - 9;
+    char *s = g_malloc(xs + 32);
+    gsize len;
+
+    len = g_snprintf(s, 32, "{   \"id\" :   \"");
+    memset(s + len, 'x', xs);
+    strcpy(s + len + xs, "\"   }\n");
+    return s;
+}
+
+static void
+test_token_size(void)
+{
+    g_autofree char *most = token_bytes(QMP_MAX_TOKEN_BYTES - 1);
+    g_autofree char *more = token_bytes(QMP_MAX_TOKEN_BYTES);
+    g_autoptr(QmpParser) parser = qmp_parser_new(G_MAXSIZE);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *filler = g_malloc(65536);
+    const char *start = "{\"id\": \"";
+    json_object *none = NULL;
+    gsize fed;
+
+    assert_limit(most, strlen(most), NULL);
+    assert_limit(more, strlen(more), "JSON token size limit exceeded");
+    /* A string that can only end over the limit is refused as soon as it gets there, not
+     * buffered to its end. */
+    memset(filler, 'x', 65536);
+    fed = qmp_parser_feed_one(parser, start, strlen(start), &none, &error);
+    while (!error) {
+        fed += qmp_parser_feed_one(parser, filler, 65536, &none, &error);
+        g_assert_null(none);
+        g_assert_cmpuint(fed, <=, QMP_MAX_TOKEN_BYTES + 65536);
+    }
+    g_assert_cmpstr(error->message, ==, "JSON token size limit exceeded");
 }
 
 int
@@ -385,5 +546,9 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/framing/too-big-streamed", test_too_big_streamed);
     g_test_add_func("/qmp/framing/in-message", test_in_message);
     g_test_add_func("/qmp/framing/resync", test_resync);
+    g_test_add_func("/qmp/framing/one-at-a-time", test_one_at_a_time);
+    g_test_add_func("/qmp/framing/qemu-limits/nesting", test_nesting);
+    g_test_add_func("/qmp/framing/qemu-limits/token-count", test_token_count);
+    g_test_add_func("/qmp/framing/qemu-limits/token-size", test_token_size);
     return g_test_run();
 }

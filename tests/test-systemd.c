@@ -114,11 +114,35 @@ test_socket_activation(void)
     g_subprocess_wait(activator, NULL, NULL);
 }
 
+/* spicevmc-qmp-proxy(8) tells where to put a VM's UPSTREAM: where the built unit reads it. */
+static void
+test_env_file(void)
+{
+    g_autofree char *unit = NULL;
+    g_autofree char *man = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GRegex) env = g_regex_new("^EnvironmentFile=-(\\S+)%i\\.conf$", G_REGEX_MULTILINE,
+                                        0, NULL);
+    g_autoptr(GMatchInfo) match = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *told = NULL;
+
+    g_assert_true(g_file_get_contents(UNITS_DIR "/" UNIT ".service", &unit, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_file_get_contents(MAN_PAGE, &man, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_regex_match(env, unit, 0, &match));
+    dir = g_match_info_fetch(match, 1);
+    told = g_strdup_printf("echo UPSTREAM=/run/vm1/qmp.sock > %svm1.conf", dir);
+    g_assert_nonnull(strstr(man, told));
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/systemd/verify", test_verify);
+    g_test_add_func("/systemd/env-file", test_env_file);
     g_test_add_func("/systemd/socket-activation", test_socket_activation);
     return g_test_run();
 }

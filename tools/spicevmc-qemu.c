@@ -135,7 +135,12 @@ serve(int upstream_fd, int listen_fd)
         return 1;
     }
     /* libvirt names devices itself and allocates ports from the bottom, blind to ours. */
-    svc_qmp_serve(upstream, listener, schema, REMOVE_TIMEOUT_MS, "ua-", TRUE);
+    SvcQmpServeOptions options = { REMOVE_TIMEOUT_MS, 0, "libvirt's monitor socket", "ua-", TRUE };
+
+    if (!svc_qmp_serve(upstream, listener, schema, &options, &error)) {
+        fprintf(stderr, PREFIX "error: %s\n", error->message);
+        return 1;
+    }
     return 0;
 }
 

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "service/qmp-service.h"
 #include "svc-private.h"
 
@@ -25,7 +24,11 @@ typedef struct {
     char *schema;
     double timeout;           /* --timeout, seconds */
     guint timeout_ms;         /* the same, checked */
+    int max_clients;
+    char *made;               /* the socket --listen made, removed on the way out */
 } Options;
+
+#define MAX_CLIENTS_MAX 65536
 
 /* ---- sockets ---------------------------------------------------------- */
 
@@ -38,6 +41,28 @@ prefix_path(GError **error, const char *what, const char *path)
     g_prefix_error(error, "%s '%s': ", what, shown);
 }
 
+/* GLib warns on its own about an fd that is not a socket: checked first, for one line. */
+static GSocket *
+socket_from_fd(const char *option, int fd, GError **error)
+{
+    struct stat st;
+    GSocket *sock;
+
+    if (fstat(fd, &st) < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s %d: %s", option, fd,
+                    g_strerror(errno));
+        return NULL;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s %d: not a socket",
+                    option, fd);
+        return NULL;
+    }
+    if (!(sock = g_socket_new_from_fd(fd, error)))
+        g_prefix_error(error, "%s %d: ", option, fd);
+    return sock;
+}
+
 static GSocket *
 connect_upstream(Options *o, GError **error)
 {
@@ -45,7 +70,7 @@ connect_upstream(Options *o, GError **error)
     g_autoptr(GSocket) sock = NULL;
 
     if (o->upstream_fd >= 0)
-        return g_socket_new_from_fd(o->upstream_fd, error);
+        return socket_from_fd("--upstream-fd", o->upstream_fd, error);
     if (!o->upstream) {
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                             "--upstream QMP_SOCKET is required: QEMU's QMP monitor");
@@ -73,16 +98,8 @@ is_listening(GSocketAddress *addr, const char *path)
            (probe && g_socket_connect(probe, addr, NULL, NULL));
 }
 
-/* The socket file made for @o->listen goes again when the proxy cannot serve on it. */
-static GSocket *
-unlisten(Options *o, GError **error)
-{
-    unlink(o->listen);
-    prefix_path(error, "cannot listen on", o->listen);
-    return NULL;
-}
-
-/* The socket is made with the mode asked for (0600 by default), never wider for a moment. */
+/* The socket is made with the mode asked for (0600 by default), never wider for a moment; once
+ * made, it goes again on every way out (options_clear()). */
 static GSocket *
 listen_path(Options *o, GError **error)
 {
@@ -116,12 +133,14 @@ listen_path(Options *o, GError **error)
         prefix_path(error, "cannot listen on", o->listen);
         return NULL;
     }
+    o->made = g_strdup(o->listen);
     if (chmod(o->listen, mode) < 0) {
         int saved = errno;
 
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "cannot set its mode: %s",
                     g_strerror(saved));
-        return unlisten(o, error);
+        prefix_path(error, "cannot listen on", o->listen);
+        return NULL;
     }
     if (o->group) {
         struct group *gr = getgrnam(o->group);
@@ -131,11 +150,12 @@ listen_path(Options *o, GError **error)
 
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "cannot give it to group '%s'", shown);
-            return unlisten(o, error);
+            prefix_path(error, "cannot listen on", o->listen);
+            return NULL;
         }
     }
     if (!g_socket_listen(sock, error))
-        return unlisten(o, error);
+        return NULL;
     return g_steal_pointer(&sock);
 }
 
@@ -147,7 +167,7 @@ open_listener(Options *o, GError **error)
     const char *fds = g_getenv("LISTEN_FDS");
 
     if (o->listen_fd >= 0)
-        return g_socket_new_from_fd(o->listen_fd, error);
+        return socket_from_fd("--listen-fd", o->listen_fd, error);
     if (!o->listen && pid && fds && g_ascii_strtoll(pid, NULL, 10) == getpid() &&
         g_ascii_strtoll(fds, NULL, 10) >= 1)
         return g_socket_new_from_fd(3, error);
@@ -159,8 +179,35 @@ open_listener(Options *o, GError **error)
     return listen_path(o, error);
 }
 
-/* Every path and the timeout are checked before QEMU's monitor is taken or a socket file
- * made. */
+/* ---- main ------------------------------------------------------------- */
+
+/* Whatever the way out, a socket the proxy made goes with it. */
+static void
+options_clear(Options *o)
+{
+    if (o->made)
+        unlink(o->made);
+    g_free(o->made);
+    g_free(o->upstream);
+    g_free(o->listen);
+    g_free(o->mode);
+    g_free(o->group);
+    g_free(o->schema);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
+
+/* One line, whatever the message holds. */
+static int
+fail(GError *error)
+{
+    g_autofree char *message = qmp_escape_message(error->message);
+
+    qmp_proxy_log_error("%s", message);
+    return 1;
+}
+
+/* Every path, the timeout and the bounds are checked before QEMU's monitor is taken or a
+ * socket file made. */
 static gboolean
 check_options(Options *o, GError **error)
 {
@@ -174,36 +221,28 @@ check_options(Options *o, GError **error)
         prefix_path(error, "invalid --listen", o->listen);
         return FALSE;
     }
+    if (o->max_clients < 1 || o->max_clients > MAX_CLIENTS_MAX) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "invalid --max-clients %d: expected 1 to %d", o->max_clients,
+                    MAX_CLIENTS_MAX);
+        return FALSE;
+    }
     return TRUE;
 }
 
-/* ---- main ------------------------------------------------------------- */
-
-/* One line, whatever the message holds. */
-static int
-fail(GError *error)
+/* How the greeting timeout names QEMU's monitor. */
+static char *
+upstream_name(Options *o)
 {
-    g_autofree char *message = qmp_escape_message(error->message);
-
-    fprintf(stderr, "%s: error: %s\n", g_get_prgname(), message);
-    return 1;
+    return o->upstream_fd >= 0 ? g_strdup_printf("fd %d", o->upstream_fd)
+                               : g_strdup(o->upstream);
 }
-
-static void
-options_clear(Options *o)
-{
-    g_free(o->upstream);
-    g_free(o->listen);
-    g_free(o->mode);
-    g_free(o->group);
-    g_free(o->schema);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
 int
 main(int argc, char **argv)
 {
-    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10 };
+    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10, .max_clients = 64 };
+    gboolean version = FALSE;
     GOptionEntry entries[] = {
         { "upstream", 'u', 0, G_OPTION_ARG_FILENAME, &o.upstream,
           "QEMU's QMP monitor socket", "PATH" },
@@ -219,7 +258,11 @@ main(int argc, char **argv)
         { "schema", 0, 0, G_OPTION_ARG_FILENAME, &o.schema,
           "The QAPI schema of the commands (default: the built-in one)", "FILE" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o.timeout,
-          "Seconds to wait for QEMU to confirm a removal (default 10)", "SECONDS" },
+          "Seconds to wait for QEMU: its greeting, each reply to spicevmc's commands, the "
+          "confirmation of a removal (default 10)", "SECONDS" },
+        { "max-clients", 0, 0, G_OPTION_ARG_INT, &o.max_clients,
+          "Clients served at once; the next wait until one leaves (default 64)", "N" },
+        { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL }
     };
     g_autoptr(GOptionContext) context = g_option_context_new("");
@@ -227,18 +270,39 @@ main(int argc, char **argv)
     g_autoptr(GSocket) upstream = NULL;
     g_autoptr(GSocket) listener = NULL;
     g_autoptr(QapiSchema) schema = NULL;
+    g_autofree char *name = NULL;
+    SvcQmpServeOptions serve = { 0 };
 
+    /* A stop signal while the socket is being made must not leave it behind. */
+    svc_qmp_block_stop_signals();
     setlocale(LC_ALL, "");
     g_set_prgname("spicevmc-qmp-proxy");
+    qmp_proxy_log_install(g_get_prgname());
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(context, "QEMU's QMP monitor for many clients, with spicevmc's "
                                           "commands added.");
-    if (!g_option_context_parse(context, &argc, &argv, &error) || !check_options(&o, &error))
+    if (!g_option_context_parse(context, &argc, &argv, &error))
         return fail(error);
+    if (version) {
+        printf("spicevmc-qmp-proxy (spicevmc) %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (!check_options(&o, &error))
+        return fail(error);
+    if (argc > 1) {
+        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "unexpected argument '%s'", argv[1]);
+        return fail(error);
+    }
     if (!(schema = (o.schema ? qapi_schema_load(o.schema, &error) : svc_qmp_schema(&error))) ||
         !(upstream = connect_upstream(&o, &error)) || !(listener = open_listener(&o, &error)))
         return fail(error);
 
-    svc_qmp_serve(upstream, listener, schema, o.timeout_ms, NULL, FALSE);
+    name = upstream_name(&o);
+    serve.timeout_ms = o.timeout_ms;
+    serve.max_clients = o.max_clients;
+    serve.upstream = name;
+    if (!svc_qmp_serve(upstream, listener, schema, &serve, &error))
+        return fail(error);
     return 0;
 }

@@ -3,31 +3,13 @@
  * query-spicevmc, on any VM, and their service on a QMP proxy. */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 #include <glib-unix.h>
 
 #include "qmp-service.h"
 #include "svc-private.h"
-
-struct _SvcQmpService {
-    GMainContext *context;
-    QapiSchema *schema;
-    SvcVm *vm;
-    GThreadPool *pool;
-    guint jobs;               /* taken and not yet answered */
-    gboolean stopping;
-};
-
-/* One command, run in the worker thread and answered from the proxy's. */
-typedef struct {
-    SvcQmpService *service;
-    QmpProxyRequest *request;
-    char *command;
-    json_object *args;
-    json_object *ret;
-    GError *error;
-} Job;
 
 QapiSchema *
 svc_qmp_schema(GError **error)
@@ -160,6 +142,27 @@ svc_qmp_query(SvcVm *vm, GError **error)
 
 /* ---- the service on a proxy ------------------------------------------- */
 
+struct _SvcQmpService {
+    GMainContext *context;
+    QmpProxy *proxy;
+    QapiSchema *schema;
+    SvcVm *vm;
+    SvcProxyTransport *transport;
+    GThreadPool *pool;
+    guint jobs;               /* taken and not yet answered */
+    gint stopping;            /* atomic: the worker reads it */
+};
+
+/* One command, run in the worker thread and answered from the proxy's. */
+typedef struct {
+    SvcQmpService *service;
+    QmpProxyRequest *request;
+    char *command;
+    json_object *args;
+    json_object *ret;
+    GError *error;
+} Job;
+
 static gboolean
 finish_job(gpointer data)
 {
@@ -183,7 +186,13 @@ run_job(gpointer data, gpointer user_data)
     Job *job = data;
     SvcVm *vm = user_data;
 
-    if (g_str_equal(job->command, "spicevmc-add"))
+    /* Taken, but its client has gone or the proxy is stopping: it changes nothing. */
+    if (qmp_proxy_request_cancelled(job->request))
+        g_set_error_literal(&job->error, SVC_ERROR, SVC_ERROR_TRANSPORT, "the client has gone");
+    else if (g_atomic_int_get(&job->service->stopping))
+        g_set_error_literal(&job->error, SVC_ERROR, SVC_ERROR_TRANSPORT,
+                            "the QMP proxy is stopping");
+    else if (g_str_equal(job->command, "spicevmc-add"))
         job->ret = svc_qmp_add(vm, job->args, &job->error);
     else if (g_str_equal(job->command, "spicevmc-remove"))
         job->ret = svc_qmp_remove(vm, job->args, &job->error);
@@ -200,7 +209,7 @@ on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
     g_autoptr(GError) error = NULL;
     Job *job;
 
-    if (service->stopping) {
+    if (g_atomic_int_get(&service->stopping)) {
         qmp_proxy_reply(request, NULL, "GenericError", "the QMP proxy is stopping");
         return;
     }
@@ -250,6 +259,7 @@ svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms)
     SvcQmpService *service = g_new0(SvcQmpService, 1);
 
     service->context = g_main_context_ref_thread_default();
+    service->proxy = proxy;
     service->schema = schema;
     for (guint i = 0; i < G_N_ELEMENTS(ours); i++) {
         g_return_val_if_fail(qapi_schema_has_command(schema, ours[i]), NULL);
@@ -257,7 +267,7 @@ svc_qmp_service_new(QmpProxy *proxy, QapiSchema *schema, guint timeout_ms)
     }
     qmp_proxy_add_filter(proxy, "query-commands", add_commands, service);
     qmp_proxy_add_filter(proxy, "query-qmp-schema", add_schema, service);
-    service->vm = svc_vm_new_proxy(proxy);
+    service->vm = svc_vm_new_proxy(proxy, &service->transport);
     svc_vm_set_timeout(service->vm, timeout_ms);
     service->pool = g_thread_pool_new(run_job, service->vm, 1, FALSE, NULL);
     return service;
@@ -269,60 +279,141 @@ svc_qmp_service_set_placement(SvcQmpService *service, const char *id_prefix, gbo
     svc_vm_set_placement(service->vm, id_prefix, from_top);
 }
 
+static gboolean
+on_grace_over(gpointer data)
+{
+    SvcQmpService *service = data;
+
+    svc_proxy_transport_end(service->transport, "the QMP proxy is stopping");
+    return G_SOURCE_REMOVE;
+}
+
+/* The worker reaches QEMU through this thread's loop: it turns until every command taken is
+ * answered, taking no new one; the one at work may wait for QEMU until the grace is over. */
+static void
+service_stop(SvcQmpService *service)
+{
+    g_autoptr(GSource) grace = NULL;
+
+    g_atomic_int_set(&service->stopping, TRUE);
+    if (!service->jobs)
+        return;
+    grace = g_timeout_source_new(SVC_QMP_STOP_GRACE_MS);
+    g_source_set_callback(grace, on_grace_over, service, NULL);
+    g_source_attach(grace, service->context);
+    while (service->jobs)
+        g_main_context_iteration(service->context, TRUE);
+    g_source_destroy(grace);
+}
+
 void
 svc_qmp_service_free(SvcQmpService *service)
 {
     if (!service)
         return;
-    /* The worker reaches QEMU through this thread's loop: it turns until every command taken is
-     * answered, taking no new one. */
-    service->stopping = TRUE;
-    while (service->jobs)
-        g_main_context_iteration(service->context, TRUE);
+    service_stop(service);
     g_thread_pool_free(service->pool, FALSE, TRUE);
     svc_vm_free(service->vm);
     g_main_context_unref(service->context);
     g_free(service);
 }
 
+/* ---- the proxy as a program --------------------------------------------- */
+
+typedef struct {
+    GMainLoop *loop;
+    char *lost;               /* why QEMU went away */
+    gboolean signalled;       /* asked to stop */
+} Serving;
+
 static void
 on_lost(const char *reason, gpointer user_data)
 {
-    g_main_loop_quit(user_data);
+    Serving *s = user_data;
+
+    s->lost = g_strdup(reason);
+    g_main_loop_quit(s->loop);
 }
 
 static gboolean
 on_stop(gpointer user_data)
 {
-    g_main_loop_quit(user_data);
+    Serving *s = user_data;
+
+    s->signalled = TRUE;
+    g_main_loop_quit(s->loop);
     return G_SOURCE_CONTINUE;
 }
 
 static GSource *
-watch_signal(int signum, GMainLoop *loop)
+watch_signal(int signum, Serving *s)
 {
     GSource *source = g_unix_signal_source_new(signum);
 
-    g_source_set_callback(source, on_stop, loop, NULL);
-    g_source_attach(source, g_main_loop_get_context(loop));
+    g_source_set_callback(source, on_stop, s, NULL);
+    g_source_attach(source, g_main_loop_get_context(s->loop));
     return source;
 }
 
-void
-svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema, guint timeout_ms,
-              const char *id_prefix, gboolean from_top)
+/* The stop signals blocked or let through. */
+static void
+mask_stop_signals(int how)
 {
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, NULL);
+}
+
+void
+svc_qmp_block_stop_signals(void)
+{
+    mask_stop_signals(SIG_BLOCK);
+}
+
+gboolean
+svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema,
+              const SvcQmpServeOptions *options, GError **error)
+{
+    static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
     g_autoptr(GMainLoop) loop = g_main_loop_new(g_main_context_get_thread_default(), FALSE);
-    g_autoptr(QmpProxy) proxy = qmp_proxy_new(upstream, on_lost, loop);
-    g_autoptr(SvcQmpService) service = svc_qmp_service_new(proxy, schema, timeout_ms);
+    Serving s = { loop, NULL, FALSE };
+    g_autoptr(QmpProxy) proxy = NULL;
+    g_autoptr(SvcQmpService) service = NULL;
+    g_autoptr(GPtrArray) signals = g_ptr_array_new_with_free_func((GDestroyNotify)g_source_unref);
+    g_autofree char *lost = NULL;
 
-    /* systemd stops a unit with SIGTERM: clients are closed and commands at work finished. */
-    g_autoptr(GSource) term = watch_signal(SIGTERM, loop);
-    g_autoptr(GSource) intr = watch_signal(SIGINT, loop);
-
-    svc_qmp_service_set_placement(service, id_prefix, from_top);
+    qmp_proxy_log_install(g_get_prgname());
+    /* A client, or whoever reads the log, that hangs up is no reason to die. */
+    signal(SIGPIPE, SIG_IGN);
+    proxy = qmp_proxy_new(upstream, on_lost, &s);
+    service = svc_qmp_service_new(proxy, schema, options->timeout_ms);
+    /* systemd stops a unit with SIGTERM: the commands taken are answered, then clients closed. */
+    for (guint i = 0; i < G_N_ELEMENTS(stop_signals); i++)
+        g_ptr_array_add(signals, watch_signal(stop_signals[i], &s));
+    /* Handled from here on: one that came while the program was starting is taken now. */
+    mask_stop_signals(SIG_UNBLOCK);
+    qmp_proxy_set_greeting_timeout(proxy, options->timeout_ms, options->upstream);
+    qmp_proxy_set_max_clients(proxy, options->max_clients);
+    svc_qmp_service_set_placement(service, options->id_prefix, options->from_top);
     qmp_proxy_listen(proxy, listener);
     g_main_loop_run(loop);
-    g_source_destroy(term);
-    g_source_destroy(intr);
+
+    qmp_proxy_shutdown(proxy);
+    service_stop(service);
+    qmp_proxy_fail_pending(proxy, s.lost ? s.lost : "the QMP proxy stopped before QEMU answered");
+    qmp_proxy_flush(proxy, SVC_QMP_STOP_GRACE_MS);
+    /* Held again for the program's way out (its socket to remove), as before. */
+    mask_stop_signals(SIG_BLOCK);
+    for (guint i = 0; i < signals->len; i++)
+        g_source_destroy(signals->pdata[i]);
+    lost = g_steal_pointer(&s.lost);
+    if (lost && !s.signalled) {
+        g_set_error_literal(error, QMP_ERROR, QMP_ERROR_CLOSED, lost);
+        return FALSE;
+    }
+    return TRUE;
 }
