@@ -34,11 +34,20 @@ svc_channel_copy(const SvcChannel *ch)
     return copy;
 }
 
+/* Each key once, a literal: json-c neither looks it up nor copies it (a list of hundreds of
+ * channels spent more here than in parsing QEMU's reply). */
+static void
+add(json_object *obj, const char *key, json_object *value)
+{
+    json_object_object_add_ex(obj, key, value,
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
 static void
 add_string(json_object *obj, const char *key, const char *value)
 {
     if (value)
-        json_object_object_add(obj, key, json_object_new_string(value));
+        add(obj, key, json_object_new_string(value));
 }
 
 json_object *
@@ -53,15 +62,15 @@ svc_channel_to_json(const SvcChannel *ch)
     add_string(obj, "frontend", ch->driver);
     add_string(obj, "bus", ch->bus);
     if (ch->nr)
-        json_object_object_add(obj, "nr", json_object_new_int64(ch->nr));
+        add(obj, "nr", json_object_new_int64(ch->nr));
     add_string(obj, "port-name", ch->port_name);
     add_string(obj, "controller", ch->controller);
-    json_object_object_add(obj, "guest-open", json_object_new_boolean(ch->guest_open));
+    add(obj, "guest-open", json_object_new_boolean(ch->guest_open));
     /* Channels spicevmc did not create are described from what QEMU shows of them. */
-    json_object_object_add(obj, "inferred", json_object_new_boolean(!ch->ours));
-    json_object_object_add(obj, "libvirt", json_object_new_boolean(ch->libvirt));
-    json_object_object_add(obj, "persistent", json_object_new_boolean(ch->persistent));
-    json_object_object_add(obj, "state", json_object_new_string(svc_state_name(ch->state)));
+    add(obj, "inferred", json_object_new_boolean(!ch->ours));
+    add(obj, "libvirt", json_object_new_boolean(ch->libvirt));
+    add(obj, "persistent", json_object_new_boolean(ch->persistent));
+    add(obj, "state", json_object_new_string(svc_state_name(ch->state)));
     return obj;
 }
 
