@@ -212,7 +212,7 @@ run_breakdown(guint n)
 int
 main(int argc, char **argv)
 {
-    gboolean proxy_only = FALSE, breakdown = FALSE, met = TRUE;
+    gboolean proxy_only = FALSE, breakdown = FALSE;
     g_autofree char *proxy = NULL;
     g_autofree char *json = NULL;
     GOptionEntry entries[] = {
@@ -252,7 +252,7 @@ main(int argc, char **argv)
     g_print("\nwhat the QMP proxy costs a client (direct: each client on a monitor of its own; "
             "relay: bench/byte-relay in between; proxy: spicevmc-qmp-proxy, all clients on one "
             "monitor; the three take turns):\n");
-    bench_proxy_run(proxy ? proxy : SPICEVMC_PROXY, &met, &error);
+    bench_proxy_run(report, proxy ? proxy : SPICEVMC_PROXY, &error);
     fail_on(error, "QMP proxy");
     the_vm = NULL;
     report_print(report);
@@ -260,5 +260,5 @@ main(int argc, char **argv)
         g_printerr("spicevmc-bench: error: %s\n", error->message);
         return 1;
     }
-    return report_all_met(report) && met ? 0 : 1;
+    return report_all_met(report) ? 0 : 1;
 }

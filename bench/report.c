@@ -108,6 +108,20 @@ report_ratio(Report *r, const char *section, const char *name, const char *unit,
 }
 
 void
+report_figure(Report *r, const char *section, const char *name, const char *unit, double value,
+              double floor, const char *floor_name, double ratio, double noise, GoalKind kind,
+              double goal)
+{
+    Figure *f = figure_new(r, section, name, unit, kind, goal);
+
+    f->value = value;
+    f->floor = floor;
+    f->floor_name = g_strdup(floor_name);
+    f->ratio = ratio;
+    f->noise = noise;
+}
+
+void
 report_value(Report *r, const char *section, const char *name, const char *unit,
              GArray *values, GoalKind kind, double goal)
 {

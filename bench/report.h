@@ -23,6 +23,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Report, report_free)
 void report_ratio(Report *r, const char *section, const char *name, const char *unit,
                   GArray *values, GArray *floors, const char *floor_name, GoalKind kind,
                   double goal);
+/* A figure whose ratio and relative noise were measured elsewhere (from blocks of one run). */
+void report_figure(Report *r, const char *section, const char *name, const char *unit,
+                   double value, double floor, const char *floor_name, double ratio,
+                   double noise, GoalKind kind, double goal);
 /* A figure with no floor (a peak RSS, a latency): its median, its goal, its noise. */
 void report_value(Report *r, const char *section, const char *name, const char *unit,
                   GArray *values, GoalKind kind, double goal);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the bench's report lines share: order statistics, verdicts, a process's memory. */
+/* What the bench's figures share: order statistics, a process's memory. */
 #include "config.h"
 
 #include <string.h>
@@ -51,12 +51,6 @@ stats_percentile(GArray *values, guint pct)
     guint rank = (pct * sorted->len + 99) / 100;
 
     return g_array_index(sorted, double, CLAMP(rank, 1, sorted->len) - 1);
-}
-
-const char *
-stats_verdict(gboolean pass)
-{
-    return pass ? "PASS" : "MISS  <-- target missed";
 }
 
 /* The kernel's view of a process, rather than what it says of itself. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the bench's report lines share: order statistics, verdicts, a process's memory. */
+/* What the bench's figures share: order statistics, a process's memory. */
 #pragma once
 
 #include <glib.h>
@@ -9,9 +9,6 @@ double stats_median(GArray *values);
 double stats_minimum(GArray *values);
 /* Nearest rank: the smallest value at least @pct per cent of @values are no greater than. */
 double stats_percentile(GArray *values, guint pct);
-
-/* "PASS", or a MISS that stands out in the report. */
-const char *stats_verdict(gboolean pass);
 
 /* A line of /proc/PID/status, such as "VmHWM" ("12345 kB"), or "unknown". */
 char *stats_proc_status(GPid pid, const char *field);
