@@ -20,6 +20,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
 char *svc_xml_attr(xmlNode *node, const char *name);
 xmlNode *svc_xml_child(xmlNode *node, const char *name);
 
+/* @data parsed as device XML is (no network, no DTD, no entities, size and NUL checked) and
+ * validated against the grammar schemas/@grammar: the document, or NULL and the first problem,
+ * named with @filename and its line. */
+xmlDoc *svc_xml_read(const char *data, gsize len, const char *filename, const char *grammar,
+                     GError **error);
+
 /* Device XML for libvirt (xml-write.c). */
 char *svc_xml_for_libvirt(const SvcChannel *ch, GError **error);
 

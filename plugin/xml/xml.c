@@ -150,7 +150,7 @@ parse(const char *data, gsize len, const char *filename, GError **error)
 }
 
 static xmlRelaxNG *
-load_schema(GBytes *text, GError **error)
+load_schema(GBytes *text, const char *name, GError **error)
 {
     g_autoptr(xmlRelaxNGParserCtxt) pctxt = NULL;
     g_auto(FirstError) f = { NULL };
@@ -163,16 +163,16 @@ load_schema(GBytes *text, GError **error)
     schema = xmlRelaxNGParse(pctxt);
     if (!schema)
         g_set_error(error, SVC_ERROR, SVC_ERROR_INVALID, "cannot load the schema %s: %s",
-                    CHANNEL_SCHEMA, f.message ? f.message : "unknown error");
+                    name, f.message ? f.message : "unknown error");
     return schema;
 }
 
 /* libxml2 decides; the grammar, read again, says why in the user's terms, where it can. */
 static gboolean
-validate(xmlDoc *doc, const char *filename, GError **error)
+validate(xmlDoc *doc, const char *filename, const char *grammar, GError **error)
 {
-    g_autoptr(GBytes) text = svc_schema_lookup(CHANNEL_SCHEMA, error);
-    g_autoptr(xmlRelaxNG) schema = text ? load_schema(text, error) : NULL;
+    g_autoptr(GBytes) text = svc_schema_lookup(grammar, error);
+    g_autoptr(xmlRelaxNG) schema = text ? load_schema(text, grammar, error) : NULL;
     g_autoptr(xmlRelaxNGValidCtxt) vctxt = NULL;
     g_auto(FirstError) f = { NULL };
     g_autofree char *why = NULL;
@@ -311,14 +311,25 @@ device_spec(xmlNode *node, const char *filename, GError **error)
     return g_steal_pointer(&spec);
 }
 
+xmlDoc *
+svc_xml_read(const char *data, gsize len, const char *filename, const char *grammar,
+             GError **error)
+{
+    g_autoptr(xmlDoc) doc = parse(data, len, filename, error);
+
+    if (!doc || !validate(doc, filename, grammar, error))
+        return NULL;
+    return g_steal_pointer(&doc);
+}
+
 GPtrArray *
 svc_xml_parse_specs(const char *data, gsize len, const char *filename, GError **error)
 {
-    g_autoptr(xmlDoc) doc = parse(data, len, filename, error);
+    g_autoptr(xmlDoc) doc = svc_xml_read(data, len, filename, CHANNEL_SCHEMA, error);
     g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
     xmlNode *root;
 
-    if (!doc || !validate(doc, filename, error))
+    if (!doc)
         return NULL;
     root = xmlDocGetRootElement(doc);
     if (!g_str_equal((const char *)root->name, "devices"))
