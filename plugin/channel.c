@@ -16,6 +16,7 @@ svc_channel_free(SvcChannel *ch)
     g_free(ch->bus);
     g_free(ch->port_name);
     g_free(ch->controller);
+    g_free(ch->reason);
     g_free(ch);
 }
 
@@ -31,6 +32,7 @@ svc_channel_copy(const SvcChannel *ch)
     copy->bus = g_strdup(ch->bus);
     copy->port_name = g_strdup(ch->port_name);
     copy->controller = g_strdup(ch->controller);
+    copy->reason = g_strdup(ch->reason);
     return copy;
 }
 
@@ -71,6 +73,7 @@ svc_channel_to_json(const SvcChannel *ch)
     add(obj, "libvirt", json_object_new_boolean(ch->libvirt));
     add(obj, "persistent", json_object_new_boolean(ch->persistent));
     add(obj, "state", json_object_new_string(svc_state_name(ch->state)));
+    add_string(obj, "reason", ch->reason);
     return obj;
 }
 

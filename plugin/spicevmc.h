@@ -136,6 +136,8 @@ typedef struct {
     gboolean libvirt;         /* in the libvirt domain's XML: libvirt manages it */
     gboolean persistent;      /* comes back when the domain restarts */
     SvcState state;
+    char *reason;             /* why a channel of the definition is not live (svc_domain_sync()
+                                 could not add it); NULL: none known */
 } SvcChannel;
 
 void svc_channel_free(SvcChannel *ch);
@@ -319,6 +321,36 @@ GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
 char *svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error);
 /* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
 gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
+
+/* ---- a running domain made to match its definition -------------------- */
+
+typedef enum {
+    SVC_SYNC_LIVE,            /* in the definition, and live already: nothing done */
+    SVC_SYNC_ADDED,           /* in the definition, added live */
+    SVC_SYNC_REMOVED,         /* added live by sync, since gone from the definition: removed */
+    SVC_SYNC_SKIPPED,         /* in the definition, cannot go live: the channel's reason says why */
+} SvcSyncAction;
+
+typedef struct {
+    SvcSyncAction action;
+    SvcChannel *channel;      /* as added or removed; as the definition has it when skipped */
+} SvcSyncChange;
+
+void svc_sync_change_free(SvcSyncChange *change);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcSyncChange, svc_sync_change_free)
+const char *svc_sync_action_name(SvcSyncAction action);
+
+/* Make the running domain's SPICE channels match its persistent definition: each SPICE device
+ * of the definition that is not live is added live (by libvirt where it hot-plugs it, else
+ * through QMP passthrough), each at once or, when that fails, one by one; a device that cannot
+ * go live is skipped and the others still added.  Channels sync added on behalf of the
+ * definition are recorded in the domain's live metadata and removed live when their device
+ * leaves the definition; no other channel is removed.  Live channels and devices match by
+ * alias, else by what they are (kind, SPICE and guest port names), as in svc_domain_list().
+ * @changes (SvcSyncChange) receives what happened to each device; svc_domain_list() shows a
+ * skipped device with its reason until the next sync.  FALSE when the domain is not running,
+ * has no persistent definition, or libvirt or QEMU failed (a change made before stays). */
+gboolean svc_domain_sync(SvcDomain *d, GPtrArray **changes, GError **error);
 
 /* The domain's <emulator> switched to @wrapper (spicevmc-qemu, which runs @qemu and puts
  * spicevmc's QMP proxy on the monitor), or back to the emulator it replaced: in the persistent

@@ -26,6 +26,7 @@ typedef struct {
     GPtrArray *define_ids;
     GPtrArray *meta_ids;
     GPtrArray *removed;       /* SvcChannel, as reported */
+    LvSyncRecord *synced;     /* what sync added for the definition, when running */
 } Removal;
 
 static void
@@ -46,6 +47,7 @@ removal_clear(Removal *r)
     g_clear_pointer(&r->define_ids, g_ptr_array_unref);
     g_clear_pointer(&r->meta_ids, g_ptr_array_unref);
     g_clear_pointer(&r->removed, g_ptr_array_unref);
+    g_clear_pointer(&r->synced, svc_sync_record_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Removal, removal_clear)
 
@@ -70,7 +72,8 @@ removal_init(Removal *r, SvcDomain *d, SvcAffect affect, GError **error)
         !(r->all = svc_domain_list(d, error)))
         return FALSE;
     /* The live XML tells which running device a definition's device is. */
-    if (svc_domain_is_running(d) && !(r->live_devices = svc_domain_devices(d, FALSE, error)))
+    if (svc_domain_is_running(d) && (!(r->live_devices = svc_domain_devices(d, FALSE, error)) ||
+                                     !(r->synced = svc_sync_record_read(d, error))))
         return FALSE;
     if (affect & SVC_AFFECT_CONFIG)
         return (r->config_devices = svc_domain_devices(d, TRUE, error)) &&
@@ -144,7 +147,8 @@ counterpart(Removal *r, const SvcChannel *live)
 {
     LvDevice *lv = r->live_devices ? svc_domain_find_device(r->live_devices, live->id) : NULL;
 
-    return svc_domain_config_device(r->config_devices, lv ? lv->ch : live);
+    return svc_domain_config_device(r->config_devices, lv ? lv->ch : live,
+                                    r->synced ? r->synced->added : NULL);
 }
 
 static LvDevice *

@@ -217,24 +217,57 @@ svc_domain_find_device(GPtrArray *devices, const char *id)
     return NULL;
 }
 
+static gboolean
+same_device(const LvDevice *lv, const SvcChannel *ch)
+{
+    return lv->ch->kind == ch->kind && g_strcmp0(lv->ch->spice_name, ch->spice_name) == 0 &&
+           g_strcmp0(lv->ch->port_name, ch->port_name) == 0;
+}
+
 LvDevice *
-svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch)
+svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch, GHashTable *synced)
 {
     gboolean user_alias = ch->id && g_str_has_prefix(ch->id, SVC_DOMAIN_ID_PREFIX);
 
+    /* A user alias is kept in both; libvirt's own aliases only in the live XML. */
+    for (guint i = 0; user_alias && i < config_devices->len; i++) {
+        LvDevice *lv = config_devices->pdata[i];
+
+        if (!lv->taken && lv->aliased && g_str_equal(lv->ch->id, ch->id))
+            return lv;
+    }
+    if (user_alias && !(synced && g_hash_table_contains(synced, ch->id)))
+        return NULL;
     for (guint i = 0; i < config_devices->len; i++) {
         LvDevice *lv = config_devices->pdata[i];
 
-        if (lv->taken)
-            continue;
-        /* A user alias is kept in both; libvirt's own aliases only in the live XML. */
-        if (user_alias ? lv->aliased && g_str_equal(lv->ch->id, ch->id)
-                       : !lv->aliased && lv->ch->kind == ch->kind &&
-                             g_strcmp0(lv->ch->spice_name, ch->spice_name) == 0 &&
-                             g_strcmp0(lv->ch->port_name, ch->port_name) == 0)
+        if (!lv->taken && !lv->aliased && same_device(lv, ch))
             return lv;
     }
     return NULL;
+}
+
+GArray *
+svc_domain_match_live(GPtrArray *live, GPtrArray *live_devices, GPtrArray *config_devices,
+                      GHashTable *synced)
+{
+    GArray *matched = g_array_sized_new(FALSE, FALSE, sizeof(int), live->len);
+
+    for (guint i = 0; i < live->len; i++) {
+        const SvcChannel *ch = live->pdata[i];
+        LvDevice *lv = live_devices ? svc_domain_find_device(live_devices, ch->id) : NULL;
+        /* libvirt's live XML has the names QEMU does not show. */
+        LvDevice *config = svc_domain_config_device(config_devices, lv ? lv->ch : ch, synced);
+        guint index = 0;
+        int found = -1;
+
+        if (config && g_ptr_array_find(config_devices, config, &index)) {
+            config->taken = TRUE;
+            found = (int)index;
+        }
+        g_array_append_val(matched, found);
+    }
+    return matched;
 }
 
 gboolean

@@ -29,8 +29,13 @@ shared_connection(const char *uri)
     if (!open)
         open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if ((conn = g_hash_table_lookup(open, uri ? uri : ""))) {
-        virConnectRef(conn);
-        return conn;
+        if (virConnectIsAlive(conn) == 1) {
+            virConnectRef(conn);
+            return conn;
+        }
+        /* libvirt closed it (libvirtd restarted): those who hold it keep their reference. */
+        g_hash_table_remove(open, uri ? uri : "");
+        virConnectClose(conn);
     }
     if ((conn = virConnectOpen(uri))) {
         virConnSetErrorFunc(conn, NULL, svc_libvirt_quiet);
@@ -222,19 +227,29 @@ svc_domain_sync_live_metadata(SvcDomain *d, GError **error)
 {
     g_autoptr(GPtrArray) live = svc_list(d->vm, error);
     g_autoptr(GPtrArray) devices = live ? svc_domain_devices(d, FALSE, error) : NULL;
+    g_autoptr(LvSyncRecord) synced = devices ? svc_sync_record_read(d, error) : NULL;
     g_autoptr(GPtrArray) ours = g_ptr_array_new();
+    g_autoptr(GPtrArray) lost_at_restart = g_ptr_array_new();
 
-    if (!devices)
+    if (!synced)
         return FALSE;
     for (guint i = 0; i < live->len; i++) {
         SvcChannel *ch = live->pdata[i];
 
-        if (ch->ours && ch->state == SVC_STATE_OK && !svc_domain_find_device(devices, ch->id))
-            g_ptr_array_add(ours, ch);
+        if (!ch->ours || ch->state != SVC_STATE_OK || svc_domain_find_device(devices, ch->id))
+            continue;
+        g_ptr_array_add(ours, ch);
+        /* What sync added for the definition, libvirt brings back at the next start. */
+        if (!g_hash_table_contains(synced->added, ch->id))
+            g_ptr_array_add(lost_at_restart, ch);
     }
-    return write_record(d, ADDED_URI, ADDED_KEY, ours,
-                        VIR_DOMAIN_AFFECT_LIVE |
-                            (virDomainIsPersistent(d->dom) == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0),
+    if (virDomainIsPersistent(d->dom) != 1)
+        return write_record(d, ADDED_URI, ADDED_KEY, ours, VIR_DOMAIN_AFFECT_LIVE, error);
+    if (ours->len == lost_at_restart->len)
+        return write_record(d, ADDED_URI, ADDED_KEY, ours,
+                            VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG, error);
+    return write_record(d, ADDED_URI, ADDED_KEY, ours, VIR_DOMAIN_AFFECT_LIVE, error) &&
+           write_record(d, ADDED_URI, ADDED_KEY, lost_at_restart, VIR_DOMAIN_AFFECT_CONFIG,
                         error);
 }
 
@@ -426,8 +441,11 @@ svc_domain_spice_names(SvcDomain *d, gboolean config, GError **error)
 
 /* ---- list ------------------------------------------------------------ */
 
+/* @synced: what sync recorded of the running domain, with why a device is not live; NULL when
+ * the domain is not running. */
 static void
-add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_meta)
+add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_meta,
+                LvSyncRecord *synced)
 {
     for (guint i = 0; i < config_devices->len; i++) {
         LvDevice *lv = config_devices->pdata[i];
@@ -438,6 +456,8 @@ add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_met
         ch = svc_channel_copy(lv->ch);
         ch->state = SVC_STATE_CONFIG;
         ch->persistent = TRUE;
+        if (synced)
+            ch->reason = g_strdup(svc_sync_record_reason(synced, lv));
         g_ptr_array_add(out, ch);
     }
     for (guint i = 0; i < config_meta->len; i++) {
@@ -455,12 +475,15 @@ add_config_only(GPtrArray *out, GPtrArray *config_devices, GPtrArray *config_met
 /* Mark what libvirt manages (its XML names it) and what comes back at the next start; the
  * config devices that are running are marked taken. */
 static void
-merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrArray *config_meta)
+merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrArray *config_meta,
+           LvSyncRecord *synced)
 {
+    g_autoptr(GArray) matched = svc_domain_match_live(live, devices, config_devices,
+                                                      synced->added);
+
     for (guint i = 0; i < live->len; i++) {
         SvcChannel *ch = live->pdata[i];
         LvDevice *lv = svc_domain_find_device(devices, ch->id);
-        LvDevice *config;
 
         if (lv) {
             /* libvirt's XML has the names QEMU does not show. */
@@ -469,9 +492,8 @@ merge_live(GPtrArray *live, GPtrArray *devices, GPtrArray *config_devices, GPtrA
             ch->kind = lv->ch->kind;
             ch->libvirt = ch->ours = TRUE;
         }
-        if ((config = svc_domain_config_device(config_devices, lv ? lv->ch : ch)))
-            config->taken = TRUE;
-        ch->persistent = config || svc_domain_find_spec(config_meta, ch->id);
+        ch->persistent = g_array_index(matched, int, i) >= 0 ||
+                         svc_domain_find_spec(config_meta, ch->id);
     }
 }
 
@@ -485,20 +507,22 @@ svc_domain_list(SvcDomain *d, GError **error)
     g_autoptr(GPtrArray) live = NULL;
     g_autoptr(GPtrArray) devices = NULL;
     g_autoptr(GPtrArray) live_meta = NULL;
+    g_autoptr(LvSyncRecord) synced = NULL;
 
     if (!config_devices ||
         !(config_meta = persistent ? svc_domain_read_metadata(d, TRUE, error) : g_ptr_array_new()))
         return NULL;
     if (!svc_domain_is_running(d)) {
         live = g_ptr_array_new_with_free_func((GDestroyNotify)svc_channel_free);
-        add_config_only(live, config_devices, config_meta);
+        add_config_only(live, config_devices, config_meta, NULL);
         return g_steal_pointer(&live);
     }
     if (!svc_domain_get_vm(d, error) || !(live = svc_list(d->vm, error)) ||
         !(devices = svc_domain_devices(d, FALSE, error)) ||
-        !(live_meta = read_record(d, ADDED_URI, FALSE, error)))
+        !(live_meta = read_record(d, ADDED_URI, FALSE, error)) ||
+        !(synced = svc_sync_record_read(d, error)))
         return NULL;
-    merge_live(live, devices, config_devices, config_meta);
+    merge_live(live, devices, config_devices, config_meta, synced);
     /* Recorded as added, but QEMU does not have it: the domain restarted without it. */
     for (guint i = 0; i < live_meta->len; i++) {
         SvcSpec *spec = live_meta->pdata[i];
@@ -510,7 +534,7 @@ svc_domain_list(SvcDomain *d, GError **error)
         ch->state = SVC_STATE_GONE;
         g_ptr_array_add(live, ch);
     }
-    add_config_only(live, config_devices, config_meta);
+    add_config_only(live, config_devices, config_meta, synced);
     return g_steal_pointer(&live);
 }
 

@@ -11,6 +11,7 @@
 /* spicevmc's records in the domain's <metadata> (domain.c). */
 #define SVC_DOMAIN_RESTORE_URI "urn:spicevmc:1"
 #define SVC_DOMAIN_ADDED_URI "urn:spicevmc:added:1"
+#define SVC_DOMAIN_SYNC_URI "urn:spicevmc:sync:1"
 
 struct _SvcDomain {
     virConnectPtr conn;
@@ -47,8 +48,14 @@ GPtrArray *svc_domain_devices(SvcDomain *d, gboolean inactive, GError **error);
 LvDevice *svc_domain_find_device(GPtrArray *devices, const char *id);
 /* The device of the persistent definition that live @ch (as libvirt's live XML describes it,
  * when it does) is, not taken yet: by its user alias, else the first with no alias of the same
- * kind and names. */
-LvDevice *svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch);
+ * kind and names.  A channel sync added for a device without alias (its id in @synced, which
+ * may be NULL) stands for that device: it is matched by what it is. */
+LvDevice *svc_domain_config_device(GPtrArray *config_devices, const SvcChannel *ch,
+                                   GHashTable *synced);
+/* The live channel of @live that each device of @config_devices is: those matched are marked
+ * taken, and the index of each channel's device in @config_devices (-1: none) is returned. */
+GArray *svc_domain_match_live(GPtrArray *live, GPtrArray *live_devices,
+                              GPtrArray *config_devices, GHashTable *synced);
 /* Names and ids for new channels of a domain that is not running, from its definition. */
 GPtrArray *svc_domain_plan_config(SvcDomain *d, SvcSpec *const *specs, guint n, GError **error);
 /* Every alias of the domain's live XML and of its definition. */
@@ -66,6 +73,30 @@ gboolean svc_domain_write_specs(SvcDomain *d, GPtrArray *specs, GError **error);
 SvcSpec *svc_domain_find_spec(GPtrArray *specs, const char *id);
 /* Rewrite the live metadata from what QEMU has: entries of channels it lost drop out. */
 gboolean svc_domain_sync_live_metadata(SvcDomain *d, GError **error);
+/* What sync did to the running domain, kept in its live metadata (sync-record.c): the ids of
+ * the channels it added for the definition, and the definition's devices it could not make
+ * live (keyed by the checksum of their element), with why. */
+typedef struct {
+    GHashTable *added;        /* id */
+    GHashTable *skipped;      /* checksum -> LvSkipped */
+} LvSyncRecord;
+
+typedef struct {
+    char *device;             /* its id in the definition, for people reading the record */
+    char *reason;
+} LvSkipped;
+
+LvSyncRecord *svc_sync_record_new(void);
+void svc_sync_record_free(LvSyncRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LvSyncRecord, svc_sync_record_free)
+/* The running domain's record (empty when there is none). */
+LvSyncRecord *svc_sync_record_read(SvcDomain *d, GError **error);
+gboolean svc_sync_record_write(SvcDomain *d, LvSyncRecord *r, GError **error);
+gboolean svc_sync_record_equal(LvSyncRecord *a, LvSyncRecord *b);
+void svc_sync_record_skip(LvSyncRecord *r, const LvDevice *lv, const char *reason);
+/* The reason recorded for the definition's device @lv, or NULL. */
+const char *svc_sync_record_reason(LvSyncRecord *r, const LvDevice *lv);
+
 /* The live channels of the domain's list that a change can take away. */
 gboolean svc_domain_channel_is_live(const SvcChannel *ch);
 /* The metadata record of the persistent definition as XML, for dry runs. */
