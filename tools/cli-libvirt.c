@@ -12,6 +12,7 @@
 #include <libxml/xmlerror.h>
 
 #include "cli.h"
+#include "cli-libvirt.h"
 
 /* The qemu:///embed?root=… URI a domain was opened on, if any: its driver runs in this process. */
 static char *embedded_uri;
@@ -38,11 +39,11 @@ quiet_libxml(void *ctx, const char *msg, ...)
  * qemu:///embed to drive QEMU's monitor), registered before the first connection.  Every error
  * is one line printed by the command that met it: libvirt's own printing is off, and so is
  * libxml2's for the XML libvirt parses (a missing test:/// file). */
-static SvcDomain *
-open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
+void
+cli_libvirt_connecting(const char *uri)
 {
     static gsize done;
-    const char *which;
+    const char *which = uri ? uri : g_getenv("LIBVIRT_DEFAULT_URI");
 
     if (g_once_init_enter(&done)) {
         virSetErrorFunc(NULL, quiet_libvirt);
@@ -51,9 +52,14 @@ open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
         g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
         g_once_init_leave(&done, 1);
     }
-    which = uri ? uri : g_getenv("LIBVIRT_DEFAULT_URI");
     if (which && strstr(which, ":///embed") && !embedded_uri)
         embedded_uri = g_strdup(which);
+}
+
+static SvcDomain *
+open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
+{
+    cli_libvirt_connecting(uri);
     return svc_domain_open(uri, name, timeout_ms, error);
 }
 
@@ -73,6 +79,9 @@ static const CliDomainApi domain_api = {
     .enable_wrapper = svc_domain_enable_wrapper,
     .disable_wrapper = svc_domain_disable_wrapper,
     .runs_wrapper = svc_domain_runs_wrapper,
+    .sync = svc_domain_sync,
+    .sync_domains = cli_sync_domains,
+    .follow = cli_follow,
 };
 
 int

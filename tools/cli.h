@@ -9,6 +9,8 @@
 /* libspicevmc's functions on libvirt domains.  virt-spicevmc links no libvirt, so that a
  * command on --qmp starts without loading it (most of its start-up time); it runs
  * virt-spicevmc-libvirt, which has them, for a command on a domain. */
+typedef struct _Options Options;
+
 typedef struct {
     SvcDomain *(*open)(const char *uri, const char *name, guint timeout_ms, GError **error);
     void (*free)(SvcDomain *d);
@@ -33,9 +35,14 @@ typedef struct {
     gboolean (*disable_wrapper)(SvcDomain *d, const char *wrapper, const char *qemu,
                                 gboolean *changed, GError **error);
     gboolean (*runs_wrapper)(SvcDomain *d, const char *wrapper);
+    gboolean (*sync)(SvcDomain *d, GPtrArray **changes, GError **error);
+    /* The running domains with a persistent definition at @uri, by name. */
+    GStrv (*sync_domains)(const char *uri, GError **error);
+    /* sync --follow: until SIGTERM or SIGINT (TRUE), or a failure to start (FALSE). */
+    gboolean (*follow)(Options *o, char **domains, GError **error);
 } CliDomainApi;
 
-typedef struct {
+struct _Options {
     char *qmp;
     char *uri;
     char *domain;
@@ -51,6 +58,7 @@ typedef struct {
     gboolean xml;
     gboolean all;
     gboolean dry_run;
+    gboolean follow;
     char *id;
     char *fqdn;
     char *port_name;
@@ -58,7 +66,7 @@ typedef struct {
     char *nr;
     char *wrapper;
     const CliDomainApi *api;  /* NULL: no libvirt in this program */
-} Options;
+};
 
 /* A QEMU reached directly over QMP, or a libvirt domain through @api. */
 typedef struct {
@@ -85,6 +93,7 @@ typedef enum {
     OPT_ALL = 1 << 5,
     OPT_DRY_RUN = 1 << 6,
     OPT_WRAPPER = 1 << 7,
+    OPT_FOLLOW = 1 << 8,
 } OptionGroup;
 
 typedef struct {
@@ -137,6 +146,9 @@ gboolean cmd_complete(Options *o, char **args, GError **error);
 
 /* The GLOBAL OPTIONS, COMMANDS and KINDS sections of virt-spicevmc(1), as troff. */
 char *cli_manual_sections(void);
+gboolean cmd_sync(Options *o, char **args, GError **error);
+/* What sync did to one channel of @domain, in words (to escape for printing). */
+char *sync_change_line(const char *domain, const SvcSyncChange *c);
 
 /* The help of a command (virt-spicevmc help CMD), from the command table; NULL when there is
  * no such command. */

@@ -134,6 +134,23 @@ print_warnings(GPtrArray *channels, gboolean domain)
                         "--config and restart the domain instead\n", g_get_prgname());
 }
 
+/* Why a channel of the definition is not live, as sync found (the table has no room). */
+static void
+print_reasons(GPtrArray *channels, gboolean quiet)
+{
+    gboolean first = TRUE;
+
+    for (guint i = 0; !quiet && i < channels->len; i++) {
+        const SvcChannel *ch = channels->pdata[i];
+        g_autofree char *reason = ch->reason ? qmp_escape_message(ch->reason) : NULL;
+
+        if (!reason)
+            continue;
+        printf("%s%s: in the definition but not live: %s\n", first ? "\n" : "", ch->id, reason);
+        first = FALSE;
+    }
+}
+
 void
 print_channels(GPtrArray *channels, gboolean domain, gboolean quiet)
 {
@@ -165,6 +182,7 @@ print_channels(GPtrArray *channels, gboolean domain, gboolean quiet)
     if (inferred && !quiet)
         printf("\n* not added by spicevmc%s: kind and names inferred from what QEMU shows\n",
                domain ? " or libvirt" : "");
+    print_reasons(channels, quiet);
 }
 
 static void
