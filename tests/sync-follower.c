@@ -46,11 +46,22 @@ sync_follower_spawn(const char *uri, const char *lock_dir, const char *const *ar
 {
     g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
         G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    const char *valgrind = g_getenv("SPICEVMC_TEST_VALGRIND");
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_auto(GStrv) prefix = NULL;
     g_autoptr(GError) error = NULL;
     SyncFollower *s = g_new0(SyncFollower, 1);
 
-    g_ptr_array_add(argv, (gpointer)testvm_cli_path());
+    /* Under tests/valgrind-test, under valgrind too: the program with libvirt itself, which
+     * virt-spicevmc would exec out of valgrind's sight. */
+    if (valgrind) {
+        g_assert_true(g_shell_parse_argv(valgrind, NULL, &prefix, &error));
+        for (guint i = 0; prefix[i]; i++)
+            g_ptr_array_add(argv, prefix[i]);
+        g_ptr_array_add(argv, (gpointer)VIRT_SPICEVMC_LIBVIRT);
+    } else {
+        g_ptr_array_add(argv, (gpointer)testvm_cli_path());
+    }
     g_ptr_array_add(argv, (gpointer)"-c");
     g_ptr_array_add(argv, (gpointer)uri);
     g_ptr_array_add(argv, (gpointer)"sync");
