@@ -12,6 +12,7 @@
 #include "report.h"
 #include "scale.h"
 #include "spicevmc.h"
+#include "sync.h"
 #include "timed-transport.h"
 
 #define TIMEOUT_MS 60000
@@ -242,6 +243,8 @@ main(int argc, char **argv)
         fail_on(bench_startup_run(vm, report, &error) ? NULL : error, "cold start");
         g_print("add, list and remove, as processes, taking turns with floor-qmp:\n");
         fail_on(bench_scale_run(vm, report, &error) ? NULL : error, "add, list and remove");
+        g_print("sync --follow: defineXML to live, %s:\n", "as virt-manager's Add Hardware");
+        fail_on(bench_sync_run(report, &error) ? NULL : error, "sync --follow");
     }
     if (breakdown) {
         g_print("\nwhere spicevmc's time goes (a run through a transport that times each "
