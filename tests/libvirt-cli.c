@@ -210,19 +210,25 @@ has_alias_in(const char *xml, const char *element, const char *alias)
 #define PASSTHROUGH_WARNING "virt-spicevmc: warning: channels managed by spicevmc go through " \
                             "QMP passthrough: libvirt taints the domain custom-monitor"
 
-/* Whether @list has a channel spicevmc passed through QMP, running. */
+/* Whether @list has a channel spicevmc passed through QMP, running; and whether one of them is
+ * not in the definition (*@unkept). */
 static gboolean
-has_passthrough(json_object *list)
+has_passthrough(json_object *list, gboolean *unkept)
 {
+    gboolean found = FALSE;
+
+    *unkept = FALSE;
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *ch = json_object_array_get_idx(list, i);
 
         if (!json_object_get_boolean(member(ch, "libvirt")) &&
             !json_object_get_boolean(member(ch, "inferred")) &&
-            g_str_equal(member_str(ch, "state"), "ok"))
-            return TRUE;
+            g_str_equal(member_str(ch, "state"), "ok")) {
+            found = TRUE;
+            *unkept |= !json_object_get_boolean(member(ch, "persistent"));
+        }
     }
-    return FALSE;
+    return found;
 }
 
 /* list --json: JSON alone on stdout, and the passthrough warning on stderr exactly when a
@@ -231,15 +237,18 @@ json_object *
 list_json(Fixture *f, const char *uri)
 {
     g_auto(Run) r = { NULL };
+    gboolean unkept;
     json_object *list;
 
     cli(&r, uri, f->name, "list", "--json");
     g_assert_cmpint(r.status, ==, 0);
     list = parse_json(r.out);
     g_assert_true(json_object_is_type(list, json_type_array));
-    if (has_passthrough(list)) {
+    if (has_passthrough(list, &unkept)) {
         g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
         g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
+        /* --config is the advice only for channels that are not in the definition already. */
+        assert_contains(r.err, unkept ? "add them with --config" : "they are in the definition");
     } else {
         g_assert_cmpstr(r.err, ==, "");
     }

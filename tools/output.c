@@ -120,18 +120,25 @@ guest_cell(const SvcChannel *ch)
 void
 print_warnings(GPtrArray *channels, gboolean domain)
 {
-    gboolean passthrough = FALSE;
+    gboolean passthrough = FALSE, unkept = FALSE;
 
     for (guint i = 0; domain && i < channels->len; i++) {
         const SvcChannel *ch = channels->pdata[i];
 
-        passthrough |= ch->ours && !ch->libvirt && ch->state == SVC_STATE_OK;
+        if (ch->ours && !ch->libvirt && ch->state == SVC_STATE_OK) {
+            passthrough = TRUE;
+            unkept |= !ch->persistent;
+        }
     }
+    /* Those in the definition too come back with it: advise --config only for the others. */
     if (passthrough)
         fprintf(stderr, "%s: warning: channels managed by spicevmc go through QMP passthrough: "
                         "libvirt taints the domain custom-monitor, and migrating it would lose "
-                        "them (the destination's libvirt does not recreate them); add them with "
-                        "--config and restart the domain instead\n", g_get_prgname());
+                        "them (the destination's libvirt does not recreate them); %s\n",
+                g_get_prgname(),
+                unkept ? "add them with --config and restart the domain instead"
+                       : "they are in the definition: 'virt-spicevmc sync' on the destination, "
+                         "or a restart, brings them back");
 }
 
 /* Why a channel of the definition is not live, as sync found (the table has no room). */
