@@ -25,34 +25,18 @@ static struct {
 
 /* ---- subprocesses ---------------------------------------------------- */
 
-void
-run_clear(Run *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-    g_free(r->command);
-}
-
-/* Success prints nothing on stderr; the assertion shows what was printed instead. */
-void
-assert_ok(Run *r)
-{
-    if (r->status != 0 || g_strcmp0(r->err, "") != 0)
-        g_printerr("# %s: exit status %d\n", r->command, r->status);
-    g_assert_cmpstr(r->err, ==, "");
-    g_assert_cmpint(r->status, ==, 0);
-}
-
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
  * asserts success and returns stdout. */
 char *
 run(Run *r, gboolean is_virsh, const char *uri, ...)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-    g_autoptr(GSubprocess) proc = NULL;
-    g_autoptr(GError) error = NULL;
+    g_autofree char *log = g_strdup_printf("LIBVIRT_LOG_OUTPUTS=%s", env.virsh_log);
+    /* virsh on an embed URI logs warnings on stderr: they go to the root.  The CLI must keep
+     * its stderr to one line by itself, so it gets no LIBVIRT_LOG_OUTPUTS. */
+    const char *virsh_env[] = { "LIBVIRT_DEFAULT_URI", log, NULL };
+    const char *cli_env[] = { "LIBVIRT_DEFAULT_URI", "LIBVIRT_LOG_OUTPUTS", NULL };
+    RunOptions o = { NULL, is_virsh ? virsh_env : cli_env };
     g_auto(Run) own = { NULL };
     va_list ap;
 
@@ -66,30 +50,17 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
         g_ptr_array_add(argv, (gpointer)a);
     va_end(ap);
     g_ptr_array_add(argv, NULL);
-    g_subprocess_launcher_unsetenv(launcher, "LIBVIRT_DEFAULT_URI");
-    /* virsh on an embed URI logs warnings on stderr: they go to the root.  The CLI must keep
-     * its stderr to one line by itself, so it gets no LIBVIRT_LOG_OUTPUTS. */
-    if (is_virsh)
-        g_subprocess_launcher_setenv(launcher, "LIBVIRT_LOG_OUTPUTS", env.virsh_log, TRUE);
-    else
-        g_subprocess_launcher_unsetenv(launcher, "LIBVIRT_LOG_OUTPUTS");
-    proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
-    g_assert_no_error(error);
     if (!r)
         r = &own;
-    g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
-    g_assert_no_error(error);
-    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
-    r->command = g_strjoinv(" ", (char **)argv->pdata);
-    if (g_subprocess_get_if_signaled(proc))
-        g_printerr("# %s: killed by signal %d\n", r->command, g_subprocess_get_term_sig(proc));
+    run_argv(r, (const char *const *)argv->pdata, &o);
+    /* Whatever the case expects of it, a signal is news. */
+    if (r->signal)
+        run_explain(r);
     if (r != &own)
         return NULL;
-    assert_ok(r);
+    run_assert_ok(r);
     return g_steal_pointer(&r->out);
 }
-
-
 
 /* strstr that fails showing both strings. */
 void
@@ -104,40 +75,10 @@ assert_contains(const char *haystack, const char *needle)
 void
 assert_one_error(Run *r, const char *fragment)
 {
-    g_assert_cmpint(r->status, ==, 1);
-    g_assert_cmpstr(r->out, ==, "");
-    g_assert_true(g_str_has_prefix(r->err, "virt-spicevmc: error: "));
-    g_assert_cmpstr(strchr(r->err, '\n'), ==, "\n");
-    assert_contains(r->err, fragment);
+    run_assert_error_line(r, "virt-spicevmc: error: ", fragment);
 }
 
 /* ---- what libvirt and QEMU say ---------------------------------------- */
-
-json_object *
-parse_json(const char *text)
-{
-    json_object *obj = json_tokener_parse(text);
-
-    if (!obj)
-        g_assert_cmpstr(text, ==, "(valid JSON)");
-    return obj;
-}
-
-json_object *
-member(json_object *obj, const char *key)
-{
-    json_object *value = NULL;
-
-    if (!json_object_object_get_ex(obj, key, &value))
-        g_assert_cmpstr(json_object_to_json_string(obj), ==, key);
-    return value;
-}
-
-const char *
-member_str(json_object *obj, const char *key)
-{
-    return json_object_get_string(member(obj, key));
-}
 
 /* virsh qemu-monitor-command: QEMU's "return". */
 json_object *
@@ -147,38 +88,6 @@ qemu(Fixture *f, const char *cmd)
     g_autoptr(json_object) reply = parse_json(out);
 
     return json_object_get(member(reply, "return"));
-}
-
-/* Entries of @arr whose @key starts with (@prefix) or is @value. */
-guint
-count_entries(json_object *arr, const char *key, const char *value, gboolean prefix)
-{
-    guint n = 0;
-
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        const char *s = member_str(json_object_array_get_idx(arr, i), key);
-
-        n += prefix ? g_str_has_prefix(s, value) : g_strcmp0(s, value) == 0;
-    }
-    return n;
-}
-
-json_object *
-find_entry(json_object *arr, const char *key, const char *value)
-{
-    json_object *found = NULL;
-
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        json_object *entry = json_object_array_get_idx(arr, i);
-
-        if (g_strcmp0(member_str(entry, key), value) == 0) {
-            g_assert_null(found);
-            found = entry;
-        }
-    }
-    if (!found)
-        g_assert_cmpstr(json_object_to_json_string(arr), ==, value);
-    return found;
 }
 
 char *
@@ -217,8 +126,7 @@ has_passthrough(json_object *list)
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *ch = json_object_array_get_idx(list, i);
 
-        if (!json_object_get_boolean(member(ch, "libvirt")) &&
-            !json_object_get_boolean(member(ch, "inferred")) &&
+        if (!member_bool(ch, "libvirt") && !member_bool(ch, "inferred") &&
             g_str_equal(member_str(ch, "state"), "ok"))
             return TRUE;
     }

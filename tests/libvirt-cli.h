@@ -4,6 +4,7 @@
 #pragma once
 
 #include "qmp.h"
+#include "testvm.h"
 
 #define SYSTEM_URI "qemu:///system"
 #define REMOTE_URI "qemu+unix:///system"
@@ -34,16 +35,6 @@ struct _Fixture {
     gboolean made;            /* by this process, which undoes it */
 };
 
-typedef struct {
-    char *out;
-    char *err;
-    int status;               /* -1: killed by a signal */
-    char *command;            /* what ran, for the messages of failed assertions */
-} Run;
-
-void run_clear(Run *r);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
  * asserts success and returns stdout. */
 char *run(Run *r, gboolean is_virsh, const char *uri, ...);
@@ -53,25 +44,15 @@ char *run(Run *r, gboolean is_virsh, const char *uri, ...);
 #define cli_ok(uri, ...) run(NULL, FALSE, uri, __VA_ARGS__, NULL)
 
 /* Success prints nothing on stderr; the assertion shows what was printed instead. */
-void assert_ok(Run *r);
+#define assert_ok(r) run_assert_ok(r)
 /* strstr that fails showing both strings. */
 void assert_contains(const char *haystack, const char *needle);
 /* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
  * "virt-spicevmc: error: …", containing @fragment. */
 void assert_one_error(Run *r, const char *fragment);
 
-json_object *parse_json(const char *text);
-/* @obj's @key, which must be there. */
-json_object *member(json_object *obj, const char *key);
-const char *member_str(json_object *obj, const char *key);
 /* virsh qemu-monitor-command: QEMU's "return". */
 json_object *qemu(Fixture *f, const char *cmd);
-/* Entries of @arr whose @key starts with (@prefix) or is @value. */
-guint count_entries(json_object *arr, const char *key, const char *value, gboolean prefix);
-#define has_entry(arr, key, value) (count_entries(arr, key, value, FALSE) > 0)
-#define count_prefixed(arr, key, prefix) count_entries(arr, key, prefix, TRUE)
-/* The one entry of @arr whose @key is @value; fails showing @arr when there is none. */
-json_object *find_entry(json_object *arr, const char *key, const char *value);
 /* virsh metadata of namespace @ns: the record, or "" when libvirt has none. */
 char *virsh_metadata(Fixture *f, const char *ns, gboolean config);
 /* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */

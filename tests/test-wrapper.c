@@ -165,17 +165,11 @@ static char *
 run_wrapper(const char *arg1, const char *arg2)
 {
     const char *argv[] = { WRAPPER, arg1, arg2, NULL };
-    g_autofree char *err = NULL;
-    g_autoptr(GError) error = NULL;
-    char *out = NULL;
-    int status;
+    g_auto(Run) r = { NULL };
 
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                 &error);
-    g_assert_no_error(error);
-    g_assert_cmpstr(err, ==, "");
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    return out;
+    run_argv(&r, argv, NULL);
+    run_assert_ok(&r);
+    return g_steal_pointer(&r.out);
 }
 
 /* Anything but a domain's start is QEMU's, untouched; --version says what runs what. */

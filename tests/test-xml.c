@@ -17,14 +17,12 @@
 static int
 run(const char *const *argv, char **out)
 {
-    g_autoptr(GError) error = NULL;
-    g_autofree char *err = NULL;
-    int status;
+    g_auto(Run) r = { NULL };
 
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status,
-                 &error);
-    g_assert_no_error(error);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run_argv(&r, argv, NULL);
+    if (out)
+        *out = g_steal_pointer(&r.out);
+    return r.status;
 }
 
 static gboolean

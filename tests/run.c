@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tests/run.c — a program run to its end within a deadline: what it wrote, and how it ended. */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include <gio/gio.h>
+
+#include "run.h"
+
+void
+run_clear(Run *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+    g_free(r->command);
+}
+
+static char *
+quote_argv(const char *const *argv)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = 0; argv[i]; i++) {
+        gboolean plain = argv[i][0] != '\0' &&
+                         strspn(argv[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789-_./:=,+@%") == strlen(argv[i]);
+        g_autofree char *quoted = plain ? g_strdup(argv[i]) : g_shell_quote(argv[i]);
+
+        g_string_append_printf(s, "%s%s", i ? " " : "", quoted);
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *
+run_how(const Run *r)
+{
+    if (r->signal)
+        return g_strdup_printf("killed by signal %d (SIG%s)", r->signal, sigabbrev_np(r->signal));
+    return g_strdup_printf("exit status %d", r->status);
+}
+
+void
+run_explain(const Run *r)
+{
+    g_autofree char *how = run_how(r);
+    g_auto(GStrv) lines = g_strsplit(r->err ? r->err : "", "\n", -1);
+
+    g_printerr("# %s: %s\n", r->command, how);
+    for (guint i = 0; lines[i]; i++) {
+        if (lines[i][0] || lines[i + 1])
+            g_printerr("#   stderr: %s\n", lines[i]);
+    }
+}
+
+void
+run_assert_ok(const Run *r)
+{
+    if (r->status != 0 || g_strcmp0(r->err, "") != 0)
+        run_explain(r);
+    g_assert_cmpstr(r->err, ==, "");
+    g_assert_cmpint(r->status, ==, 0);
+}
+
+/* The program dies with the test, so that none outlives a test that is killed. */
+static void
+die_with_parent(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+on_communicated(GObject *source, GAsyncResult *result, gpointer data)
+{
+    Run *r = data;
+    g_autoptr(GError) error = NULL;
+
+    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &r->out, &r->err,
+                                         &error);
+    g_assert_no_error(error);
+}
+
+static gboolean
+on_late(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+static GSubprocess *
+spawn(const char *const *argv, const RunOptions *o)
+{
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GError) error = NULL;
+    GSubprocess *proc;
+
+    for (guint i = 0; o && o->env && o->env[i]; i++) {
+        const char *eq = strchr(o->env[i], '=');
+        g_autofree char *name = eq ? g_strndup(o->env[i], eq - o->env[i]) : g_strdup(o->env[i]);
+
+        if (eq)
+            g_subprocess_launcher_setenv(launcher, name, eq + 1, TRUE);
+        else
+            g_subprocess_launcher_unsetenv(launcher, name);
+    }
+    g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+    proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+    g_assert_no_error(error);
+    return proc;
+}
+
+void
+run_argv(Run *r, const char *const *argv, const RunOptions *o)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(RUN_TIMEOUT_S);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean late = FALSE;
+
+    g_main_context_push_thread_default(context);
+    r->command = quote_argv(argv);
+    proc = spawn(argv, o);
+    g_subprocess_communicate_utf8_async(proc, o && o->input ? o->input : "", NULL,
+                                        on_communicated, r);
+    g_source_set_callback(deadline, on_late, &late, NULL);
+    g_source_attach(deadline, context);
+    while (!r->err && !late)
+        g_main_context_iteration(context, TRUE);
+    if (late)
+        g_subprocess_force_exit(proc);
+    while (!r->err)
+        g_main_context_iteration(context, TRUE);
+    g_subprocess_wait(proc, NULL, &error);
+    g_assert_no_error(error);
+    g_source_destroy(deadline);
+    g_main_context_pop_thread_default(context);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+    r->signal = g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc) : 0;
+    if (late) {
+        g_printerr("# %s: still running after %d s, killed\n", r->command, RUN_TIMEOUT_S);
+        run_explain(r);
+        g_error("%s was still running after %d s", r->command, RUN_TIMEOUT_S);
+    }
+}
+
+static gboolean
+is_one_line(const char *s)
+{
+    gsize len = strlen(s);
+
+    if (len == 0 || s[len - 1] != '\n')
+        return FALSE;
+    for (gsize i = 0; i + 1 < len; i++) {
+        if ((guchar)s[i] < 0x20 || s[i] == 0x7f)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+void
+run_assert_error_line(const Run *r, const char *prefix, const char *fragment)
+{
+    if (r->status != 1 || g_strcmp0(r->out, "") != 0 || !g_str_has_prefix(r->err, prefix) ||
+        !is_one_line(r->err) || !strstr(r->err, fragment)) {
+        run_explain(r);
+        g_printerr("#   stdout: %s\n", r->out);
+        g_printerr("# expected: exit status 1, nothing on stdout, one line on stderr starting "
+                   "with '%s' and saying '%s'\n", prefix, fragment);
+    }
+    g_assert_cmpint(r->status, ==, 1);
+    g_assert_cmpstr(r->out, ==, "");
+    g_assert_true(g_str_has_prefix(r->err, prefix));
+    g_assert_true(is_one_line(r->err));
+    if (!strstr(r->err, fragment))
+        g_assert_cmpstr(r->err, ==, fragment);
+}
+
+static void
+on_waited(GObject *source, GAsyncResult *result, gpointer data)
+{
+    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
+    *(gboolean *)data = TRUE;
+}
+
+gboolean
+run_wait(GSubprocess *proc, guint timeout_s)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(timeout_s);
+    gboolean late = FALSE, ended = FALSE, killed;
+
+    g_main_context_push_thread_default(context);
+    g_subprocess_wait_async(proc, NULL, on_waited, &ended);
+    g_source_set_callback(deadline, on_late, &late, NULL);
+    g_source_attach(deadline, context);
+    while (!ended && !late)
+        g_main_context_iteration(context, TRUE);
+    killed = !ended;
+    if (killed)
+        g_subprocess_force_exit(proc);
+    while (!ended)
+        g_main_context_iteration(context, TRUE);
+    g_source_destroy(deadline);
+    g_main_context_pop_thread_default(context);
+    return !killed;
+}
