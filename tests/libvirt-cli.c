@@ -9,6 +9,7 @@
 
 #include "libvirt-cli.h"
 #include "libvirt-env.h"
+#include "skip.h"
 
 /* A case that hangs is killed after this; its parent still destroys its domain. */
 #define CASE_TIMEOUT_S 300
@@ -237,7 +238,7 @@ test_case(Fixture *f, gconstpointer data)
         return;
     }
     if (f->c->system && !env.system) {
-        g_test_skip("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
+        skip_missing("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
         return;
     }
     g_test_trap_subprocess(NULL, CASE_TIMEOUT_S * G_USEC_PER_SEC,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "skip.h"
 #include "testvm.h"
 
 #define UNIT "spicevmc-qmp-proxy@"
@@ -54,7 +55,7 @@ test_verify(void)
     g_auto(Run) r = { NULL };
 
     if (!analyze) {
-        g_test_skip("no systemd-analyze (package systemd)");
+        skip_missing("no systemd-analyze (package systemd)");
         testvm_remove_tree(dir);
         return;
     }
@@ -93,7 +94,7 @@ test_socket_activation(void)
     g_autofree char *activate = g_find_program_in_path("systemd-socket-activate");
 
     if (!activate) {
-        g_test_skip("no systemd-socket-activate (package systemd)");
+        skip_missing("no systemd-socket-activate (package systemd)");
         return;
     }
     vm = testvm_start(0, NULL);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "channels-common.h"
+#include "skip.h"
 
 #define XML_DIR SRCDIR "/tests/xml"
 #define SCHEMA SRCDIR "/schemas/spicevmc-channel.rng"
@@ -371,7 +372,7 @@ test_virt_xml_fixtures(void)
     g_autofree char *path = g_find_program_in_path("virt-xml");
 
     if (!path) {
-        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+        skip_missing("no virt-xml (package virtinst)");
         return;
     }
     for (guint i = 0; i < G_N_ELEMENTS(producers); i++) {
