@@ -26,6 +26,12 @@ static struct {
 
 /* ---- subprocesses ---------------------------------------------------- */
 
+static gboolean
+is_embed(const char *uri)
+{
+    return uri && g_str_has_prefix(uri, "qemu:///embed");
+}
+
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
  * asserts success and returns stdout. */
 char *
@@ -35,7 +41,8 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
     g_autofree char *log = g_strdup_printf("LIBVIRT_LOG_OUTPUTS=%s", env.virsh_log);
     /* virsh on an embed URI logs warnings on stderr: they go to the root.  The CLI must keep
      * its stderr to one line by itself, so it gets no LIBVIRT_LOG_OUTPUTS. */
-    const char *virsh_env[] = { "LIBVIRT_DEFAULT_URI", log, NULL };
+    const char *virsh_env[] = { "LIBVIRT_DEFAULT_URI", log,
+                                is_embed(uri) ? "LD_PRELOAD=" QUICK_EXIT_SO : NULL, NULL };
     const char *cli_env[] = { "LIBVIRT_DEFAULT_URI", "LIBVIRT_LOG_OUTPUTS", NULL };
     RunOptions o = { NULL, is_virsh ? virsh_env : cli_env };
     g_auto(Run) own = { NULL };

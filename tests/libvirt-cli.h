@@ -36,7 +36,8 @@ struct _Fixture {
 };
 
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
- * asserts success and returns stdout. */
+ * asserts success and returns stdout.  virsh on qemu:///embed runs with tests/quick-exit.c
+ * preloaded (it says why). */
 char *run(Run *r, gboolean is_virsh, const char *uri, ...);
 #define virsh(r, uri, ...) run(r, TRUE, uri, __VA_ARGS__, NULL)
 #define cli(r, uri, ...) run(r, FALSE, uri, __VA_ARGS__, NULL)
