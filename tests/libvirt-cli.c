@@ -2,10 +2,16 @@
 /* The harness of the end-to-end libvirt tests (libvirt-cli.h). */
 #include "config.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#ifdef SPICEVMC_SANITIZERS
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "libvirt-cli.h"
 #include "libvirt-env.h"
@@ -13,15 +19,20 @@
 
 /* A case that hangs is killed after this; its parent still destroys its domain. */
 #define CASE_TIMEOUT_S 300
+/* How much of each log a failed case shows. */
+#define LOG_TAIL_LINES 30
 
 static const Case *all_cases;
 
 /* Made by the parent, handed to each case's child through the environment. */
 static struct {
+    char *argv0;              /* the test program, run again for each case */
     char *root;               /* of qemu:///embed, which only subprocesses may open */
     char *uri;
-    char *virsh_log;          /* LIBVIRT_LOG_OUTPUTS for virsh */
     gboolean system;          /* a libvirtd answers at qemu:///system */
+    gboolean keep;            /* $SVC_TEST_KEEP: the root and its logs stay */
+    gboolean failed;          /* a case failed: the root stays, for its logs */
+    const Fixture *current;   /* the case under way, whose directory has virsh's log */
 } env;
 
 /* ---- subprocesses ---------------------------------------------------- */
@@ -38,8 +49,9 @@ char *
 run(Run *r, gboolean is_virsh, const char *uri, ...)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autofree char *log = g_strdup_printf("LIBVIRT_LOG_OUTPUTS=%s", env.virsh_log);
-    /* virsh on an embed URI logs warnings on stderr: they go to the root.  The CLI must keep
+    g_autofree char *log = g_strdup_printf("LIBVIRT_LOG_OUTPUTS=3:file:%s/virsh.log",
+                                           env.current ? env.current->dir : env.root);
+    /* virsh on an embed URI logs warnings on stderr: they go to a file.  The CLI must keep
      * its stderr to one line by itself, so it gets no LIBVIRT_LOG_OUTPUTS. */
     const char *virsh_env[] = { "LIBVIRT_DEFAULT_URI", log,
                                 is_embed(uri) ? "LD_PRELOAD=" QUICK_EXIT_SO : NULL, NULL };
@@ -78,8 +90,6 @@ assert_contains(const char *haystack, const char *needle)
         g_assert_cmpstr(haystack, ==, needle);
 }
 
-/* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
- * "virt-spicevmc: error: …", containing @fragment. */
 void
 assert_one_error(Run *r, const char *fragment)
 {
@@ -150,6 +160,8 @@ list_json(Fixture *f, const char *uri)
     json_object *list;
 
     cli(&r, uri, f->name, "list", "--json");
+    if (r.status != 0)
+        run_explain(&r);
     g_assert_cmpint(r.status, ==, 0);
     list = parse_json(r.out);
     g_assert_true(json_object_is_type(list, json_type_array));
@@ -162,29 +174,30 @@ list_json(Fixture *f, const char *uri)
     return list;
 }
 
+char *
+domain_log_path(Fixture *f)
+{
+    g_autofree char *file = g_strconcat(f->name, ".log", NULL);
+
+    if (f->c->system)
+        return g_build_filename("/var/log/libvirt/qemu", file, NULL);
+    return g_build_filename(env.root, "log", "qemu", file, NULL);
+}
+
 /* ---- fixture: the parent sets up and tears down, a child runs the case ---- */
 
-static void
-fixture_setup(Fixture *f, gconstpointer data)
+/* What a case starts with, made by the parent; FALSE when libvirt refused it (and said why
+ * in the log), with nothing left behind. */
+static gboolean
+make_domain(Fixture *f)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *spice = NULL, *xml = NULL, *path = NULL;
-    g_auto(Run) r = { NULL };
+    g_autofree char *spice = g_build_filename(f->dir, "spice.sock", NULL);
+    g_autofree char *xml = libvirt_env_domain_xml(f->name, spice, f->c->emulator);
+    g_autofree char *path = g_build_filename(f->dir, "domain.xml", NULL);
+    g_auto(Run) made = { NULL };
+    g_auto(Run) started = { NULL };
 
-    f->c = data;
-    f->uri = f->c->system ? SYSTEM_URI : env.uri;
-    /* Named alike in the parent and its child, without setenv() once threads run. */
-    f->name = g_strdup_printf("svc-cli-%s-%d", g_getenv("SVC_TEST_PARENT"),
-                              (int)(f->c - all_cases));
-    f->dir = g_build_filename(env.root, f->name, NULL);
-    if (g_test_subprocess() || (f->c->system && !env.system))
-        return;
-    g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
-    f->made = TRUE;
-    if (f->c->domain == DOMAIN_NONE || f->c->domain == DOMAIN_BY_CASE)
-        return;
-    spice = g_build_filename(f->dir, "spice.sock", NULL);
-    xml = libvirt_env_domain_xml(f->name, spice, f->c->emulator);
     if (f->c->devices) {
         char *end = strstr(xml, "  </devices>");
         g_autofree char *more = NULL;
@@ -196,22 +209,48 @@ fixture_setup(Fixture *f, gconstpointer data)
         g_free(xml);
         xml = g_steal_pointer(&more);
     }
-    path = g_build_filename(f->dir, "domain.xml", NULL);
     g_assert_true(g_file_set_contents(path, xml, -1, &error));
     g_assert_no_error(error);
-    if (f->c->domain == DOMAIN_TRANSIENT) {
-        g_free(virsh_ok(f->uri, "create", path, "--paused"));
-        return;
+    if (f->c->domain == DOMAIN_TRANSIENT)
+        virsh(&made, f->uri, "create", path, "--paused");
+    else
+        virsh(&made, f->uri, "define", path);
+    if (made.status != 0) {
+        run_explain(&made);
+        return FALSE;
     }
-    g_free(virsh_ok(f->uri, "define", path));
-    if (f->c->domain == DOMAIN_RUNNING)
-        virsh(&r, f->uri, "start", "--paused", f->name);
-    if (r.status != 0) {
+    if (f->c->domain != DOMAIN_RUNNING)
+        return TRUE;
+    virsh(&started, f->uri, "start", "--paused", f->name);
+    if (started.status != 0) {
         g_auto(Run) undefine = { NULL };
 
+        run_explain(&started);
         virsh(&undefine, f->uri, "undefine", f->name);
-        assert_ok(&r);
+        return FALSE;
     }
+    return TRUE;
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+    f->c = data;
+    f->uri = f->c->system ? SYSTEM_URI : env.uri;
+    /* Named alike in the parent and its child, without setenv() once threads run. */
+    f->name = g_strdup_printf("svc-cli-%s-%d", g_getenv("SVC_TEST_PARENT"),
+                              (int)(f->c - all_cases));
+    f->dir = g_build_filename(env.root, f->name, NULL);
+    env.current = f;
+    if (g_test_subprocess() || (f->c->system && !env.system))
+        return;
+    g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
+    if (f->c->domain == DOMAIN_NONE || f->c->domain == DOMAIN_BY_CASE) {
+        f->made = TRUE;
+        return;
+    }
+    /* A setup that fails fails its case only, and leaves nothing: the next cases run. */
+    f->made = make_domain(f);
 }
 
 static void
@@ -229,10 +268,86 @@ fixture_teardown(Fixture *f, gconstpointer data)
             assert_ok(&undefine);
         }
     }
-    if (f->made)
+    if (f->made && !env.keep && !env.failed)
         libvirt_env_remove_root(f->dir);
+    env.current = NULL;
     g_free(f->dir);
     g_free(f->name);
+}
+
+/* The last lines of @path on stderr, where the test's log has them. */
+static void
+print_tail(const char *path)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint n;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return;
+    lines = g_strsplit(text, "\n", -1);
+    n = g_strv_length(lines);
+    g_printerr("# ---- %s, its last %u lines:\n", path, MIN(n, LOG_TAIL_LINES));
+    for (guint i = n > LOG_TAIL_LINES ? n - LOG_TAIL_LINES : 0; i < n; i++) {
+        if (lines[i][0])
+            g_printerr("# %s\n", lines[i]);
+    }
+}
+
+/* What a failed case leaves for whoever reads the test's log: how its child ended, and the
+ * logs of virsh, of the CLI's embedded libvirt and of the domain's QEMU. */
+static void
+explain_failure(Fixture *f, const Run *child)
+{
+    g_autofree char *virsh_log = g_build_filename(f->dir, "virsh.log", NULL);
+    g_autofree char *libvirt_log = g_build_filename(env.root, "log", "libvirt.log", NULL);
+    g_autofree char *qemu_log = domain_log_path(f);
+
+    run_explain(child);
+    print_tail(virsh_log);
+    if (!f->c->system)
+        print_tail(libvirt_log);
+    print_tail(qemu_log);
+    g_printerr("# the logs stay in %s\n", env.root);
+    env.failed = TRUE;
+}
+
+/* The case's child, as GLib's g_test_trap_subprocess() would run it, but waited for here so
+ * that its end is known: exit status, signal, or still running at the deadline. */
+static void
+run_child(Fixture *f)
+{
+    const char *argv[] = { env.argv0, "-q", "-p", g_test_get_path(), "--GTestSubprocess",
+                           NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) child = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
+    g_auto(Run) r = { NULL };
+
+    g_assert_no_error(error);
+    if (!run_wait(child, CASE_TIMEOUT_S))
+        g_printerr("# %s: still running after %d s, killed\n", g_test_get_path(),
+                   CASE_TIMEOUT_S);
+    r.command = g_strjoinv(" ", (char **)argv);
+    r.status = g_subprocess_get_if_exited(child) ? g_subprocess_get_exit_status(child) : -1;
+    r.signal = g_subprocess_get_if_signaled(child) ? g_subprocess_get_term_sig(child) : 0;
+    if (r.status != 0) {
+        explain_failure(f, &r);
+        g_test_fail();
+    }
+}
+
+/* Leave once the case is done, as virt-spicevmc-libvirt does: a case that opened
+ * qemu:///embed itself has libvirt's reconnection threads, which exit-time destructors crash
+ * (tests/quick-exit.c). */
+static void G_GNUC_NORETURN
+leave_child(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+#ifdef SPICEVMC_SANITIZERS
+    __lsan_do_leak_check();
+#endif
+    _exit(g_test_failed() ? 1 : 0);
 }
 
 /* The case runs in a child so that a failed assertion, an abort, still leaves the parent to
@@ -242,23 +357,28 @@ test_case(Fixture *f, gconstpointer data)
 {
     if (g_test_subprocess()) {
         f->c->body(f, f->c->arg);
-        return;
+        leave_child();
     }
     if (f->c->system && !env.system) {
         skip_missing("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
         return;
     }
-    g_test_trap_subprocess(NULL, CASE_TIMEOUT_S * G_USEC_PER_SEC,
-                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
-    if (!g_test_trap_has_passed())
+    if (!f->made && f->c->domain != DOMAIN_NONE) {
+        g_printerr("# %s: libvirt refused the case's domain\n", g_test_get_path());
+        env.failed = TRUE;
         g_test_fail();
+        return;
+    }
+    run_child(f);
 }
 
 static void
-env_init(void)
+env_init(const char *argv0)
 {
     g_auto(Run) r = { NULL };
 
+    env.argv0 = g_strdup(argv0);
+    env.keep = g_getenv("SVC_TEST_KEEP") != NULL;
     if (g_test_subprocess()) {
         env.root = g_strdup(g_getenv("SVC_TEST_ROOT"));
     } else {
@@ -269,7 +389,6 @@ env_init(void)
         g_setenv("SVC_TEST_PARENT", pid, TRUE);
     }
     env.uri = libvirt_env_embed_uri(env.root);
-    env.virsh_log = g_strdup_printf("3:file:%s/log/virsh.log", env.root);
     if (!g_test_subprocess()) {
         virsh(&r, SYSTEM_URI, "version");
         env.system = r.status == 0;
@@ -280,7 +399,7 @@ void
 libvirt_cli_init(int *argc, char ***argv, const Case *cases, guint n_cases)
 {
     g_test_init(argc, argv, NULL);
-    env_init();
+    env_init((*argv)[0]);
     all_cases = cases;
     for (guint i = 0; i < n_cases; i++)
         g_test_add(cases[i].path, Fixture, &cases[i], fixture_setup, test_case, fixture_teardown);
@@ -292,10 +411,12 @@ libvirt_cli_run(void)
     int ret = g_test_run();
 
     /* Each teardown destroyed its domains: nothing runs in the root any more. */
-    if (!g_test_subprocess())
+    if (!g_test_subprocess() && !env.keep && !env.failed)
         libvirt_env_remove_root(env.root);
+    else if (!g_test_subprocess())
+        g_printerr("# the embedded driver's root, with its logs: %s\n", env.root);
+    g_free(env.argv0);
     g_free(env.root);
     g_free(env.uri);
-    g_free(env.virsh_log);
     return ret;
 }

@@ -30,7 +30,7 @@ typedef struct {
 struct _Fixture {
     const Case *c;
     const char *uri;
-    char *dir;                /* spice socket, domain and device XML */
+    char *dir;                /* spice socket, domain and device XML, virsh's log */
     char *name;               /* of the domain */
     gboolean made;            /* by this process, which undoes it */
 };
@@ -61,6 +61,8 @@ gboolean has_alias_in(const char *xml, const char *element, const char *alias);
 /* virt-spicevmc list --json: JSON alone on stdout, and the passthrough warning on stderr
  * exactly when a channel went through passthrough. */
 json_object *list_json(Fixture *f, const char *uri);
+/* The domain's QEMU log, as libvirt keeps it. */
+char *domain_log_path(Fixture *f);
 
 /* g_test_init(), and @cases added, their domains named after their index; more tests may be
  * added before libvirt_cli_run() runs them all. */
