@@ -40,37 +40,14 @@ add_specs(SvcVm *svc, const char *const *texts, GPtrArray **added, GError **erro
     return svc_add(svc, (SvcSpec *const *)specs->pdata, specs->len, added, error);
 }
 
-static void
-collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *item = json_object_array_get_idx(list, i);
-
-        g_ptr_array_add(out, g_strdup_printf("%s %s %s", prefix, member_str(item, key),
-                                             key2 ? member_str(item, key2) : ""));
-    }
-}
-
-static int
-compare_strings(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char *
 vm_snapshot(QmpClient *inspect)
 {
     g_autoptr(json_object) chardevs = testvm_exec(inspect, qmp_cmd_query_chardev());
     g_autoptr(json_object) devices = testvm_exec(inspect, qmp_cmd_qom_list("/machine/peripheral"));
     g_autoptr(json_object) objects = testvm_exec(inspect, qmp_cmd_qom_list("/objects"));
-    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
 
-    collect(lines, "chardev", chardevs, "label", "filename");
-    collect(lines, "device", devices, "name", "type");
-    collect(lines, "object", objects, "name", "type");
-    g_ptr_array_sort(lines, compare_strings);
-    g_ptr_array_add(lines, NULL);
-    return g_strjoinv("\n", (char **)lines->pdata);
+    return testvm_snapshot(chardevs, devices, objects);
 }
 
 char *

@@ -7,96 +7,12 @@
 
 #include <glib/gstdio.h>
 
-#include "libvirt-cli.h"
+#include "libvirt-views.h"
 
-/* spicevmc's records in a domain's <metadata> (README): the channels it added through
- * passthrough, and those libvirt cannot keep in the definition (a smartcard) for restore. */
-#define ADDED_NS "urn:spicevmc:added:1"
-#define RESTORE_NS "urn:spicevmc:1"
 #define HOOK_PATH "/etc/libvirt/hooks/qemu.d/spicevmc"
 #define EVENT_TIMEOUT_S "60"
-#define QUERY_CHARDEV "{\"execute\":\"query-chardev\"}"
 #define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
                 "\"property\":\"%s\"}}"
-
-/* Every view of the domain, taken together. */
-typedef struct {
-    json_object *list;        /* virt-spicevmc list --json */
-    json_object *chardevs;    /* QEMU: query-chardev */
-    json_object *devices;     /* QEMU: the devices with ids */
-    char *xml;                /* virsh dumpxml */
-    char *added;              /* virsh metadata --live: spicevmc's passthrough record */
-} Views;
-
-static void
-views_clear(Views *v)
-{
-    g_clear_pointer(&v->list, json_object_put);
-    g_clear_pointer(&v->chardevs, json_object_put);
-    g_clear_pointer(&v->devices, json_object_put);
-    g_clear_pointer(&v->xml, g_free);
-    g_clear_pointer(&v->added, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Views, views_clear)
-
-static void
-views_load(Views *v, Fixture *f)
-{
-    views_clear(v);
-    v->list = list_json(f, f->uri);
-    v->chardevs = qemu(f, QUERY_CHARDEV);
-    v->devices = qemu(f, "{\"execute\":\"qom-list\","
-                         "\"arguments\":{\"path\":\"/machine/peripheral\"}}");
-    v->xml = virsh_ok(f->uri, "dumpxml", f->name);
-    v->added = virsh_metadata(f, ADDED_NS, FALSE);
-}
-
-/* A channel libvirt plugged: QEMU names its chardev "char" + alias. */
-static void
-assert_libvirt_channel(Views *v, json_object *ch, const char *element)
-{
-    const char *id = member_str(ch, "id");
-    g_autofree char *label = g_strconcat("char", id, NULL);
-
-    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-    g_assert_true(json_object_get_boolean(member(ch, "libvirt")));
-    g_assert_cmpstr(member_str(ch, "chardev"), ==, label);
-    g_assert_true(has_entry(v->chardevs, "label", label));
-    g_assert_true(has_entry(v->devices, "name", id));
-    g_assert_true(has_alias_in(v->xml, element, id));
-    g_assert_false(has_alias_in(v->added, NULL, id));
-}
-
-/* A channel added through passthrough: QEMU has it, libvirt's XML does not, the record does. */
-static void
-assert_passthrough_channel(Views *v, json_object *ch)
-{
-    const char *id = member_str(ch, "id");
-    const char *chardev = member_str(ch, "chardev");
-
-    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-    g_assert_false(json_object_get_boolean(member(ch, "libvirt")));
-    g_assert_true(g_str_has_prefix(chardev, "svc_"));
-    g_assert_true(has_entry(v->chardevs, "label", chardev));
-    g_assert_true(has_entry(v->devices, "name", id));
-    g_assert_false(has_alias_in(v->xml, NULL, id));
-    g_assert_true(has_alias_in(v->added, NULL, id));
-}
-
-/* No SPICE channel left in any view. */
-static void
-assert_clean(Fixture *f)
-{
-    g_auto(Views) v = { NULL };
-
-    views_load(&v, f);
-    g_assert_cmpstr(json_object_to_json_string(v.list), ==, "[ ]");
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 0);
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "charua-"), ==, 0);
-    g_assert_cmpuint(count_prefixed(v.devices, "name", "ua-"), ==, 0);
-    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.xml, 0, 0));
-    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.added, 0, 0));
-}
 
 /* ---- the cases --------------------------------------------------------- */
 
@@ -117,7 +33,7 @@ static const struct {
 static void
 every_kind(Fixture *f, const char *arg)
 {
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) chardevs = g_ptr_array_new_with_free_func(g_free);
 
@@ -132,9 +48,9 @@ every_kind(Fixture *f, const char *arg)
         g_ptr_array_add(chardevs, g_strdup(member_str(ch, "chardev")));
         g_assert_true(g_str_has_prefix(ids->pdata[i], "ua-"));
         if (kinds[i].element)
-            assert_libvirt_channel(&v, ch, kinds[i].element);
+            views_assert_libvirt_channel(&v, ch, kinds[i].element);
         else
-            assert_passthrough_channel(&v, ch);
+            views_assert_passthrough_channel(&v, ch);
     }
     g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 5);
 
@@ -146,7 +62,7 @@ every_kind(Fixture *f, const char *arg)
         g_assert_cmpstr(out, ==, line);
         g_assert_false(has_entry(now, "label", chardevs->pdata[i]));
     }
-    assert_clean(f);
+    views_assert_clean(f);
 }
 
 /* On a defined domain that is not running, and on a name libvirt does not know: one line,
@@ -261,7 +177,7 @@ attach_after_passthrough(Fixture *f, const char *arg)
     g_autofree char *xml = NULL, *pattern = NULL;
     g_autofree char *file = g_build_filename(f->dir, "vdagent.xml", NULL);
     g_autoptr(GError) error = NULL;
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
     json_object *pair[2];
 
     g_free(cli_ok(f->uri, f->name, "add", "webdav"));
@@ -274,8 +190,8 @@ attach_after_passthrough(Fixture *f, const char *arg)
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
     pair[0] = find_entry(v.list, "kind", "webdav");
     pair[1] = find_entry(v.list, "kind", "vdagent");
-    assert_passthrough_channel(&v, pair[0]);
-    assert_libvirt_channel(&v, pair[1], "channel");
+    views_assert_passthrough_channel(&v, pair[0]);
+    views_assert_libvirt_channel(&v, pair[1], "channel");
     g_assert_cmpint(json_object_get_int(member(pair[0], "nr")), !=,
                     json_object_get_int(member(pair[1], "nr")));
     pattern = g_strdup_printf("<alias name='%s'/>\\s*<address type='virtio-serial' [^>]* "
@@ -294,7 +210,7 @@ attach_after_passthrough(Fixture *f, const char *arg)
         g_assert_cmpstr(json_object_get_string(chardev), ==, member_str(pair[i], "chardev"));
     }
     g_free(cli_ok(f->uri, f->name, "remove", "--all"));
-    assert_clean(f);
+    views_assert_clean(f);
 }
 
 /* Through libvirt's remote driver: the same channels, the same answers. */
@@ -302,18 +218,18 @@ static void
 remote_uri(Fixture *f, const char *arg)
 {
     g_autoptr(json_object) local = NULL, remote = NULL;
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
 
     g_free(cli_ok(REMOTE_URI, f->name, "add", "webdav", "vdagent"));
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
-    assert_passthrough_channel(&v, find_entry(v.list, "kind", "webdav"));
-    assert_libvirt_channel(&v, find_entry(v.list, "kind", "vdagent"), "channel");
+    views_assert_passthrough_channel(&v, find_entry(v.list, "kind", "webdav"));
+    views_assert_libvirt_channel(&v, find_entry(v.list, "kind", "vdagent"), "channel");
     local = list_json(f, SYSTEM_URI);
     remote = list_json(f, REMOTE_URI);
     g_assert_cmpstr(json_object_to_json_string(remote), ==, json_object_to_json_string(local));
     g_free(cli_ok(REMOTE_URI, f->name, "remove", "--all"));
-    assert_clean(f);
+    views_assert_clean(f);
 }
 
 static const struct {
@@ -330,7 +246,7 @@ static void
 config_survives_restart(Fixture *f, const char *arg)
 {
     g_autofree char *inactive = NULL, *restore = NULL, *card = NULL;
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
     gboolean hook = g_file_test(HOOK_PATH, G_FILE_TEST_IS_EXECUTABLE);
     g_autoptr(GError) error = NULL;
     json_object *ch;
@@ -386,12 +302,12 @@ config_survives_restart(Fixture *f, const char *arg)
     for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
         ch = find_entry(v.list, "kind", kept[i].kind);
         g_assert_true(json_object_get_boolean(member(ch, "persistent")));
-        assert_libvirt_channel(&v, ch, kept[i].element);
+        views_assert_libvirt_channel(&v, ch, kept[i].element);
     }
     ch = find_entry(v.list, "kind", "smartcard");
     g_assert_cmpstr(member_str(ch, "id"), ==, card);
     g_assert_true(json_object_get_boolean(member(ch, "persistent")));
-    assert_passthrough_channel(&v, ch);
+    views_assert_passthrough_channel(&v, ch);
 }
 
 static const Case cases[] = {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,6 +214,37 @@ testvm_has_device(QmpClient *client, const char *id)
     g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_qom_list("/machine/peripheral"));
 
     return has_entry(list, "name", id);
+}
+
+static void
+collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *item = json_object_array_get_idx(list, i);
+
+        g_ptr_array_add(out, g_strdup_printf("%s %s %s", prefix, member_str(item, key),
+                                             member_str(item, key2)));
+    }
+}
+
+static int
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+testvm_snapshot(json_object *chardevs, json_object *devices, json_object *objects)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+    collect(lines, "chardev", chardevs, "label", "filename");
+    collect(lines, "device", devices, "name", "type");
+    collect(lines, "object", objects, "name", "type");
+    /* QEMU lists QOM children in no order that lasts. */
+    g_ptr_array_sort(lines, compare_strings);
+    g_ptr_array_add(lines, NULL);
+    return g_strjoinv("\n", (char **)lines->pdata);
 }
 
 const char *

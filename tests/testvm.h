@@ -50,6 +50,10 @@ guint testvm_count_spice_chardevs(QmpClient *client);
 gboolean testvm_has_chardev(QmpClient *client, const char *label);
 gboolean testvm_has_device(QmpClient *client, const char *id);
 
+/* What QEMU's query-chardev, qom-list /machine/peripheral and qom-list /objects replies
+ * list, as sorted lines: what a change could touch, to prove that nothing changed. */
+char *testvm_snapshot(json_object *chardevs, json_object *devices, json_object *objects);
+
 /* A unix socket listening at @path, for a child to inherit. */
 GSocket *testvm_listen_unix(const char *path);
 /* A child setup function: the child gets SIGKILL when the test (or bench) dies, so QEMU or a
