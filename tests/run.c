@@ -2,11 +2,17 @@
 /* tests/run.c — a program run to its end within a deadline: what it wrote, and how it ended. */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "run.h"
 
@@ -89,12 +95,27 @@ on_late(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Its input comes from a file, not a pipe: a program may leave without reading it all. */
+static char *
+input_file(const char *input)
+{
+    g_autoptr(GError) error = NULL;
+    char *path = NULL;
+    int fd = g_file_open_tmp("svc-run-XXXXXX", &path, &error);
+
+    g_assert_no_error(error);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, input, -1, &error));
+    g_assert_no_error(error);
+    return path;
+}
+
 static GSubprocess *
 spawn(const char *const *argv, const RunOptions *o)
 {
     g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autofree char *input = o && o->input ? input_file(o->input) : NULL;
     g_autoptr(GError) error = NULL;
     GSubprocess *proc;
 
@@ -107,8 +128,11 @@ spawn(const char *const *argv, const RunOptions *o)
         else
             g_subprocess_launcher_unsetenv(launcher, name);
     }
+    g_subprocess_launcher_set_stdin_file_path(launcher, input ? input : "/dev/null");
     g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
     proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+    if (input)
+        g_unlink(input);
     g_assert_no_error(error);
     return proc;
 }
@@ -125,8 +149,7 @@ run_argv(Run *r, const char *const *argv, const RunOptions *o)
     g_main_context_push_thread_default(context);
     r->command = quote_argv(argv);
     proc = spawn(argv, o);
-    g_subprocess_communicate_utf8_async(proc, o && o->input ? o->input : "", NULL,
-                                        on_communicated, r);
+    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
     g_source_set_callback(deadline, on_late, &late, NULL);
     g_source_attach(deadline, context);
     while (!r->err && !late)
@@ -208,4 +231,61 @@ run_wait(GSubprocess *proc, guint timeout_s)
     g_source_destroy(deadline);
     g_main_context_pop_thread_default(context);
     return !killed;
+}
+
+/* The pids of the processes whose command line (its arguments joined by spaces) contains
+ * @needle. */
+static GArray *
+find_processes(const char *needle)
+{
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    GArray *pids = g_array_new(FALSE, FALSE, sizeof(int));
+    const char *name;
+
+    g_assert_nonnull(proc);
+    while ((name = g_dir_read_name(proc))) {
+        g_autofree char *path = g_build_filename("/proc", name, "cmdline", NULL);
+        g_autofree char *text = NULL;
+        gsize len;
+        int pid;
+
+        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &text, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            text[i] = text[i] ? text[i] : ' ';
+        pid = atoi(name);
+        if (strstr(text, needle) && pid != getpid())
+            g_array_append_val(pids, pid);
+    }
+    return pids;
+}
+
+guint
+run_count_processes(const char *needle)
+{
+    g_autoptr(GArray) pids = find_processes(needle);
+
+    return pids->len;
+}
+
+guint
+run_wait_processes_gone(const char *needle, guint timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+
+    for (;;) {
+        g_autoptr(GArray) pids = find_processes(needle);
+        gint64 left = deadline - g_get_monotonic_time();
+        struct pollfd p = { .events = POLLIN };
+
+        if (!pids->len || left <= 0)
+            return pids->len;
+        if ((p.fd = pidfd_open(g_array_index(pids, int, 0), 0)) < 0) {
+            /* Gone between the scan and here: scan again. */
+            g_assert_cmpint(errno, ==, ESRCH);
+            continue;
+        }
+        poll(&p, 1, (int)MIN(left / 1000 + 1, G_MAXINT));
+        close(p.fd);
+    }
 }

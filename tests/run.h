@@ -41,3 +41,9 @@ void run_assert_ok(const Run *r);
 void run_assert_error_line(const Run *r, const char *prefix, const char *fragment);
 /* Wait for @proc to end; after @timeout_s, kill it and wait for that.  FALSE when killed. */
 gboolean run_wait(GSubprocess *proc, guint timeout_s);
+
+/* How many processes, ours or not, have a command line that contains @needle. */
+guint run_count_processes(const char *needle);
+/* Wait until no process has a command line that contains @needle, for @timeout_s at most, by
+ * waiting for each to end (pidfd); how many are left. */
+guint run_wait_processes_gone(const char *needle, guint timeout_s);

@@ -16,46 +16,20 @@
 #define GONE_TIMEOUT_S 30
 
 /* The processes whose command line names the domain: QEMU, and the proxy beside it. */
-static guint
-count_processes(Fixture *f)
+static char *
+processes_of(Fixture *f)
 {
-    g_autofree char *needle = g_strdup_printf("guest=%s,", f->name);
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-    const char *pid;
-    guint n = 0;
-
-    g_assert_nonnull(proc);
-    while ((pid = g_dir_read_name(proc))) {
-        g_autofree char *path = g_build_filename("/proc", pid, "cmdline", NULL);
-        g_autofree char *text = NULL;
-        gsize len;
-
-        if (!g_ascii_isdigit(pid[0]) || !g_file_get_contents(path, &text, &len, NULL))
-            continue;
-        for (gsize i = 0; i + 1 < len; i++)
-            text[i] = text[i] ? text[i] : ' ';
-        n += strstr(text, needle) != NULL;
-    }
-    return n;
+    return g_strdup_printf("guest=%s,", f->name);
 }
 
 static void
 assert_destroy_leaves_nothing(Fixture *f)
 {
-    gint64 deadline = g_get_monotonic_time() + GONE_TIMEOUT_S * G_USEC_PER_SEC;
+    g_autofree char *needle = processes_of(f);
 
-    g_auto(Run) r = { NULL };
-
-    g_assert_cmpuint(count_processes(f), ==, 2);
-    virsh(&r, f->uri, "destroy", f->name);
-    /* libvirt 9.0's embedded driver reconnects to the domain in a thread of its own while
-     * virsh's destroy kills QEMU; the reconnection sees the monitor close and stops the
-     * domain first, and destroy finds it stopped.  The same with QEMU alone. */
-    if (r.status != 0)
-        assert_contains(r.err, "domain is not running");
-    while (count_processes(f) && g_get_monotonic_time() < deadline)
-        g_usleep(50 * 1000);
-    g_assert_cmpuint(count_processes(f), ==, 0);
+    g_assert_cmpuint(run_count_processes(needle), ==, 2);
+    domain_destroy(f);
+    g_assert_cmpuint(run_wait_processes_gone(needle, GONE_TIMEOUT_S), ==, 0);
 }
 
 static void
