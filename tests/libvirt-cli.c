@@ -174,6 +174,24 @@ list_json(Fixture *f, const char *uri)
     return list;
 }
 
+void
+domain_destroy(Fixture *f)
+{
+    g_auto(Run) destroy = { NULL };
+
+    virsh(&destroy, f->uri, "destroy", f->name);
+    /* On qemu:///embed, virsh's own reconnection may see QEMU go first (DEVELOPERS.md). */
+    if (destroy.status != 0)
+        assert_contains(destroy.err, "domain is not running");
+}
+
+void
+domain_restart(Fixture *f)
+{
+    domain_destroy(f);
+    g_free(virsh_ok(f->uri, "start", "--paused", f->name));
+}
+
 char *
 domain_log_path(Fixture *f)
 {
@@ -185,6 +203,15 @@ domain_log_path(Fixture *f)
 }
 
 /* ---- fixture: the parent sets up and tears down, a child runs the case ---- */
+
+/* Why the case cannot run here (no libvirtd, or what its missing() says), or NULL. */
+static const char *
+case_missing(const Case *c)
+{
+    if (c->system && !env.system)
+        return "no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)";
+    return c->missing ? c->missing() : NULL;
+}
 
 /* What a case starts with, made by the parent; FALSE when libvirt refused it (and said why
  * in the log), with nothing left behind. */
@@ -242,7 +269,7 @@ fixture_setup(Fixture *f, gconstpointer data)
                               (int)(f->c - all_cases));
     f->dir = g_build_filename(env.root, f->name, NULL);
     env.current = f;
-    if (g_test_subprocess() || (f->c->system && !env.system))
+    if (g_test_subprocess() || case_missing(f->c))
         return;
     g_assert_cmpint(g_mkdir(f->dir, 0700), ==, 0);
     if (f->c->domain == DOMAIN_NONE || f->c->domain == DOMAIN_BY_CASE) {
@@ -359,8 +386,8 @@ test_case(Fixture *f, gconstpointer data)
         f->c->body(f, f->c->arg);
         leave_child();
     }
-    if (f->c->system && !env.system) {
-        skip_missing("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
+    if (case_missing(f->c)) {
+        skip_missing(case_missing(f->c));
         return;
     }
     if (!f->made && f->c->domain != DOMAIN_NONE) {

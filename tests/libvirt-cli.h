@@ -25,6 +25,8 @@ typedef struct {
     const char *arg;
     const char *emulator;     /* of the domain; NULL: QEMU */
     const char *devices;      /* more of the domain's <devices>, as XML; NULL: none */
+    /* What the case needs that may be missing: why it cannot run, or NULL when it can. */
+    const char *(*missing)(void);
 } Case;
 
 struct _Fixture {
@@ -61,6 +63,10 @@ gboolean has_alias_in(const char *xml, const char *element, const char *alias);
 /* virt-spicevmc list --json: JSON alone on stdout, and the passthrough warning on stderr
  * exactly when a channel went through passthrough. */
 json_object *list_json(Fixture *f, const char *uri);
+/* virsh destroy: the domain stops.  domain_restart(): then start --paused, a new QEMU from the
+ * definition. */
+void domain_destroy(Fixture *f);
+void domain_restart(Fixture *f);
 /* The domain's QEMU log, as libvirt keeps it. */
 char *domain_log_path(Fixture *f);
 

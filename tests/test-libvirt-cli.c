@@ -9,7 +9,14 @@
 
 #include "libvirt-views.h"
 
+/* Where libvirtd runs hooks from, and where the hook says what it did. */
 #define HOOK_PATH "/etc/libvirt/hooks/qemu.d/spicevmc"
+#define HOOK_LOG "/var/log/libvirt/spicevmc-hook.log"
+/* How the hook runs virt-spicevmc, installed (as make builds it) and as built. */
+#define HOOK_RUNS "setsid -f " BINDIR "/virt-spicevmc "
+#define HOOK_RUNS_BUILD "setsid -f " VIRT_SPICEVMC " "
+/* How long the restore the hook starts may take to end. */
+#define RESTORE_TIMEOUT_S 60
 #define EVENT_TIMEOUT_S "60"
 #define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
                 "\"property\":\"%s\"}}"
@@ -240,14 +247,38 @@ static const struct {
     { "usbredir", "redirdev" },
 };
 
+/* What a process wrote on stderr that a sanitizer or valgrind would. */
+static void
+assert_no_report(const char *text)
+{
+    if (g_regex_match_simple("Sanitizer|runtime error|^==[0-9]+== [A-Z]", text, G_REGEX_MULTILINE,
+                             0))
+        g_assert_cmpstr(text, ==, "(no sanitizer or valgrind report)");
+}
+
+/* libvirtd's hook must run this build's virt-spicevmc, so that the sanitizer and valgrind
+ * passes check what it runs: .ci/run installs such a hook before it starts libvirtd. */
+static const char *
+hook_missing(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(HOOK_PATH, &text, NULL, NULL))
+        return "no spicevmc hook at " HOOK_PATH " (.ci/run installs one before libvirtd starts)";
+    if (!strstr(text, HOOK_RUNS_BUILD))
+        return "the hook at " HOOK_PATH " does not run this build's virt-spicevmc (.ci/run "
+               "installs one that does)";
+    return NULL;
+}
+
 /* Everything --persistent added is back after virsh destroy + start: libvirt's part by
- * itself, the smartcard through the hook or restore. */
+ * itself, the smartcard through libvirtd's hook ("hook") or by restore. */
 static void
 config_survives_restart(Fixture *f, const char *arg)
 {
     g_autofree char *inactive = NULL, *restore = NULL, *card = NULL;
     g_auto(Views) v = { 0 };
-    gboolean hook = g_file_test(HOOK_PATH, G_FILE_TEST_IS_EXECUTABLE);
+    gboolean hook = g_strcmp0(arg, "hook") == 0;
     g_autoptr(GError) error = NULL;
     json_object *ch;
 
@@ -258,7 +289,7 @@ config_survives_restart(Fixture *f, const char *arg)
     for (size_t i = 0; i < json_object_array_length(v.list); i++) {
         ch = json_object_array_get_idx(v.list, i);
         g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+        g_assert_true(member_bool(ch, "persistent"));
     }
     card = g_strdup(member_str(find_entry(v.list, "kind", "smartcard"), "id"));
     inactive = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
@@ -269,20 +300,30 @@ config_survives_restart(Fixture *f, const char *arg)
     restore = virsh_metadata(f, RESTORE_NS, TRUE);
     g_assert_true(has_alias_in(restore, NULL, card));
 
-    g_free(virsh_ok(f->uri, "destroy", f->name));
+    domain_destroy(f);
     if (hook) {
         /* The hook's restore rewrites the live metadata: that event says it is done.  virsh
          * event listens well before QEMU has started and libvirt has run the hook. */
         g_autoptr(GSubprocess) watch = g_subprocess_new(
             G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "virsh", "-c", f->uri, "event", f->name,
             "--event", "metadata-change", "--timeout", EVENT_TIMEOUT_S, NULL);
-        g_autofree char *events = NULL;
+        g_autofree char *events = NULL, *log = NULL, *needle = NULL;
+        GStatBuf before = { 0 };
+        gsize len;
 
         g_assert_no_error(error);
+        g_stat(HOOK_LOG, &before);
         g_free(virsh_ok(f->uri, "start", "--paused", f->name));
         g_subprocess_communicate_utf8(watch, NULL, NULL, &events, NULL, &error);
         g_assert_no_error(error);
         assert_contains(events, "event 'metadata-change' for domain");
+        /* What the restore wrote, once it has ended: its leak check comes last. */
+        needle = g_strdup_printf(" %s restore", f->name);
+        g_assert_cmpuint(run_wait_processes_gone(needle, RESTORE_TIMEOUT_S), ==, 0);
+        g_assert_true(g_file_get_contents(HOOK_LOG, &log, &len, NULL));
+        g_assert_cmpuint(len, >=, (gsize)before.st_size);
+        assert_contains(log + before.st_size, "Channel 'ua-smartcard0' added");
+        assert_no_report(log + before.st_size);
     } else {
         g_autofree char *line = g_strdup_printf("Channel '%s' added", card);
         g_autofree char *out = NULL;
@@ -301,13 +342,74 @@ config_survives_restart(Fixture *f, const char *arg)
     g_assert_cmpuint(json_object_array_length(v.list), ==, 5);
     for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
         ch = find_entry(v.list, "kind", kept[i].kind);
-        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+        g_assert_true(member_bool(ch, "persistent"));
         views_assert_libvirt_channel(&v, ch, kept[i].element);
     }
     ch = find_entry(v.list, "kind", "smartcard");
     g_assert_cmpstr(member_str(ch, "id"), ==, card);
-    g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+    g_assert_true(member_bool(ch, "persistent"));
     views_assert_passthrough_channel(&v, ch);
+}
+
+/* The hook as make builds it, with this build's virt-spicevmc in place of the installed one,
+ * run as libvirtd runs it (DOMAIN OPERATION SUBOPERATION -, the domain's XML on stdin):
+ * qemu:///embed runs no hook itself.  After a start, it restores what spicevmc keeps for the
+ * domain, from a process of its own; after anything else, or for a domain without spicevmc's
+ * record, it does nothing at all. */
+static void
+hook_script(Fixture *f, const char *arg)
+{
+    g_autofree char *built = NULL, *script = NULL, *xml = NULL, *log_text = NULL;
+    g_autofree char *hook = g_build_filename(f->dir, "hook", NULL);
+    g_autofree char *log = g_build_filename(f->dir, "hook.log", NULL);
+    g_autofree char *uri = g_strconcat("SPICEVMC_HOOK_URI=", f->uri, NULL);
+    g_autofree char *log_env = g_strconcat("SPICEVMC_HOOK_LOG=", log, NULL);
+    g_autofree char *needle = g_strdup_printf(" %s restore", f->name);
+    const char *env[] = { uri, log_env, "LIBVIRT_DEFAULT_URI", "LIBVIRT_LOG_OUTPUTS", NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) list = NULL;
+    g_auto(GStrv) parts = NULL;
+    const struct {
+        const char *operation, *sub;
+        gboolean record;      /* the domain's XML on stdin; else one without the record */
+        gboolean restores;
+    } calls[] = {
+        { "prepare", "begin", TRUE, FALSE },
+        { "start", "begin", TRUE, FALSE },
+        { "started", "begin", FALSE, FALSE },
+        { "release", "end", TRUE, FALSE },
+        { "started", "begin", TRUE, TRUE },
+    };
+
+    g_assert_true(g_file_get_contents(BUILT_HOOK, &built, NULL, &error));
+    g_assert_no_error(error);
+    parts = g_strsplit(built, HOOK_RUNS, -1);
+    g_assert_cmpuint(g_strv_length(parts), ==, 2);
+    script = g_strjoinv(HOOK_RUNS_BUILD, parts);
+    g_assert_true(g_file_set_contents(hook, script, -1, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g_chmod(hook, 0755), ==, 0);
+
+    g_free(cli_ok(f->uri, f->name, "add", "--persistent", "smartcard"));
+    domain_restart(f);
+    xml = virsh_ok(f->uri, "dumpxml", f->name);
+    for (guint i = 0; i < G_N_ELEMENTS(calls); i++) {
+        const char *argv[] = { hook, f->name, calls[i].operation, calls[i].sub, "-", NULL };
+        RunOptions o = { calls[i].record ? xml : "<domain type='qemu'/>\n", env };
+        g_auto(Run) r = { NULL };
+
+        run_argv(&r, argv, &o);
+        run_assert_ok(&r);
+        g_assert_cmpstr(r.out, ==, "");
+        g_assert_cmpuint(run_wait_processes_gone(needle, RESTORE_TIMEOUT_S), ==, 0);
+        g_assert_cmpint(g_file_test(log, G_FILE_TEST_EXISTS), ==, calls[i].restores);
+    }
+    g_assert_true(g_file_get_contents(log, &log_text, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_str_has_prefix(log_text, "Channel 'ua-smartcard0' added: "));
+    g_assert_cmpstr(strchr(log_text, '\n'), ==, "\n");
+    list = list_json(f, f->uri);
+    g_assert_cmpstr(member_str(find_entry(list, "kind", "smartcard"), "state"), ==, "ok");
 }
 
 static const Case cases[] = {
@@ -325,8 +427,13 @@ static const Case cases[] = {
     { "/libvirt-cli/system/attach-device-after-passthrough", TRUE, DOMAIN_TRANSIENT,
       attach_after_passthrough },
     { "/libvirt-cli/system/remote-uri", TRUE, DOMAIN_TRANSIENT, remote_uri },
-    { "/libvirt-cli/system/config-survives-restart", TRUE, DOMAIN_RUNNING,
+    { "/libvirt-cli/embed/hook-script", FALSE, DOMAIN_RUNNING, hook_script },
+    /* qemu:///embed runs no hook: restore by hand; libvirtd runs its own, which must be this
+     * build's. */
+    { "/libvirt-cli/embed/config-survives-restart", FALSE, DOMAIN_RUNNING,
       config_survives_restart },
+    { "/libvirt-cli/system/config-survives-restart", TRUE, DOMAIN_RUNNING,
+      config_survives_restart, "hook", .missing = hook_missing },
 };
 
 int

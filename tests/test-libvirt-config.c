@@ -14,19 +14,6 @@ static const char *const every_kind[] = {
     "port,fqdn=org.spicevmc.test.0",
 };
 
-/* virsh destroy, then start paused: a new QEMU from the definition. */
-static void
-restart(Fixture *f)
-{
-    g_auto(Run) destroy = { NULL };
-
-    virsh(&destroy, f->uri, "destroy", f->name);
-    /* On qemu:///embed, virsh's own reconnection may see QEMU go first (DEVELOPERS.md). */
-    if (destroy.status != 0)
-        assert_contains(destroy.err, "domain is not running");
-    g_free(virsh_ok(f->uri, "start", "--paused", f->name));
-}
-
 /* virt-spicevmc DOMAIN COMMAND SCOPE with every kind, or with the ids of @list. */
 static char *
 cli_every(Fixture *f, const char *command, const char *scope, json_object *list)
@@ -81,7 +68,7 @@ remove_persistent(Fixture *f, const char *arg)
     assert_listed(v.list, "ok", TRUE);
     g_free(cli_every(f, "remove", "--persistent", v.list));
     views_assert_clean(f);
-    restart(f);
+    domain_restart(f);
     views_assert_clean(f);
 }
 
@@ -109,7 +96,7 @@ remove_config(Fixture *f, const char *arg)
     g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", after.inactive, 0, 0));
     g_assert_cmpstr(after.restore[1], ==, "");
 
-    restart(f);
+    domain_restart(f);
     views_load(&restarted, f);
     g_assert_cmpuint(count_prefixed(restarted.chardevs, "label", "svc_"), ==, 0);
     g_assert_cmpuint(count_prefixed(restarted.chardevs, "label", "charua-"), ==, 0);
@@ -149,14 +136,14 @@ config_alone(Fixture *f, const char *arg)
     /* Only the records changed in the live XML (they follow in both, README). */
     assert_same_devices(v.xml, before.xml);
 
-    restart(f);
+    domain_restart(f);
     restored = cli_ok(f->uri, f->name, "restore");
     g_assert_true(g_str_has_prefix(restored, "Channel 'ua-smartcard0' added"));
     views_load(&v, f);
     assert_listed(v.list, "ok", TRUE);
     g_free(cli_every(f, "remove", "--persistent", v.list));
     views_assert_clean(f);
-    restart(f);
+    domain_restart(f);
     views_assert_clean(f);
 }
 
