@@ -19,6 +19,8 @@
 
 /* A case that hangs is killed after this; its parent still destroys its domain. */
 #define CASE_TIMEOUT_S 300
+/* How long libvirt and the kernel may take to let a domain's processes go after destroy. */
+#define GONE_TIMEOUT_S 30
 /* How much of each log a failed case shows. */
 #define LOG_TAIL_LINES 30
 
@@ -88,6 +90,14 @@ assert_contains(const char *haystack, const char *needle)
 {
     if (!strstr(haystack, needle))
         g_assert_cmpstr(haystack, ==, needle);
+}
+
+void
+assert_no_report(const char *text)
+{
+    if (g_regex_match_simple("Sanitizer|runtime error|^==[0-9]+== [A-Z]", text, G_REGEX_MULTILINE,
+                             0))
+        g_assert_cmpstr(text, ==, "(no sanitizer or valgrind report)");
 }
 
 void
@@ -287,9 +297,15 @@ fixture_teardown(Fixture *f, gconstpointer data)
         g_auto(Run) destroy = { NULL };
         g_auto(Run) undefine = { NULL };
 
-        /* The domain may be stopped already: destroy's failure does not matter, a persistent
-         * domain left behind does. */
+        g_autofree char *processes = g_strdup_printf("guest=%s,", f->name);
+
+        /* The domain may be stopped already: destroy's failure does not matter, a QEMU or a
+         * persistent domain left behind does. */
         virsh(&destroy, f->uri, "destroy", f->name);
+        if (run_wait_processes_gone(processes, GONE_TIMEOUT_S)) {
+            g_printerr("# %s: QEMU still runs after virsh destroy\n", f->name);
+            g_test_fail();
+        }
         if (f->c->domain != DOMAIN_TRANSIENT && f->c->domain != DOMAIN_BY_CASE) {
             virsh(&undefine, f->uri, "undefine", f->name);
             assert_ok(&undefine);
@@ -346,11 +362,9 @@ run_child(Fixture *f)
 {
     const char *argv[] = { env.argv0, "-q", "-p", g_test_get_path(), "--GTestSubprocess",
                            NULL };
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocess) child = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_NONE, &error);
+    g_autoptr(GSubprocess) child = run_spawn(argv);
     g_auto(Run) r = { NULL };
 
-    g_assert_no_error(error);
     if (!run_wait(child, CASE_TIMEOUT_S))
         g_printerr("# %s: still running after %d s, killed\n", g_test_get_path(),
                    CASE_TIMEOUT_S);
@@ -426,6 +440,10 @@ void
 libvirt_cli_init(int *argc, char ***argv, const Case *cases, guint n_cases)
 {
     g_test_init(argc, argv, NULL);
+    /* A failed assertion in the parent fails its case and goes on: the teardown still
+     * destroys the domain, the next cases still run.  A case's child stops at the first. */
+    if (!g_test_subprocess())
+        g_test_set_nonfatal_assertions();
     env_init((*argv)[0]);
     all_cases = cases;
     for (guint i = 0; i < n_cases; i++)

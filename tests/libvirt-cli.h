@@ -50,6 +50,8 @@ char *run(Run *r, gboolean is_virsh, const char *uri, ...);
 #define assert_ok(r) run_assert_ok(r)
 /* strstr that fails showing both strings. */
 void assert_contains(const char *haystack, const char *needle);
+/* @text (what a program wrote on stderr) has no report of a sanitizer's or valgrind's. */
+void assert_no_report(const char *text);
 /* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
  * "virt-spicevmc: error: …", containing @fragment. */
 void assert_one_error(Run *r, const char *fragment);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -70,22 +71,155 @@ run_assert_ok(const Run *r)
     g_assert_cmpint(r->status, ==, 0);
 }
 
-/* The program dies with the test, so that none outlives a test that is killed. */
+/* How long what a killed program forked may keep its stdout open. */
+#define KILLED_TIMEOUT_S 10
+
+/* The program dies with the test, so that none outlives a test that is killed; in a process
+ * group of its own, so that what it forked goes with it when the test kills it. */
 static void
 die_with_parent(gpointer data)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);
 }
 
-static void
-on_communicated(GObject *source, GAsyncResult *result, gpointer data)
+/* Its input comes from a file, not a pipe: a program may leave without reading it all. */
+static int
+input_fd(const char *input)
 {
-    Run *r = data;
     g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("svc-run-XXXXXX", &path, &error);
 
-    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &r->out, &r->err,
-                                         &error);
+    gsize len = input ? strlen(input) : 0;
+
     g_assert_no_error(error);
+    g_unlink(path);
+    g_assert_cmpint(write(fd, input ? input : "", len), ==, (gssize)len);
+    g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+    return fd;
+}
+
+static char **
+environment(const RunOptions *o)
+{
+    char **env = g_get_environ();
+
+    for (guint i = 0; o && o->env && o->env[i]; i++) {
+        const char *eq = strchr(o->env[i], '=');
+        g_autofree char *name = eq ? g_strndup(o->env[i], eq - o->env[i]) : g_strdup(o->env[i]);
+
+        env = eq ? g_environ_setenv(env, name, eq + 1, TRUE) : g_environ_unsetenv(env, name);
+    }
+    return env;
+}
+
+/* Read what is there on @fd into @out; FALSE at its end. */
+static gboolean
+read_some(int fd, GString *out)
+{
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && errno == EINTR)
+        return TRUE;
+    g_assert_cmpint(n, >=, 0);
+    g_string_append_len(out, buf, n);
+    return n > 0;
+}
+
+static char *
+utf8(GString *s, const char *what, const Run *r)
+{
+    if (!g_utf8_validate(s->str, s->len, NULL))
+        g_error("%s wrote on its %s what is not UTF-8", r->command, what);
+    return g_strndup(s->str, s->len);
+}
+
+void
+run_argv(Run *r, const char *const *argv, const RunOptions *o)
+{
+    g_auto(GStrv) env = environment(o);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) err = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+    gint64 deadline = g_get_monotonic_time() + RUN_TIMEOUT_S * G_USEC_PER_SEC;
+    struct pollfd p[3] = { { .events = POLLIN }, { .events = POLLIN }, { .events = POLLIN } };
+    int in = input_fd(o ? o->input : NULL);
+    gboolean late = FALSE;
+    GPid pid;
+    int status;
+
+    r->command = quote_argv(argv);
+    /* Not reaped by GLib: its pid stays ours until waitpid(), to kill its group by. */
+    g_spawn_async_with_pipes_and_fds(NULL, argv, (const char *const *)env,
+                                     G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                     die_with_parent, NULL, in, -1, -1, NULL, NULL, 0, &pid,
+                                     NULL, &p[0].fd, &p[1].fd, &error);
+    close(in);
+    g_assert_no_error(error);
+    p[2].fd = pidfd_open(pid, 0);
+    g_assert_cmpint(p[2].fd, >=, 0);
+    /* Until both pipes end and it has ended. */
+    while (p[0].fd >= 0 || p[1].fd >= 0 || p[2].fd >= 0) {
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (left <= 0 && late) {
+            /* Something outside its process group holds its stdout: enough. */
+            for (guint i = 0; i < 2; i++) {
+                if (p[i].fd >= 0)
+                    close(p[i].fd);
+                p[i].fd = -1;
+            }
+            continue;
+        }
+        if (left <= 0) {
+            /* Its children too: one still holding its stdout would keep this going. */
+            late = TRUE;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            deadline = g_get_monotonic_time() + KILLED_TIMEOUT_S * G_USEC_PER_SEC;
+            continue;
+        }
+        if (poll(p, 3, (int)MIN(left / 1000 + 1, G_MAXINT)) < 0) {
+            g_assert_cmpint(errno, ==, EINTR);
+            continue;
+        }
+        for (guint i = 0; i < 2; i++) {
+            if (p[i].fd >= 0 && p[i].revents && !read_some(p[i].fd, i ? err : out)) {
+                close(p[i].fd);
+                p[i].fd = -1;
+            }
+        }
+        if (p[2].fd >= 0 && p[2].revents) {
+            close(p[2].fd);
+            p[2].fd = -1;
+        }
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        g_assert_cmpint(errno, ==, EINTR);
+    r->out = utf8(out, "stdout", r);
+    r->err = utf8(err, "stderr", r);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (late) {
+        g_printerr("# %s: still running after %d s, killed\n", r->command, RUN_TIMEOUT_S);
+        run_explain(r);
+        g_error("%s was still running after %d s", r->command, RUN_TIMEOUT_S);
+    }
+}
+
+GSubprocess *
+run_spawn(const char *const *argv)
+{
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr(GError) error = NULL;
+    GSubprocess *proc;
+
+    g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+    proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+    g_assert_no_error(error);
+    return proc;
 }
 
 static gboolean
@@ -95,80 +229,37 @@ on_late(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* Its input comes from a file, not a pipe: a program may leave without reading it all. */
-static char *
-input_file(const char *input)
+static void
+on_waited(GObject *source, GAsyncResult *result, gpointer data)
 {
-    g_autoptr(GError) error = NULL;
-    char *path = NULL;
-    int fd = g_file_open_tmp("svc-run-XXXXXX", &path, &error);
-
-    g_assert_no_error(error);
-    close(fd);
-    g_assert_true(g_file_set_contents(path, input, -1, &error));
-    g_assert_no_error(error);
-    return path;
+    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
+    *(gboolean *)data = TRUE;
 }
 
-static GSubprocess *
-spawn(const char *const *argv, const RunOptions *o)
-{
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-    g_autofree char *input = o && o->input ? input_file(o->input) : NULL;
-    g_autoptr(GError) error = NULL;
-    GSubprocess *proc;
-
-    for (guint i = 0; o && o->env && o->env[i]; i++) {
-        const char *eq = strchr(o->env[i], '=');
-        g_autofree char *name = eq ? g_strndup(o->env[i], eq - o->env[i]) : g_strdup(o->env[i]);
-
-        if (eq)
-            g_subprocess_launcher_setenv(launcher, name, eq + 1, TRUE);
-        else
-            g_subprocess_launcher_unsetenv(launcher, name);
-    }
-    g_subprocess_launcher_set_stdin_file_path(launcher, input ? input : "/dev/null");
-    g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-    proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
-    if (input)
-        g_unlink(input);
-    g_assert_no_error(error);
-    return proc;
-}
-
-void
-run_argv(Run *r, const char *const *argv, const RunOptions *o)
+gboolean
+run_wait(GSubprocess *proc, guint timeout_s)
 {
     g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(RUN_TIMEOUT_S);
-    g_autoptr(GSubprocess) proc = NULL;
-    g_autoptr(GError) error = NULL;
-    gboolean late = FALSE;
+    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(timeout_s);
+    gboolean late = FALSE, ended = FALSE, killed;
+    /* A case's child runs for a while: it has not been reaped yet. */
+    const char *id = g_subprocess_get_identifier(proc);
+    int pid = id ? atoi(id) : 0;
 
     g_main_context_push_thread_default(context);
-    r->command = quote_argv(argv);
-    proc = spawn(argv, o);
-    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
+    g_subprocess_wait_async(proc, NULL, on_waited, &ended);
     g_source_set_callback(deadline, on_late, &late, NULL);
     g_source_attach(deadline, context);
-    while (!r->err && !late)
+    while (!ended && !late)
         g_main_context_iteration(context, TRUE);
-    if (late)
-        g_subprocess_force_exit(proc);
-    while (!r->err)
+    killed = !ended;
+    if (killed && pid)
+        kill(-pid, SIGKILL);
+    while (!ended)
         g_main_context_iteration(context, TRUE);
-    g_subprocess_wait(proc, NULL, &error);
-    g_assert_no_error(error);
     g_source_destroy(deadline);
     g_main_context_pop_thread_default(context);
-    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
-    r->signal = g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc) : 0;
-    if (late) {
-        g_printerr("# %s: still running after %d s, killed\n", r->command, RUN_TIMEOUT_S);
-        run_explain(r);
-        g_error("%s was still running after %d s", r->command, RUN_TIMEOUT_S);
-    }
+    return !killed;
 }
 
 static gboolean
@@ -203,35 +294,8 @@ run_assert_error_line(const Run *r, const char *prefix, const char *fragment)
         g_assert_cmpstr(r->err, ==, fragment);
 }
 
-static void
-on_waited(GObject *source, GAsyncResult *result, gpointer data)
-{
-    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
-    *(gboolean *)data = TRUE;
-}
 
-gboolean
-run_wait(GSubprocess *proc, guint timeout_s)
-{
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(timeout_s);
-    gboolean late = FALSE, ended = FALSE, killed;
 
-    g_main_context_push_thread_default(context);
-    g_subprocess_wait_async(proc, NULL, on_waited, &ended);
-    g_source_set_callback(deadline, on_late, &late, NULL);
-    g_source_attach(deadline, context);
-    while (!ended && !late)
-        g_main_context_iteration(context, TRUE);
-    killed = !ended;
-    if (killed)
-        g_subprocess_force_exit(proc);
-    while (!ended)
-        g_main_context_iteration(context, TRUE);
-    g_source_destroy(deadline);
-    g_main_context_pop_thread_default(context);
-    return !killed;
-}
 
 /* The pids of the processes whose command line (its arguments joined by spaces) contains
  * @needle. */
