@@ -37,12 +37,13 @@ lib_open(Lib *l, Fixture *f)
     l->f = f;
     /* libvirt's warnings to a file, as the CLI keeps them, before libvirt or a thread runs. */
     g_setenv("LIBVIRT_LOG_OUTPUTS", log, TRUE);
-    libvirt_env_event_loop();
+    libvirt_env_event_register();
     l->conn = virConnectOpen(f->uri);
     g_assert_nonnull(l->conn);
+    lib_reopen(l);
+    libvirt_env_event_loop();
     l->dom = virDomainLookupByName(l->conn, f->name);
     g_assert_nonnull(l->dom);
-    lib_reopen(l);
     return l;
 }
 
@@ -390,8 +391,9 @@ test_open_errors(Fixture *f, const char *arg)
     g_autoptr(SvcDomain) missing = NULL;
     g_autoptr(SvcDomain) nowhere = NULL;
 
-    libvirt_env_event_loop();
+    libvirt_env_event_register();
     missing = svc_domain_open(f->uri, "no-such-domain", 1000, &error);
+    libvirt_env_event_loop();
     g_assert_null(missing);
     g_assert_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT);
     g_assert_nonnull(strstr(error->message, "no-such-domain"));
