@@ -247,15 +247,6 @@ static const struct {
     { "usbredir", "redirdev" },
 };
 
-/* What a process wrote on stderr that a sanitizer or valgrind would. */
-static void
-assert_no_report(const char *text)
-{
-    if (g_regex_match_simple("Sanitizer|runtime error|^==[0-9]+== [A-Z]", text, G_REGEX_MULTILINE,
-                             0))
-        g_assert_cmpstr(text, ==, "(no sanitizer or valgrind report)");
-}
-
 /* libvirtd's hook must run this build's virt-spicevmc, so that the sanitizer and valgrind
  * passes check what it runs: .ci/run installs such a hook before it starts libvirtd. */
 static const char *
