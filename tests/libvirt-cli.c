@@ -47,8 +47,8 @@ is_embed(const char *uri)
 
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
  * asserts success and returns stdout. */
-char *
-run(Run *r, gboolean is_virsh, const char *uri, ...)
+static char *
+run_va(Run *r, gboolean is_virsh, const char *uri, const char *input, va_list ap)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autofree char *log = g_strdup_printf("LIBVIRT_LOG_OUTPUTS=3:file:%s/virsh.log",
@@ -58,19 +58,16 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
     const char *virsh_env[] = { "LIBVIRT_DEFAULT_URI", log,
                                 is_embed(uri) ? "LD_PRELOAD=" QUICK_EXIT_SO : NULL, NULL };
     const char *cli_env[] = { "LIBVIRT_DEFAULT_URI", "LIBVIRT_LOG_OUTPUTS", NULL };
-    RunOptions o = { NULL, is_virsh ? virsh_env : cli_env };
+    RunOptions o = { input, is_virsh ? virsh_env : cli_env };
     g_auto(Run) own = { NULL };
-    va_list ap;
 
     g_ptr_array_add(argv, (gpointer)(is_virsh ? "virsh" : VIRT_SPICEVMC));
     if (uri) {
         g_ptr_array_add(argv, (gpointer)"-c");
         g_ptr_array_add(argv, (gpointer)uri);
     }
-    va_start(ap, uri);
     for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
         g_ptr_array_add(argv, (gpointer)a);
-    va_end(ap);
     g_ptr_array_add(argv, NULL);
     if (!r)
         r = &own;
@@ -82,6 +79,30 @@ run(Run *r, gboolean is_virsh, const char *uri, ...)
         return NULL;
     run_assert_ok(r);
     return g_steal_pointer(&r->out);
+}
+
+char *
+run(Run *r, gboolean is_virsh, const char *uri, ...)
+{
+    va_list ap;
+    char *out;
+
+    va_start(ap, uri);
+    out = run_va(r, is_virsh, uri, NULL, ap);
+    va_end(ap);
+    return out;
+}
+
+char *
+cli_input_ok(const char *uri, const char *input, ...)
+{
+    va_list ap;
+    char *out;
+
+    va_start(ap, input);
+    out = run_va(NULL, FALSE, uri, input, ap);
+    va_end(ap);
+    return out;
 }
 
 /* strstr that fails showing both strings. */

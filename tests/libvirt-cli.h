@@ -45,6 +45,9 @@ char *run(Run *r, gboolean is_virsh, const char *uri, ...);
 #define cli(r, uri, ...) run(r, FALSE, uri, __VA_ARGS__, NULL)
 #define virsh_ok(uri, ...) run(NULL, TRUE, uri, __VA_ARGS__, NULL)
 #define cli_ok(uri, ...) run(NULL, FALSE, uri, __VA_ARGS__, NULL)
+/* virt-spicevmc [-c URI] ARG… with @input on its stdin; asserts success, returns stdout.  The
+ * ARGs end with NULL. */
+char *cli_input_ok(const char *uri, const char *input, ...) G_GNUC_NULL_TERMINATED;
 
 /* Success prints nothing on stderr; the assertion shows what was printed instead. */
 #define assert_ok(r) run_assert_ok(r)

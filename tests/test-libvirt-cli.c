@@ -72,6 +72,50 @@ every_kind(Fixture *f, const char *arg)
     views_assert_clean(f);
 }
 
+/* What list --xml prints, detach takes from stdin: every channel goes, libvirt's and
+ * spicevmc's alike. */
+static void
+list_xml_detach(Fixture *f, const char *arg)
+{
+    g_autofree char *xml = NULL, *out = NULL;
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav", "vdagent", "serial"));
+    xml = cli_ok(f->uri, f->name, "list", "--xml");
+    g_assert_true(g_str_has_prefix(xml, "<devices>\n"));
+    out = cli_input_ok(f->uri, xml, f->name, "detach", "-", NULL);
+    g_assert_cmpstr(out, ==, "Channel 'ua-serial0' removed\nChannel 'ua-vdagent0' removed\n"
+                             "Channel 'ua-webdav0' removed\n");
+    views_assert_clean(f);
+}
+
+/* list as a table: a header, then one row per channel, who manages it and whether it comes
+ * back at the next start; the passthrough warning on stderr, not in the table. */
+static void
+list_table(Fixture *f, const char *arg)
+{
+    g_auto(Run) r = { NULL };
+    g_auto(GStrv) lines = NULL;
+
+    g_free(cli_ok(f->uri, f->name, "add", "--persistent", "webdav", "vdagent"));
+    cli(&r, f->uri, f->name, "list");
+    g_assert_cmpint(r.status, ==, 0);
+    assert_contains(r.err, "warning: channels managed by spicevmc go through QMP passthrough");
+    lines = g_strsplit(r.out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5);
+    g_assert_true(g_regex_match_simple("^ Id +Kind +SPICE name +Frontend +Bus +Port +Guest port "
+                                       "name +Guest +State +Managed by +Persistent$", lines[0],
+                                       0, 0));
+    g_assert_true(g_regex_match_simple("^-+$", lines[1], 0, 0));
+    g_assert_true(g_regex_match_simple("^ ua-vdagent0 +vdagent +vdagent +virtserialport +"
+                                       "virtio-serial0.0 +1 +com.redhat.spice.0 +closed +ok +"
+                                       "libvirt +yes$", lines[2], 0, 0));
+    g_assert_true(g_regex_match_simple("^ ua-webdav0 +webdav +org.spice-space.webdav.0 +"
+                                       "virtserialport +virtio-serial0.0 +30 +"
+                                       "org.spice-space.webdav.0 +closed +ok +spicevmc +yes$",
+                                       lines[3], 0, 0));
+    g_assert_cmpstr(lines[4], ==, "");
+}
+
 /* On a defined domain that is not running, and on a name libvirt does not know: one line,
  * and the definition untouched. */
 static void
@@ -419,6 +463,8 @@ static const Case cases[] = {
       attach_after_passthrough },
     { "/libvirt-cli/system/remote-uri", TRUE, DOMAIN_TRANSIENT, remote_uri },
     { "/libvirt-cli/embed/hook-script", FALSE, DOMAIN_RUNNING, hook_script },
+    { "/libvirt-cli/embed/list-xml-detach", FALSE, DOMAIN_RUNNING, list_xml_detach },
+    { "/libvirt-cli/embed/list-table", FALSE, DOMAIN_RUNNING, list_table },
     /* qemu:///embed runs no hook: restore by hand; libvirtd runs its own, which must be this
      * build's. */
     { "/libvirt-cli/embed/config-survives-restart", FALSE, DOMAIN_RUNNING,
