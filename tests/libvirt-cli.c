@@ -223,6 +223,20 @@ domain_restart(Fixture *f)
     g_free(virsh_ok(f->uri, "start", "--paused", f->name));
 }
 
+int
+domain_qemu_pid(Fixture *f)
+{
+    g_autofree char *file = g_strconcat(f->name, ".pid", NULL);
+    g_autofree char *path = f->c->system ? g_build_filename("/run/libvirt/qemu", file, NULL)
+                                         : g_build_filename(env.root, "run", "qemu", file, NULL);
+    g_autofree char *text = NULL;
+    gint64 pid = 0;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_true(g_ascii_string_to_signed(g_strstrip(text), 10, 2, G_MAXINT, &pid, NULL));
+    return (int)pid;
+}
+
 char *
 domain_log_path(Fixture *f)
 {

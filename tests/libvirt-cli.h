@@ -72,6 +72,8 @@ json_object *list_json(Fixture *f, const char *uri);
  * definition. */
 void domain_destroy(Fixture *f);
 void domain_restart(Fixture *f);
+/* The pid of the domain's QEMU, from libvirt's pid file. */
+int domain_qemu_pid(Fixture *f);
 /* The domain's QEMU log, as libvirt keeps it. */
 char *domain_log_path(Fixture *f);
 

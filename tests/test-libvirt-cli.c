@@ -2,6 +2,7 @@
 /* virt-spicevmc on libvirt domains end to end, with the CLI and virsh run as a user runs them. */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,6 +156,48 @@ stopped_or_missing(Fixture *f, const char *arg)
     g_assert_cmpstr(meta_after, ==, meta_before);
     state = virsh_ok(f->uri, "domstate", f->name);
     g_assert_cmpstr(state, ==, "shut off\n\n");
+}
+
+/* QEMU hung (stopped), then gone while a command waits on it: each time one line saying
+ * why, never a hang (a program's deadline is RUN_TIMEOUT_S).  With QEMU stopped, libvirt's reconnection holds the
+ * domain's job until its own 30 s lock timeout, which --timeout does not shorten over
+ * libvirt. */
+static void
+qemu_hung_then_gone(Fixture *f, const char *arg)
+{
+    const char *argv[] = { VIRT_SPICEVMC, "-c", f->uri, f->name, "remove", "--live", "ua-webdav0",
+                           NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) waiting = NULL;
+    g_autofree char *needle = NULL;
+    g_auto(Run) hung = { NULL };
+    g_auto(Run) gone = { NULL };
+    int pid;
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav"));
+    pid = domain_qemu_pid(f);
+    g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+    cli(&hung, f->uri, f->name, "remove", "ua-webdav0", "--timeout", "2");
+    assert_one_error(&hung, "cannot pass 'query-chardev' to QEMU through libvirt: Timed out "
+                            "during operation: cannot acquire state change lock");
+
+    /* The next command waits on QEMU as it goes. */
+    waiting = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_assert_no_error(error);
+    needle = g_strdup_printf("%s remove --live ua-webdav0", f->name);
+    g_assert_cmpuint(run_count_processes(needle), ==, 1);
+    g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+    g_assert_true(run_wait(waiting, RUN_TIMEOUT_S));
+    g_subprocess_communicate_utf8(waiting, NULL, NULL, &gone.out, &gone.err, &error);
+    g_assert_no_error(error);
+    gone.command = g_strjoinv(" ", (char **)argv);
+    gone.status = g_subprocess_get_exit_status(waiting);
+    /* Depending on when QEMU went: the domain had stopped before it asked, or while it waited,
+     * or libvirt still had it running without QEMU (then no channel runs either). */
+    assert_one_error(&gone, "");
+    g_assert_true(g_regex_match_simple("is not running\n$|has no such SPICE channel running\n$",
+                                       gone.err, 0, 0));
 }
 
 /* The CLI reports libvirt's own reason, which virsh prints as its last "error: " line. */
@@ -452,6 +495,8 @@ static const Case cases[] = {
     { "/libvirt-cli/embed/errors/stopped-or-missing", FALSE, DOMAIN_DEFINED,
       stopped_or_missing },
     { "/libvirt-cli/embed/errors/bad-ids", FALSE, DOMAIN_RUNNING, bad_ids },
+    { "/libvirt-cli/embed/errors/qemu-hung-then-gone", FALSE, DOMAIN_RUNNING,
+      qemu_hung_then_gone },
     { "/libvirt-cli/embed/errors/wrong-uri/socket", FALSE, DOMAIN_NONE, wrong_uri,
       "qemu+unix:///system?socket=/nonexistent/svc-cli-sock" },
     { "/libvirt-cli/embed/errors/wrong-uri/test-driver", FALSE, DOMAIN_NONE, wrong_uri,
