@@ -40,52 +40,26 @@ add_specs(SvcVm *svc, const char *const *texts, GPtrArray **added, GError **erro
     return svc_add(svc, (SvcSpec *const *)specs->pdata, specs->len, added, error);
 }
 
-static void
-collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *item = json_object_array_get_idx(list, i);
-        json_object *a = json_object_object_get(item, key);
-        json_object *b = key2 ? json_object_object_get(item, key2) : NULL;
-
-        g_ptr_array_add(out, g_strdup_printf("%s %s %s", prefix, json_object_get_string(a),
-                                             b ? json_object_get_string(b) : ""));
-    }
-}
-
-static int
-compare_strings(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char *
 vm_snapshot(QmpClient *inspect)
 {
     g_autoptr(json_object) chardevs = testvm_exec(inspect, qmp_cmd_query_chardev());
     g_autoptr(json_object) devices = testvm_exec(inspect, qmp_cmd_qom_list("/machine/peripheral"));
     g_autoptr(json_object) objects = testvm_exec(inspect, qmp_cmd_qom_list("/objects"));
-    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
 
-    collect(lines, "chardev", chardevs, "label", "filename");
-    collect(lines, "device", devices, "name", "type");
-    collect(lines, "object", objects, "name", "type");
-    g_ptr_array_sort(lines, compare_strings);
-    g_ptr_array_add(lines, NULL);
-    return g_strjoinv("\n", (char **)lines->pdata);
+    return testvm_snapshot(chardevs, devices, objects);
 }
 
 char *
 device_type(QmpClient *inspect, const char *id)
 {
     g_autoptr(json_object) devices = testvm_exec(inspect, qmp_cmd_qom_list("/machine/peripheral"));
+    const char *type;
 
-    for (size_t i = 0; i < json_object_array_length(devices); i++) {
-        json_object *item = json_object_array_get_idx(devices, i);
-        const char *type = json_object_get_string(json_object_object_get(item, "type"));
-
-        if (g_strcmp0(json_object_get_string(json_object_object_get(item, "name")), id) == 0)
-            return g_strndup(type + 6, strlen(type) - 7);
-    }
-    return NULL;
+    if (!has_entry(devices, "name", id))
+        return NULL;
+    /* "child<TYPE>" */
+    type = member_str(find_entry(devices, "name", id), "type");
+    g_assert_true(g_str_has_prefix(type, "child<") && g_str_has_suffix(type, ">"));
+    return g_strndup(type + 6, strlen(type) - 7);
 }

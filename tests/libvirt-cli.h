@@ -4,6 +4,7 @@
 #pragma once
 
 #include "qmp.h"
+#include "testvm.h"
 
 #define SYSTEM_URI "qemu:///system"
 #define REMOTE_URI "qemu+unix:///system"
@@ -24,54 +25,42 @@ typedef struct {
     const char *arg;
     const char *emulator;     /* of the domain; NULL: QEMU */
     const char *devices;      /* more of the domain's <devices>, as XML; NULL: none */
+    /* What the case needs that may be missing: why it cannot run, or NULL when it can. */
+    const char *(*missing)(void);
 } Case;
 
 struct _Fixture {
     const Case *c;
     const char *uri;
-    char *dir;                /* spice socket, domain and device XML */
+    char *dir;                /* spice socket, domain and device XML, virsh's log */
     char *name;               /* of the domain */
     gboolean made;            /* by this process, which undoes it */
 };
 
-typedef struct {
-    char *out;
-    char *err;
-    int status;               /* -1: killed by a signal */
-    char *command;            /* what ran, for the messages of failed assertions */
-} Run;
-
-void run_clear(Run *r);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
 /* virsh -c URI ARG…, or virt-spicevmc [-c URI] ARG…, up to the first NULL ARG.  With @r NULL,
- * asserts success and returns stdout. */
+ * asserts success and returns stdout.  virsh on qemu:///embed runs with tests/quick-exit.c
+ * preloaded (it says why). */
 char *run(Run *r, gboolean is_virsh, const char *uri, ...);
 #define virsh(r, uri, ...) run(r, TRUE, uri, __VA_ARGS__, NULL)
 #define cli(r, uri, ...) run(r, FALSE, uri, __VA_ARGS__, NULL)
 #define virsh_ok(uri, ...) run(NULL, TRUE, uri, __VA_ARGS__, NULL)
 #define cli_ok(uri, ...) run(NULL, FALSE, uri, __VA_ARGS__, NULL)
+/* virt-spicevmc [-c URI] ARG… with @input on its stdin; asserts success, returns stdout.  The
+ * ARGs end with NULL. */
+char *cli_input_ok(const char *uri, const char *input, ...) G_GNUC_NULL_TERMINATED;
 
 /* Success prints nothing on stderr; the assertion shows what was printed instead. */
-void assert_ok(Run *r);
+#define assert_ok(r) run_assert_ok(r)
 /* strstr that fails showing both strings. */
 void assert_contains(const char *haystack, const char *needle);
+/* @text (what a program wrote on stderr) has no report of a sanitizer's or valgrind's. */
+void assert_no_report(const char *text);
 /* The CLI's contract for errors: status 1, nothing on stdout, exactly one line on stderr,
  * "virt-spicevmc: error: …", containing @fragment. */
 void assert_one_error(Run *r, const char *fragment);
 
-json_object *parse_json(const char *text);
-/* @obj's @key, which must be there. */
-json_object *member(json_object *obj, const char *key);
-const char *member_str(json_object *obj, const char *key);
 /* virsh qemu-monitor-command: QEMU's "return". */
 json_object *qemu(Fixture *f, const char *cmd);
-/* Entries of @arr whose @key starts with (@prefix) or is @value. */
-guint count_entries(json_object *arr, const char *key, const char *value, gboolean prefix);
-#define has_entry(arr, key, value) (count_entries(arr, key, value, FALSE) > 0)
-#define count_prefixed(arr, key, prefix) count_entries(arr, key, prefix, TRUE)
-/* The one entry of @arr whose @key is @value; fails showing @arr when there is none. */
-json_object *find_entry(json_object *arr, const char *key, const char *value);
 /* virsh metadata of namespace @ns: the record, or "" when libvirt has none. */
 char *virsh_metadata(Fixture *f, const char *ns, gboolean config);
 /* <ELEMENT …>…<alias name='ALIAS'/> in libvirt's XML; element NULL: any. */
@@ -79,6 +68,14 @@ gboolean has_alias_in(const char *xml, const char *element, const char *alias);
 /* virt-spicevmc list --json: JSON alone on stdout, and the passthrough warning on stderr
  * exactly when a channel went through passthrough. */
 json_object *list_json(Fixture *f, const char *uri);
+/* virsh destroy: the domain stops.  domain_restart(): then start --paused, a new QEMU from the
+ * definition. */
+void domain_destroy(Fixture *f);
+void domain_restart(Fixture *f);
+/* The pid of the domain's QEMU, from libvirt's pid file. */
+int domain_qemu_pid(Fixture *f);
+/* The domain's QEMU log, as libvirt keeps it. */
+char *domain_log_path(Fixture *f);
 
 /* g_test_init(), and @cases added, their domains named after their index; more tests may be
  * added before libvirt_cli_run() runs them all. */

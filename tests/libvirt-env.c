@@ -2,6 +2,8 @@
 /* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
 #include "config.h"
 
+#include <signal.h>
+
 #include <libvirt/libvirt.h>
 
 #include "libvirt-env.h"
@@ -42,9 +44,30 @@ libvirt_env_embed_uri(const char *root)
     return g_strdup_printf("qemu:///embed?root=%s", root);
 }
 
+/* The embedded driver's QEMUs outlive a test that aborts; their pid files say which. */
+static void
+kill_leftovers(const char *root)
+{
+    g_autofree char *run = g_build_filename(root, "run", "qemu", NULL);
+    g_autoptr(GDir) dir = g_dir_open(run, 0, NULL);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(run, name, NULL);
+        g_autofree char *text = NULL;
+        gint64 pid;
+
+        if (g_str_has_suffix(name, ".pid") && g_strcmp0(name, "driver.pid") != 0 &&
+            g_file_get_contents(path, &text, NULL, NULL) &&
+            (pid = g_ascii_strtoll(text, NULL, 10)) > 1)
+            kill((pid_t)pid, SIGKILL);
+    }
+}
+
 void
 libvirt_env_remove_root(const char *root)
 {
+    kill_leftovers(root);
     testvm_remove_tree(root);
 }
 
@@ -102,14 +125,26 @@ run_event_loop(gpointer data)
     return NULL;
 }
 
-/* The application's part, which libspicevmc leaves to it: libvirt's event loop in a thread. */
+/* The application's part, which libspicevmc leaves to it: libvirt's event loop, registered
+ * before the first connection opens, and run in a thread of its own. */
 void
-libvirt_env_event_loop(void)
+libvirt_env_event_register(void)
 {
     static gsize done;
 
     if (g_once_init_enter(&done)) {
         virEventRegisterDefaultImpl();
+        g_once_init_leave(&done, 1);
+    }
+}
+
+void
+libvirt_env_event_loop(void)
+{
+    static gsize done;
+
+    libvirt_env_event_register();
+    if (g_once_init_enter(&done)) {
         g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
         g_once_init_leave(&done, 1);
     }

@@ -10,7 +10,7 @@
 char *libvirt_env_embed_root(void);
 /* "qemu:///embed?root=ROOT". */
 char *libvirt_env_embed_uri(const char *root);
-/* Remove the root and everything under it; its domains must be gone. */
+/* Remove the root and everything under it, after killing any QEMU still running there. */
 void libvirt_env_remove_root(const char *root);
 /* A q35 TCG domain with a virtio-serial and a qemu-xhci controller and SPICE on the unix
  * socket @spice_path, run by @emulator (NULL: QEMU). */
@@ -20,6 +20,11 @@ char *libvirt_env_domain_xml(const char *name, const char *spice_path, const cha
  * would reboot. */
 char *libvirt_env_boot_domain_xml(const char *name, const char *spice_path, const TestVmBoot *boot,
                                   const char *serial_path);
-/* Register libvirt's default event loop and run it in a thread, as an application of
- * libspicevmc must before opening a domain; once per process. */
+/* Register libvirt's default event loop, as an application of libspicevmc must before
+ * opening a domain; libvirt_env_event_loop() then runs it in a thread (registering it first
+ * when needed).  Each does it once per process.  The thread is best started once the
+ * connections are open: qemu:///embed runs dmidecode as it opens, and GCC 12's
+ * AddressSanitizer does not take its allocator's locks across fork(), so the child of a fork
+ * made while that thread starts up (and allocates) can wait forever for one of them. */
+void libvirt_env_event_register(void);
 void libvirt_env_event_loop(void);

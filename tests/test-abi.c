@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "run.h"
+
 /* The names of a version script's "global:" section, and its node. */
 static GHashTable *
 read_symbol_list(char **node)
@@ -56,17 +58,15 @@ read_header(void)
 static char **
 exported(void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autofree char *out = NULL;
     const char *argv[] = { "nm", "-D", "--defined-only", "--with-symbol-versions", "--format=posix",
                            LIBSPICEVMC_SO, NULL };
-    g_autoptr(GSubprocess) nm = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+    g_auto(Run) r = { NULL };
 
-    g_assert_no_error(error);
-    g_assert_true(g_subprocess_communicate_utf8(nm, NULL, NULL, &out, NULL, &error));
-    g_assert_no_error(error);
-    g_assert_true(g_subprocess_get_successful(nm));
-    return g_strsplit(g_strstrip(out), "\n", -1);
+    run_argv(&r, argv, NULL);
+    if (r.status != 0)
+        run_explain(&r);
+    g_assert_cmpint(r.status, ==, 0);
+    return g_strsplit(g_strstrip(r.out), "\n", -1);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "guest.h"
 #include "libvirt-cli.h"
 #include "libvirt-env.h"
+#include "skip.h"
 #include "port-client.h"
 #include "spicevmc.h"
 
@@ -94,7 +95,7 @@ have_image(void)
 {
     g_assert_no_error(image_error);
     if (!image)
-        g_test_skip(why_no_image);
+        skip_missing(why_no_image);
     return image != NULL;
 }
 

@@ -2,101 +2,25 @@
 /* virt-spicevmc on libvirt domains end to end, with the CLI and virsh run as a user runs them. */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
-#include "libvirt-cli.h"
+#include "libvirt-views.h"
 
-/* spicevmc's records in a domain's <metadata> (README): the channels it added through
- * passthrough, and those libvirt cannot keep in the definition (a smartcard) for restore. */
-#define ADDED_NS "urn:spicevmc:added:1"
-#define RESTORE_NS "urn:spicevmc:1"
+/* Where libvirtd runs hooks from, and where the hook says what it did. */
 #define HOOK_PATH "/etc/libvirt/hooks/qemu.d/spicevmc"
+#define HOOK_LOG "/var/log/libvirt/spicevmc-hook.log"
+/* How the hook runs virt-spicevmc, installed (as make builds it) and as built. */
+#define HOOK_RUNS "setsid -f " BINDIR "/virt-spicevmc "
+#define HOOK_RUNS_BUILD "setsid -f " VIRT_SPICEVMC " "
+/* How long the restore the hook starts may take to end. */
+#define RESTORE_TIMEOUT_S 60
 #define EVENT_TIMEOUT_S "60"
-#define QUERY_CHARDEV "{\"execute\":\"query-chardev\"}"
 #define QOM_GET "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/%s\"," \
                 "\"property\":\"%s\"}}"
-
-/* Every view of the domain, taken together. */
-typedef struct {
-    json_object *list;        /* virt-spicevmc list --json */
-    json_object *chardevs;    /* QEMU: query-chardev */
-    json_object *devices;     /* QEMU: the devices with ids */
-    char *xml;                /* virsh dumpxml */
-    char *added;              /* virsh metadata --live: spicevmc's passthrough record */
-} Views;
-
-static void
-views_clear(Views *v)
-{
-    g_clear_pointer(&v->list, json_object_put);
-    g_clear_pointer(&v->chardevs, json_object_put);
-    g_clear_pointer(&v->devices, json_object_put);
-    g_clear_pointer(&v->xml, g_free);
-    g_clear_pointer(&v->added, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Views, views_clear)
-
-static void
-views_load(Views *v, Fixture *f)
-{
-    views_clear(v);
-    v->list = list_json(f, f->uri);
-    v->chardevs = qemu(f, QUERY_CHARDEV);
-    v->devices = qemu(f, "{\"execute\":\"qom-list\","
-                         "\"arguments\":{\"path\":\"/machine/peripheral\"}}");
-    v->xml = virsh_ok(f->uri, "dumpxml", f->name);
-    v->added = virsh_metadata(f, ADDED_NS, FALSE);
-}
-
-/* A channel libvirt plugged: QEMU names its chardev "char" + alias. */
-static void
-assert_libvirt_channel(Views *v, json_object *ch, const char *element)
-{
-    const char *id = member_str(ch, "id");
-    g_autofree char *label = g_strconcat("char", id, NULL);
-
-    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-    g_assert_true(json_object_get_boolean(member(ch, "libvirt")));
-    g_assert_cmpstr(member_str(ch, "chardev"), ==, label);
-    g_assert_true(has_entry(v->chardevs, "label", label));
-    g_assert_true(has_entry(v->devices, "name", id));
-    g_assert_true(has_alias_in(v->xml, element, id));
-    g_assert_false(has_alias_in(v->added, NULL, id));
-}
-
-/* A channel added through passthrough: QEMU has it, libvirt's XML does not, the record does. */
-static void
-assert_passthrough_channel(Views *v, json_object *ch)
-{
-    const char *id = member_str(ch, "id");
-    const char *chardev = member_str(ch, "chardev");
-
-    g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-    g_assert_false(json_object_get_boolean(member(ch, "libvirt")));
-    g_assert_true(g_str_has_prefix(chardev, "svc_"));
-    g_assert_true(has_entry(v->chardevs, "label", chardev));
-    g_assert_true(has_entry(v->devices, "name", id));
-    g_assert_false(has_alias_in(v->xml, NULL, id));
-    g_assert_true(has_alias_in(v->added, NULL, id));
-}
-
-/* No SPICE channel left in any view. */
-static void
-assert_clean(Fixture *f)
-{
-    g_auto(Views) v = { NULL };
-
-    views_load(&v, f);
-    g_assert_cmpstr(json_object_to_json_string(v.list), ==, "[ ]");
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 0);
-    g_assert_cmpuint(count_prefixed(v.chardevs, "label", "charua-"), ==, 0);
-    g_assert_cmpuint(count_prefixed(v.devices, "name", "ua-"), ==, 0);
-    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.xml, 0, 0));
-    g_assert_false(g_regex_match_simple("<alias name=['\"]ua-", v.added, 0, 0));
-}
 
 /* ---- the cases --------------------------------------------------------- */
 
@@ -117,7 +41,7 @@ static const struct {
 static void
 every_kind(Fixture *f, const char *arg)
 {
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) chardevs = g_ptr_array_new_with_free_func(g_free);
 
@@ -132,9 +56,9 @@ every_kind(Fixture *f, const char *arg)
         g_ptr_array_add(chardevs, g_strdup(member_str(ch, "chardev")));
         g_assert_true(g_str_has_prefix(ids->pdata[i], "ua-"));
         if (kinds[i].element)
-            assert_libvirt_channel(&v, ch, kinds[i].element);
+            views_assert_libvirt_channel(&v, ch, kinds[i].element);
         else
-            assert_passthrough_channel(&v, ch);
+            views_assert_passthrough_channel(&v, ch);
     }
     g_assert_cmpuint(count_prefixed(v.chardevs, "label", "svc_"), ==, 5);
 
@@ -146,7 +70,51 @@ every_kind(Fixture *f, const char *arg)
         g_assert_cmpstr(out, ==, line);
         g_assert_false(has_entry(now, "label", chardevs->pdata[i]));
     }
-    assert_clean(f);
+    views_assert_clean(f);
+}
+
+/* What list --xml prints, detach takes from stdin: every channel goes, libvirt's and
+ * spicevmc's alike. */
+static void
+list_xml_detach(Fixture *f, const char *arg)
+{
+    g_autofree char *xml = NULL, *out = NULL;
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav", "vdagent", "serial"));
+    xml = cli_ok(f->uri, f->name, "list", "--xml");
+    g_assert_true(g_str_has_prefix(xml, "<devices>\n"));
+    out = cli_input_ok(f->uri, xml, f->name, "detach", "-", NULL);
+    g_assert_cmpstr(out, ==, "Channel 'ua-serial0' removed\nChannel 'ua-vdagent0' removed\n"
+                             "Channel 'ua-webdav0' removed\n");
+    views_assert_clean(f);
+}
+
+/* list as a table: a header, then one row per channel, who manages it and whether it comes
+ * back at the next start; the passthrough warning on stderr, not in the table. */
+static void
+list_table(Fixture *f, const char *arg)
+{
+    g_auto(Run) r = { NULL };
+    g_auto(GStrv) lines = NULL;
+
+    g_free(cli_ok(f->uri, f->name, "add", "--persistent", "webdav", "vdagent"));
+    cli(&r, f->uri, f->name, "list");
+    g_assert_cmpint(r.status, ==, 0);
+    assert_contains(r.err, "warning: channels managed by spicevmc go through QMP passthrough");
+    lines = g_strsplit(r.out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5);
+    g_assert_true(g_regex_match_simple("^ Id +Kind +SPICE name +Frontend +Bus +Port +Guest port "
+                                       "name +Guest +State +Managed by +Persistent$", lines[0],
+                                       0, 0));
+    g_assert_true(g_regex_match_simple("^-+$", lines[1], 0, 0));
+    g_assert_true(g_regex_match_simple("^ ua-vdagent0 +vdagent +vdagent +virtserialport +"
+                                       "virtio-serial0.0 +1 +com.redhat.spice.0 +closed +ok +"
+                                       "libvirt +yes$", lines[2], 0, 0));
+    g_assert_true(g_regex_match_simple("^ ua-webdav0 +webdav +org.spice-space.webdav.0 +"
+                                       "virtserialport +virtio-serial0.0 +30 +"
+                                       "org.spice-space.webdav.0 +closed +ok +spicevmc +yes$",
+                                       lines[3], 0, 0));
+    g_assert_cmpstr(lines[4], ==, "");
 }
 
 /* On a defined domain that is not running, and on a name libvirt does not know: one line,
@@ -188,6 +156,48 @@ stopped_or_missing(Fixture *f, const char *arg)
     g_assert_cmpstr(meta_after, ==, meta_before);
     state = virsh_ok(f->uri, "domstate", f->name);
     g_assert_cmpstr(state, ==, "shut off\n\n");
+}
+
+/* QEMU hung (stopped), then gone while a command waits on it: each time one line saying
+ * why, never a hang (a program's deadline is RUN_TIMEOUT_S).  With QEMU stopped, libvirt's reconnection holds the
+ * domain's job until its own 30 s lock timeout, which --timeout does not shorten over
+ * libvirt. */
+static void
+qemu_hung_then_gone(Fixture *f, const char *arg)
+{
+    const char *argv[] = { VIRT_SPICEVMC, "-c", f->uri, f->name, "remove", "--live", "ua-webdav0",
+                           NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) waiting = NULL;
+    g_autofree char *needle = NULL;
+    g_auto(Run) hung = { NULL };
+    g_auto(Run) gone = { NULL };
+    int pid;
+
+    g_free(cli_ok(f->uri, f->name, "add", "webdav"));
+    pid = domain_qemu_pid(f);
+    g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+    cli(&hung, f->uri, f->name, "remove", "ua-webdav0", "--timeout", "2");
+    assert_one_error(&hung, "cannot pass 'query-chardev' to QEMU through libvirt: Timed out "
+                            "during operation: cannot acquire state change lock");
+
+    /* The next command waits on QEMU as it goes. */
+    waiting = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_assert_no_error(error);
+    needle = g_strdup_printf("%s remove --live ua-webdav0", f->name);
+    g_assert_cmpuint(run_count_processes(needle), ==, 1);
+    g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+    g_assert_true(run_wait(waiting, RUN_TIMEOUT_S));
+    g_subprocess_communicate_utf8(waiting, NULL, NULL, &gone.out, &gone.err, &error);
+    g_assert_no_error(error);
+    gone.command = g_strjoinv(" ", (char **)argv);
+    gone.status = g_subprocess_get_exit_status(waiting);
+    /* Depending on when QEMU went: the domain had stopped before it asked, or while it waited,
+     * or libvirt still had it running without QEMU (then no channel runs either). */
+    assert_one_error(&gone, "");
+    g_assert_true(g_regex_match_simple("is not running\n$|has no such SPICE channel running\n$",
+                                       gone.err, 0, 0));
 }
 
 /* The CLI reports libvirt's own reason, which virsh prints as its last "error: " line. */
@@ -261,7 +271,7 @@ attach_after_passthrough(Fixture *f, const char *arg)
     g_autofree char *xml = NULL, *pattern = NULL;
     g_autofree char *file = g_build_filename(f->dir, "vdagent.xml", NULL);
     g_autoptr(GError) error = NULL;
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
     json_object *pair[2];
 
     g_free(cli_ok(f->uri, f->name, "add", "webdav"));
@@ -274,8 +284,8 @@ attach_after_passthrough(Fixture *f, const char *arg)
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
     pair[0] = find_entry(v.list, "kind", "webdav");
     pair[1] = find_entry(v.list, "kind", "vdagent");
-    assert_passthrough_channel(&v, pair[0]);
-    assert_libvirt_channel(&v, pair[1], "channel");
+    views_assert_passthrough_channel(&v, pair[0]);
+    views_assert_libvirt_channel(&v, pair[1], "channel");
     g_assert_cmpint(json_object_get_int(member(pair[0], "nr")), !=,
                     json_object_get_int(member(pair[1], "nr")));
     pattern = g_strdup_printf("<alias name='%s'/>\\s*<address type='virtio-serial' [^>]* "
@@ -294,7 +304,7 @@ attach_after_passthrough(Fixture *f, const char *arg)
         g_assert_cmpstr(json_object_get_string(chardev), ==, member_str(pair[i], "chardev"));
     }
     g_free(cli_ok(f->uri, f->name, "remove", "--all"));
-    assert_clean(f);
+    views_assert_clean(f);
 }
 
 /* Through libvirt's remote driver: the same channels, the same answers. */
@@ -302,18 +312,18 @@ static void
 remote_uri(Fixture *f, const char *arg)
 {
     g_autoptr(json_object) local = NULL, remote = NULL;
-    g_auto(Views) v = { NULL };
+    g_auto(Views) v = { 0 };
 
     g_free(cli_ok(REMOTE_URI, f->name, "add", "webdav", "vdagent"));
     views_load(&v, f);
     g_assert_cmpuint(json_object_array_length(v.list), ==, 2);
-    assert_passthrough_channel(&v, find_entry(v.list, "kind", "webdav"));
-    assert_libvirt_channel(&v, find_entry(v.list, "kind", "vdagent"), "channel");
+    views_assert_passthrough_channel(&v, find_entry(v.list, "kind", "webdav"));
+    views_assert_libvirt_channel(&v, find_entry(v.list, "kind", "vdagent"), "channel");
     local = list_json(f, SYSTEM_URI);
     remote = list_json(f, REMOTE_URI);
     g_assert_cmpstr(json_object_to_json_string(remote), ==, json_object_to_json_string(local));
     g_free(cli_ok(REMOTE_URI, f->name, "remove", "--all"));
-    assert_clean(f);
+    views_assert_clean(f);
 }
 
 static const struct {
@@ -324,14 +334,29 @@ static const struct {
     { "usbredir", "redirdev" },
 };
 
+/* libvirtd's hook must run this build's virt-spicevmc, so that the sanitizer and valgrind
+ * passes check what it runs: .ci/run installs such a hook before it starts libvirtd. */
+static const char *
+hook_missing(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(HOOK_PATH, &text, NULL, NULL))
+        return "no spicevmc hook at " HOOK_PATH " (.ci/run installs one before libvirtd starts)";
+    if (!strstr(text, HOOK_RUNS_BUILD))
+        return "the hook at " HOOK_PATH " does not run this build's virt-spicevmc (.ci/run "
+               "installs one that does)";
+    return NULL;
+}
+
 /* Everything --persistent added is back after virsh destroy + start: libvirt's part by
- * itself, the smartcard through the hook or restore. */
+ * itself, the smartcard through libvirtd's hook ("hook") or by restore. */
 static void
 config_survives_restart(Fixture *f, const char *arg)
 {
     g_autofree char *inactive = NULL, *restore = NULL, *card = NULL;
-    g_auto(Views) v = { NULL };
-    gboolean hook = g_file_test(HOOK_PATH, G_FILE_TEST_IS_EXECUTABLE);
+    g_auto(Views) v = { 0 };
+    gboolean hook = g_strcmp0(arg, "hook") == 0;
     g_autoptr(GError) error = NULL;
     json_object *ch;
 
@@ -342,7 +367,7 @@ config_survives_restart(Fixture *f, const char *arg)
     for (size_t i = 0; i < json_object_array_length(v.list); i++) {
         ch = json_object_array_get_idx(v.list, i);
         g_assert_cmpstr(member_str(ch, "state"), ==, "ok");
-        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
+        g_assert_true(member_bool(ch, "persistent"));
     }
     card = g_strdup(member_str(find_entry(v.list, "kind", "smartcard"), "id"));
     inactive = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
@@ -353,20 +378,30 @@ config_survives_restart(Fixture *f, const char *arg)
     restore = virsh_metadata(f, RESTORE_NS, TRUE);
     g_assert_true(has_alias_in(restore, NULL, card));
 
-    g_free(virsh_ok(f->uri, "destroy", f->name));
+    domain_destroy(f);
     if (hook) {
         /* The hook's restore rewrites the live metadata: that event says it is done.  virsh
          * event listens well before QEMU has started and libvirt has run the hook. */
         g_autoptr(GSubprocess) watch = g_subprocess_new(
             G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "virsh", "-c", f->uri, "event", f->name,
             "--event", "metadata-change", "--timeout", EVENT_TIMEOUT_S, NULL);
-        g_autofree char *events = NULL;
+        g_autofree char *events = NULL, *log = NULL, *needle = NULL;
+        GStatBuf before = { 0 };
+        gsize len;
 
         g_assert_no_error(error);
+        g_stat(HOOK_LOG, &before);
         g_free(virsh_ok(f->uri, "start", "--paused", f->name));
         g_subprocess_communicate_utf8(watch, NULL, NULL, &events, NULL, &error);
         g_assert_no_error(error);
         assert_contains(events, "event 'metadata-change' for domain");
+        /* What the restore wrote, once it has ended: its leak check comes last. */
+        needle = g_strdup_printf(" %s restore", f->name);
+        g_assert_cmpuint(run_wait_processes_gone(needle, RESTORE_TIMEOUT_S), ==, 0);
+        g_assert_true(g_file_get_contents(HOOK_LOG, &log, &len, NULL));
+        g_assert_cmpuint(len, >=, (gsize)before.st_size);
+        assert_contains(log + before.st_size, "Channel 'ua-smartcard0' added");
+        assert_no_report(log + before.st_size);
     } else {
         g_autofree char *line = g_strdup_printf("Channel '%s' added", card);
         g_autofree char *out = NULL;
@@ -385,13 +420,74 @@ config_survives_restart(Fixture *f, const char *arg)
     g_assert_cmpuint(json_object_array_length(v.list), ==, 5);
     for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
         ch = find_entry(v.list, "kind", kept[i].kind);
-        g_assert_true(json_object_get_boolean(member(ch, "persistent")));
-        assert_libvirt_channel(&v, ch, kept[i].element);
+        g_assert_true(member_bool(ch, "persistent"));
+        views_assert_libvirt_channel(&v, ch, kept[i].element);
     }
     ch = find_entry(v.list, "kind", "smartcard");
     g_assert_cmpstr(member_str(ch, "id"), ==, card);
-    g_assert_true(json_object_get_boolean(member(ch, "persistent")));
-    assert_passthrough_channel(&v, ch);
+    g_assert_true(member_bool(ch, "persistent"));
+    views_assert_passthrough_channel(&v, ch);
+}
+
+/* The hook as make builds it, with this build's virt-spicevmc in place of the installed one,
+ * run as libvirtd runs it (DOMAIN OPERATION SUBOPERATION -, the domain's XML on stdin):
+ * qemu:///embed runs no hook itself.  After a start, it restores what spicevmc keeps for the
+ * domain, from a process of its own; after anything else, or for a domain without spicevmc's
+ * record, it does nothing at all. */
+static void
+hook_script(Fixture *f, const char *arg)
+{
+    g_autofree char *built = NULL, *script = NULL, *xml = NULL, *log_text = NULL;
+    g_autofree char *hook = g_build_filename(f->dir, "hook", NULL);
+    g_autofree char *log = g_build_filename(f->dir, "hook.log", NULL);
+    g_autofree char *uri = g_strconcat("SPICEVMC_HOOK_URI=", f->uri, NULL);
+    g_autofree char *log_env = g_strconcat("SPICEVMC_HOOK_LOG=", log, NULL);
+    g_autofree char *needle = g_strdup_printf(" %s restore", f->name);
+    const char *env[] = { uri, log_env, "LIBVIRT_DEFAULT_URI", "LIBVIRT_LOG_OUTPUTS", NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) list = NULL;
+    g_auto(GStrv) parts = NULL;
+    const struct {
+        const char *operation, *sub;
+        gboolean record;      /* the domain's XML on stdin; else one without the record */
+        gboolean restores;
+    } calls[] = {
+        { "prepare", "begin", TRUE, FALSE },
+        { "start", "begin", TRUE, FALSE },
+        { "started", "begin", FALSE, FALSE },
+        { "release", "end", TRUE, FALSE },
+        { "started", "begin", TRUE, TRUE },
+    };
+
+    g_assert_true(g_file_get_contents(BUILT_HOOK, &built, NULL, &error));
+    g_assert_no_error(error);
+    parts = g_strsplit(built, HOOK_RUNS, -1);
+    g_assert_cmpuint(g_strv_length(parts), ==, 2);
+    script = g_strjoinv(HOOK_RUNS_BUILD, parts);
+    g_assert_true(g_file_set_contents(hook, script, -1, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g_chmod(hook, 0755), ==, 0);
+
+    g_free(cli_ok(f->uri, f->name, "add", "--persistent", "smartcard"));
+    domain_restart(f);
+    xml = virsh_ok(f->uri, "dumpxml", f->name);
+    for (guint i = 0; i < G_N_ELEMENTS(calls); i++) {
+        const char *argv[] = { hook, f->name, calls[i].operation, calls[i].sub, "-", NULL };
+        RunOptions o = { calls[i].record ? xml : "<domain type='qemu'/>\n", env };
+        g_auto(Run) r = { NULL };
+
+        run_argv(&r, argv, &o);
+        run_assert_ok(&r);
+        g_assert_cmpstr(r.out, ==, "");
+        g_assert_cmpuint(run_wait_processes_gone(needle, RESTORE_TIMEOUT_S), ==, 0);
+        g_assert_cmpint(g_file_test(log, G_FILE_TEST_EXISTS), ==, calls[i].restores);
+    }
+    g_assert_true(g_file_get_contents(log, &log_text, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_str_has_prefix(log_text, "Channel 'ua-smartcard0' added: "));
+    g_assert_cmpstr(strchr(log_text, '\n'), ==, "\n");
+    list = list_json(f, f->uri);
+    g_assert_cmpstr(member_str(find_entry(list, "kind", "smartcard"), "state"), ==, "ok");
 }
 
 static const Case cases[] = {
@@ -399,6 +495,8 @@ static const Case cases[] = {
     { "/libvirt-cli/embed/errors/stopped-or-missing", FALSE, DOMAIN_DEFINED,
       stopped_or_missing },
     { "/libvirt-cli/embed/errors/bad-ids", FALSE, DOMAIN_RUNNING, bad_ids },
+    { "/libvirt-cli/embed/errors/qemu-hung-then-gone", FALSE, DOMAIN_RUNNING,
+      qemu_hung_then_gone },
     { "/libvirt-cli/embed/errors/wrong-uri/socket", FALSE, DOMAIN_NONE, wrong_uri,
       "qemu+unix:///system?socket=/nonexistent/svc-cli-sock" },
     { "/libvirt-cli/embed/errors/wrong-uri/test-driver", FALSE, DOMAIN_NONE, wrong_uri,
@@ -409,8 +507,15 @@ static const Case cases[] = {
     { "/libvirt-cli/system/attach-device-after-passthrough", TRUE, DOMAIN_TRANSIENT,
       attach_after_passthrough },
     { "/libvirt-cli/system/remote-uri", TRUE, DOMAIN_TRANSIENT, remote_uri },
-    { "/libvirt-cli/system/config-survives-restart", TRUE, DOMAIN_RUNNING,
+    { "/libvirt-cli/embed/hook-script", FALSE, DOMAIN_RUNNING, hook_script },
+    { "/libvirt-cli/embed/list-xml-detach", FALSE, DOMAIN_RUNNING, list_xml_detach },
+    { "/libvirt-cli/embed/list-table", FALSE, DOMAIN_RUNNING, list_table },
+    /* qemu:///embed runs no hook: restore by hand; libvirtd runs its own, which must be this
+     * build's. */
+    { "/libvirt-cli/embed/config-survives-restart", FALSE, DOMAIN_RUNNING,
       config_survives_restart },
+    { "/libvirt-cli/system/config-survives-restart", TRUE, DOMAIN_RUNNING,
+      config_survives_restart, "hook", .missing = hook_missing },
 };
 
 int

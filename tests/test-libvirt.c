@@ -3,86 +3,80 @@
  * libvirt where libvirt can, passthrough where it cannot, the metadata, --config, restore. */
 #include "config.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <libvirt/libvirt.h>
+
+#include "libvirt-cli.h"
 #include "libvirt-env.h"
 #include "libvirt/svc-domain.h"
 
-static char *root;
-static char *uri;
-static virConnectPtr conn;
-
+/* The case's domain, opened in the case's child: libvirt's handle and the library's. */
 typedef struct {
-    char *name;
+    Fixture *f;
+    virConnectPtr conn;
     virDomainPtr dom;
     SvcDomain *d;
-} Fixture;
+} Lib;
 
 static void
-fixture_open(Fixture *f)
+lib_reopen(Lib *l)
 {
     g_autoptr(GError) error = NULL;
 
-    g_clear_pointer(&f->d, svc_domain_free);
-    f->d = svc_domain_open(uri, f->name, 10000, &error);
+    g_clear_pointer(&l->d, svc_domain_free);
+    l->d = svc_domain_open(l->f->uri, l->f->name, 10000, &error);
     g_assert_no_error(error);
 }
 
-static void
-start(Fixture *f)
+static Lib *
+lib_open(Lib *l, Fixture *f)
 {
-    if (virDomainCreateWithFlags(f->dom, VIR_DOMAIN_START_PAUSED) < 0)
-        g_error("cannot start %s: %s", f->name, virGetLastErrorMessage());
-}
+    g_autofree char *log = g_strdup_printf("3:file:%s/libvirt.log", f->dir);
 
-/* A persistent domain, started paused unless @data says otherwise. */
-static void
-setup(Fixture *f, gconstpointer data)
-{
-    static guint count;
-    g_autofree char *spice = NULL;
-    g_autofree char *xml = NULL;
-
-    f->name = g_strdup_printf("svc%u", count++);
-    spice = g_strdup_printf("%s/%s.spice", root, f->name);
-    xml = libvirt_env_domain_xml(f->name, spice, NULL);
-    f->dom = virDomainDefineXML(conn, xml);
-    if (!f->dom)
-        g_error("cannot define %s: %s", f->name, virGetLastErrorMessage());
-    if (!data)
-        start(f);
-    fixture_open(f);
+    l->f = f;
+    /* libvirt's warnings to a file, as the CLI keeps them, before libvirt or a thread runs. */
+    g_setenv("LIBVIRT_LOG_OUTPUTS", log, TRUE);
+    libvirt_env_event_register();
+    l->conn = virConnectOpen(f->uri);
+    g_assert_nonnull(l->conn);
+    lib_reopen(l);
+    libvirt_env_event_loop();
+    l->dom = virDomainLookupByName(l->conn, f->name);
+    g_assert_nonnull(l->dom);
+    return l;
 }
 
 static void
-teardown(Fixture *f, gconstpointer data)
+lib_close(Lib *l)
 {
-    g_clear_pointer(&f->d, svc_domain_free);
-    if (virDomainIsActive(f->dom) == 1)
-        virDomainDestroy(f->dom);
-    virDomainUndefine(f->dom);
-    virDomainFree(f->dom);
-    g_free(f->name);
+    g_clear_pointer(&l->d, svc_domain_free);
+    g_clear_pointer(&l->dom, virDomainFree);
+    g_clear_pointer(&l->conn, virConnectClose);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Lib, lib_close)
+
+static void
+start(Lib *l)
+{
+    if (virDomainCreateWithFlags(l->dom, VIR_DOMAIN_START_PAUSED) < 0)
+        g_error("cannot start %s: %s", l->f->name, virGetLastErrorMessage());
 }
 
 static void
-restart(Fixture *f)
+restart(Lib *l)
 {
-    g_assert_cmpint(virDomainDestroy(f->dom), ==, 0);
-    start(f);
+    g_assert_cmpint(virDomainDestroy(l->dom), ==, 0);
+    start(l);
     /* A fresh view, as a new virt-spicevmc would have: a new QEMU behind the domain. */
-    fixture_open(f);
+    lib_reopen(l);
 }
 
 /* ---- what libvirt and QEMU say ---------------------------------------- */
 
 /* The <devices> of the domain XML: spicevmc's metadata, elsewhere in it, names ids too. */
 static char *
-domain_xml(Fixture *f, gboolean inactive)
+domain_xml(Lib *f, gboolean inactive)
 {
     g_autofree char *xml = virDomainGetXMLDesc(f->dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
     const char *start, *end;
@@ -99,7 +93,7 @@ domain_xml(Fixture *f, gboolean inactive)
 
 /* One of spicevmc's records in the domain metadata, "" when there is none. */
 static char *
-metadata(Fixture *f, const char *record, gboolean config)
+metadata(Lib *f, const char *record, gboolean config)
 {
     char *text = virDomainGetMetadata(f->dom, VIR_DOMAIN_METADATA_ELEMENT, record,
                                       config ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
@@ -108,7 +102,7 @@ metadata(Fixture *f, const char *record, gboolean config)
 }
 
 static json_object *
-qemu(Fixture *f, json_object *cmd)
+qemu_run(Lib *f, json_object *cmd)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(qmp_json_free);
@@ -125,34 +119,12 @@ qemu(Fixture *f, json_object *cmd)
     return ret;
 }
 
-/* The labels of QEMU's chardevs, one per line, to look things up in. */
-static char *
-chardevs(Fixture *f)
-{
-    g_autoptr(json_object) list = qemu(f, qmp_cmd_query_chardev());
-    GString *out = g_string_new("\n");
-
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *info = json_object_array_get_idx(list, i);
-
-        g_string_append_printf(out, "%s\n",
-                               json_object_get_string(json_object_object_get(info, "label")));
-    }
-    return g_string_free(out, FALSE);
-}
-
 static gboolean
-qemu_has_device(Fixture *f, const char *id)
+qemu_has_device(Lib *f, const char *id)
 {
-    g_autoptr(json_object) list = qemu(f, qmp_cmd_qom_list("/machine/peripheral"));
+    g_autoptr(json_object) list = qemu_run(f, qmp_cmd_qom_list("/machine/peripheral"));
 
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *prop = json_object_array_get_idx(list, i);
-
-        if (g_strcmp0(json_object_get_string(json_object_object_get(prop, "name")), id) == 0)
-            return TRUE;
-    }
-    return FALSE;
+    return has_entry(list, "name", id);
 }
 
 static gboolean
@@ -162,7 +134,7 @@ contains(const char *text, const char *what)
 }
 
 static GPtrArray *
-add(Fixture *f, SvcAffect affect, const char *const *texts, GError **error)
+add(Lib *f, SvcAffect affect, const char *const *texts, GError **error)
 {
     g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)svc_spec_free);
     GPtrArray *added = NULL;
@@ -175,7 +147,7 @@ add(Fixture *f, SvcAffect affect, const char *const *texts, GError **error)
 }
 
 static SvcChannel *
-listed(Fixture *f, const char *id)
+listed(Lib *f, const char *id)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) all = svc_domain_list(f->d, &error);
@@ -193,9 +165,11 @@ listed(Fixture *f, const char *id)
 /* ---- tests ------------------------------------------------------------ */
 
 static void
-test_kind(Fixture *f, gconstpointer data)
+test_kind(Fixture *fx, const char *arg)
 {
-    const char *kind = strrchr(g_test_get_path(), '/') + 1;
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
+    const char *kind = arg;
     const char *texts[] = { g_str_equal(kind, "port") ? "port,fqdn=org.example.p" : kind, NULL };
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) added = add(f, SVC_AFFECT_CURRENT, texts, &error);
@@ -203,7 +177,7 @@ test_kind(Fixture *f, gconstpointer data)
     g_autofree char *id = NULL;
     g_autofree char *xml = NULL;
     g_autofree char *meta = NULL;
-    g_autofree char *labels = NULL;
+    g_autoptr(json_object) chardevs = NULL;
     const char *ids[2];
     gboolean by_libvirt;
 
@@ -234,16 +208,18 @@ test_kind(Fixture *f, gconstpointer data)
     g_free(meta);
     xml = domain_xml(f, FALSE);
     meta = metadata(f, ADDED, FALSE);
-    labels = chardevs(f);
+    chardevs = qemu_run(f, qmp_cmd_query_chardev());
     g_assert_false(contains(xml, id));
     g_assert_false(contains(meta, id));
-    g_assert_false(contains(labels, "\nsvc_"));
+    g_assert_cmpuint(count_prefixed(chardevs, "label", "svc_"), ==, 0);
 }
 
 /* Passthrough takes virtio-serial ports from the top, libvirt from the bottom. */
 static void
-test_collision(Fixture *f, gconstpointer data)
+test_collision(Fixture *fx, const char *arg)
 {
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
     const char *texts[] = { "webdav", NULL };
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) added = add(f, SVC_AFFECT_LIVE, texts, &error);
@@ -267,8 +243,10 @@ test_collision(Fixture *f, gconstpointer data)
 /* What --config keeps comes back after a restart: by libvirt itself, and the smartcard (which
  * libvirt refuses to keep) by restore. */
 static void
-test_persistent(Fixture *f, gconstpointer data)
+test_persistent(Fixture *fx, const char *arg)
 {
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
     const char *texts[] = { "webdav", "serial", "vdagent", "usbredir", "smartcard", "stream",
                             NULL };
     const char *back[] = { "ua-webdav0", "ua-serial0", "ua-vdagent0", "ua-usbredir0",
@@ -309,8 +287,10 @@ test_persistent(Fixture *f, gconstpointer data)
 
 /* A passthrough channel does not survive a restart: listed as gone, then forgotten. */
 static void
-test_gone(Fixture *f, gconstpointer data)
+test_gone(Fixture *fx, const char *arg)
 {
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
     const char *first[] = { "webdav", NULL };
     const char *second[] = { "serial", NULL };
     g_autoptr(GError) error = NULL;
@@ -336,8 +316,10 @@ test_gone(Fixture *f, gconstpointer data)
 
 /* A domain that is not running changes in its persistent definition only. */
 static void
-test_shut_off(Fixture *f, gconstpointer data)
+test_shut_off(Fixture *fx, const char *arg)
 {
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
     const char *texts[] = { "webdav", "smartcard", NULL };
     const char *ids[] = { "ua-webdav0", "ua-smartcard0", NULL };
     g_autoptr(GError) error = NULL;
@@ -367,8 +349,10 @@ test_shut_off(Fixture *f, gconstpointer data)
 
 /* Refusals name the reason in one line and change nothing. */
 static void
-test_refused(Fixture *f, gconstpointer data)
+test_refused(Fixture *fx, const char *arg)
 {
+    g_auto(Lib) lib = { NULL };
+    Lib *f = lib_open(&lib, fx);
     const char *bad_id[] = { "webdav,id=mine", NULL };
     const char *agent[] = { "vdagent", NULL };
     const char *unknown[] = { "ua-nothing", NULL };
@@ -394,19 +378,22 @@ test_refused(Fixture *f, gconstpointer data)
     g_assert_cmpstr(after, ==, before);
 
     g_assert_cmpint(virDomainDestroy(f->dom), ==, 0);
-    fixture_open(f);
+    lib_reopen(f);
     no = add(f, SVC_AFFECT_LIVE, agent, &error);
     g_assert_error(error, SVC_ERROR, SVC_ERROR_STATE);
     g_assert_nonnull(strstr(error->message, "is not running"));
 }
 
 static void
-test_open_errors(void)
+test_open_errors(Fixture *f, const char *arg)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(SvcDomain) missing = svc_domain_open(uri, "no-such-domain", 1000, &error);
+    g_autoptr(SvcDomain) missing = NULL;
     g_autoptr(SvcDomain) nowhere = NULL;
 
+    libvirt_env_event_register();
+    missing = svc_domain_open(f->uri, "no-such-domain", 1000, &error);
+    libvirt_env_event_loop();
     g_assert_null(missing);
     g_assert_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT);
     g_assert_nonnull(strstr(error->message, "no-such-domain"));
@@ -417,75 +404,27 @@ test_open_errors(void)
     g_assert_nonnull(strstr(error->message, "test:///nonexistent/file.xml"));
 }
 
-static int
-run_tests(void)
-{
-    static const char *const kinds[] = { "vdagent", "usbredir", "smartcard", "webdav", "serial",
-                                         "stream", "port" };
-    int rc;
-
-    libvirt_env_event_loop();
-    conn = virConnectOpen(uri);
-    g_assert_nonnull(conn);
-    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        g_autofree char *path = g_strdup_printf("/libvirt/embed/every-kind/%s", kinds[i]);
-
-        g_test_add(path, Fixture, NULL, setup, test_kind, teardown);
-    }
-    g_test_add("/libvirt/embed/collision", Fixture, NULL, setup, test_collision, teardown);
-    g_test_add("/libvirt/embed/persistent", Fixture, NULL, setup, test_persistent, teardown);
-    g_test_add("/libvirt/embed/gone", Fixture, NULL, setup, test_gone, teardown);
-    g_test_add("/libvirt/embed/shut-off", Fixture, GINT_TO_POINTER(1), setup, test_shut_off,
-               teardown);
-    g_test_add("/libvirt/embed/refused", Fixture, NULL, setup, test_refused, teardown);
-    g_test_add_func("/libvirt/embed/open-errors", test_open_errors);
-    rc = g_test_run();
-    virConnectClose(conn);
-    return rc;
-}
-
-/* The embedded driver's QEMUs outlive a test that aborts; their pid files say which. */
-static void
-kill_leftovers(void)
-{
-    g_autofree char *run = g_build_filename(root, "run", "qemu", NULL);
-    g_autoptr(GDir) dir = g_dir_open(run, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *path = g_build_filename(run, name, NULL);
-        g_autofree char *text = NULL;
-        gint64 pid;
-
-        if (g_str_has_suffix(name, ".pid") && g_file_get_contents(path, &text, NULL, NULL) &&
-            (pid = g_ascii_strtoll(text, NULL, 10)) > 1)
-            kill((pid_t)pid, SIGKILL);
-    }
-}
+/* Each case in a child of its own, which opens the embedded driver in-process: one that fails
+ * or crashes leaves the others to run, and the parent destroys its domain. */
+static const Case cases[] = {
+    { "/libvirt/embed/every-kind/vdagent", FALSE, DOMAIN_RUNNING, test_kind, "vdagent" },
+    { "/libvirt/embed/every-kind/usbredir", FALSE, DOMAIN_RUNNING, test_kind, "usbredir" },
+    { "/libvirt/embed/every-kind/smartcard", FALSE, DOMAIN_RUNNING, test_kind, "smartcard" },
+    { "/libvirt/embed/every-kind/webdav", FALSE, DOMAIN_RUNNING, test_kind, "webdav" },
+    { "/libvirt/embed/every-kind/serial", FALSE, DOMAIN_RUNNING, test_kind, "serial" },
+    { "/libvirt/embed/every-kind/stream", FALSE, DOMAIN_RUNNING, test_kind, "stream" },
+    { "/libvirt/embed/every-kind/port", FALSE, DOMAIN_RUNNING, test_kind, "port" },
+    { "/libvirt/embed/collision", FALSE, DOMAIN_RUNNING, test_collision },
+    { "/libvirt/embed/persistent", FALSE, DOMAIN_RUNNING, test_persistent },
+    { "/libvirt/embed/gone", FALSE, DOMAIN_RUNNING, test_gone },
+    { "/libvirt/embed/shut-off", FALSE, DOMAIN_DEFINED, test_shut_off },
+    { "/libvirt/embed/refused", FALSE, DOMAIN_RUNNING, test_refused },
+    { "/libvirt/embed/open-errors", FALSE, DOMAIN_NONE, test_open_errors },
+};
 
 int
 main(int argc, char **argv)
 {
-    g_autofree char *log = NULL;
-    int status;
-    pid_t pid;
-
-    g_test_init(&argc, &argv, NULL);
-    root = libvirt_env_embed_root();
-    uri = libvirt_env_embed_uri(root);
-    log = g_strdup_printf("3:file:%s/log/libvirt.log", root);
-    g_setenv("LIBVIRT_LOG_OUTPUTS", log, TRUE);
-
-    /* The tests run in a child, so that whatever becomes of it, this process kills the QEMUs
-     * it left and removes the root. */
-    fflush(stdout);
-    if ((pid = fork()) == 0)
-        _exit(run_tests());
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    kill_leftovers();
-    libvirt_env_remove_root(root);
-    g_free(uri);
-    g_free(root);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    libvirt_cli_init(&argc, &argv, cases, G_N_ELEMENTS(cases));
+    return libvirt_cli_run();
 }

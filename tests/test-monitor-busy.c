@@ -87,31 +87,26 @@ hold(Fixture *f, gboolean fill)
 }
 
 static void
-run_cli(TestRun *r, const char *qmp, const char *timeout)
+run_cli(Run *r, const char *qmp, const char *timeout)
 {
     const char *argv[] = { testvm_cli_path(), "--qmp", qmp, "--timeout", timeout, "list", NULL };
 
-    testvm_run(r, argv);
+    run_argv(r, argv, NULL);
     g_test_message("stderr: %s", r->err);
 }
 
 /* One line on stderr, exit status 1. */
 static void
-assert_fails(const TestRun *r, const char *fragment)
+assert_fails(const Run *r, const char *fragment)
 {
-    g_assert_cmpint(r->status, ==, 1);
-    g_assert_cmpstr(r->out, ==, "");
-    g_assert_true(g_str_has_prefix(r->err, "virt-spicevmc: error: "));
-    g_assert_true(strchr(r->err, '\n') == r->err + strlen(r->err) - 1);
-    if (!strstr(r->err, fragment))
-        g_error("'%s' does not say '%s'", r->err, fragment);
+    run_assert_error_line(r, "virt-spicevmc: error: ", fragment);
 }
 
 /* Before: "Resource temporarily unavailable" at once. */
 static void
 test_queue_full(Fixture *f, gconstpointer data)
 {
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     hold(f, TRUE);
     run_cli(&r, f->vm->qmp_path, "0.3");
@@ -192,7 +187,7 @@ test_waits(Fixture *f, gconstpointer data)
 static void
 test_no_greeting(Fixture *f, gconstpointer data)
 {
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     hold(f, FALSE);
     run_cli(&r, f->vm->qmp_path, "0.3");
@@ -205,7 +200,7 @@ test_no_greeting(Fixture *f, gconstpointer data)
 static void
 test_spice_socket(Fixture *f, gconstpointer data)
 {
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     run_cli(&r, f->vm->spice_path, "0.3");
     assert_fails(&r, "or this is not a QMP monitor");
@@ -216,7 +211,7 @@ test_spice_socket(Fixture *f, gconstpointer data)
 static void
 test_vnc_socket(Fixture *f, gconstpointer data)
 {
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     run_cli(&r, f->vnc_path, "60");
     assert_fails(&r, "probably not a QMP monitor: it began with 'RFB 003.008\\n'");

@@ -48,20 +48,13 @@ teardown(Fixture *f, gconstpointer data)
     g_clear_error(&f->error);
 }
 
-static json_object *
-member(json_object *obj, const char *key)
-{
-    return json_object_object_get(obj, key);
-}
-
 static void
 test_greeting(Fixture *f, gconstpointer data)
 {
     json_object *qmp = member(qmp_client_get_greeting(f->client), "QMP");
     json_object *qemu = member(member(qmp, "version"), "qemu");
 
-    g_assert_true(json_object_is_type(member(qemu, "major"), json_type_int));
-    g_assert_cmpint(json_object_get_int(member(qemu, "major")), >=, 7);
+    g_assert_cmpint(member_int(qemu, "major"), >=, 7);
     g_assert_true(json_object_is_type(member(qmp, "capabilities"), json_type_array));
 }
 
@@ -73,8 +66,8 @@ test_execute(Fixture *f, gconstpointer data)
 
     g_assert_no_error(f->error);
     /* The VM was started with -S. */
-    g_assert_cmpstr(json_object_get_string(member(ret, "status")), ==, "prelaunch");
-    g_assert_false(json_object_get_boolean(member(ret, "running")));
+    g_assert_cmpstr(member_str(ret, "status"), ==, "prelaunch");
+    g_assert_false(member_bool(ret, "running"));
 }
 
 static void
@@ -114,14 +107,12 @@ pipelined_command(guint i)
 static void
 assert_pipelined_reply(json_object *reply, guint i)
 {
-    json_object *ret = member(reply, "return");
-
     switch (i % 3) {
     case 0:
-        g_assert_cmpstr(json_object_get_string(member(ret, "status")), ==, "prelaunch");
+        g_assert_cmpstr(member_str(member(reply, "return"), "status"), ==, "prelaunch");
         break;
     case 1:
-        g_assert_true(json_object_is_type(ret, json_type_array));
+        g_assert_true(json_object_is_type(member(reply, "return"), json_type_array));
         break;
     default:
         g_assert_cmpstr(qmp_reply_error_class(reply), ==, "DeviceNotFound");
@@ -163,8 +154,8 @@ saw_device_deleted(Fixture *f, const char *id)
     for (guint i = 0; i < f->events->len; i++) {
         json_object *event = f->events->pdata[i];
 
-        if (g_strcmp0(json_object_get_string(member(event, "event")), "DEVICE_DELETED") == 0 &&
-            g_strcmp0(json_object_get_string(member(member(event, "data"), "device")), id) == 0)
+        if (g_strcmp0(member_str(event, "event"), "DEVICE_DELETED") == 0 &&
+            g_strcmp0(member_str(member(event, "data"), "device"), id) == 0)
             return TRUE;
     }
     return FALSE;

@@ -15,14 +15,9 @@
 
 /* Refused: exit status 1, nothing on stdout, one line on stderr naming the path and the limit. */
 static void
-assert_refused(const TestRun *r, const char *prefix, const char *path)
+assert_refused(const Run *r, const char *prefix, const char *path)
 {
-    g_test_message("stderr: %s", r->err);
-    g_assert_cmpint(r->status, ==, 1);
-    g_assert_cmpstr(r->out, ==, "");
-    g_assert_true(g_str_has_prefix(r->err, prefix));
-    g_assert_true(strchr(r->err, '\n') == r->err + strlen(r->err) - 1);
-    g_assert_nonnull(strstr(r->err, path));
+    run_assert_error_line(r, prefix, path);
     g_assert_nonnull(strstr(r->err, "more than the 107"));
 }
 
@@ -104,9 +99,9 @@ test_cli_qmp(Paths *p, gconstpointer data)
 
     for (guint i = 0; i < G_N_ELEMENTS(addresses); i++) {
         const char *argv[] = { testvm_cli_path(), "--qmp", addresses[i], "list", NULL };
-        g_auto(TestRun) r = { NULL };
+        g_auto(Run) r = { NULL };
 
-        testvm_run(&r, argv);
+        run_argv(&r, argv, NULL);
         assert_refused(&r, "virt-spicevmc: error: cannot connect to QMP socket", p->long_path);
     }
 }
@@ -117,9 +112,9 @@ test_proxy_upstream(Paths *p, gconstpointer data)
 {
     g_autofree char *listen = g_build_filename(p->vm->dir, "proxy.sock", NULL);
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->long_path, "--listen", listen, NULL };
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
-    testvm_run(&r, argv);
+    run_argv(&r, argv, NULL);
     assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --upstream", p->long_path);
     g_assert_false(g_file_test(listen, G_FILE_TEST_EXISTS));
 }
@@ -132,11 +127,11 @@ test_proxy_listen(Paths *p, gconstpointer data)
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", p->vm->qmp_path, "--listen",
                            p->long_path, NULL };
     g_autofree char *cut = g_strndup(p->long_path, PATH_MAX_LEN);
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     /* Where the socket would be made: not the hard link of the fixture. */
     g_assert_cmpint(g_unlink(p->short_path), ==, 0);
-    testvm_run(&r, argv);
+    run_argv(&r, argv, NULL);
     assert_refused(&r, "spicevmc-qmp-proxy: error: invalid --listen", p->long_path);
     g_assert_false(g_file_test(cut, G_FILE_TEST_EXISTS));
     g_assert_false(g_file_test(p->long_path, G_FILE_TEST_EXISTS));
@@ -148,9 +143,9 @@ test_proxy_control_chars(void)
 {
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", "/nonexistent/a\nb\x1b", "--listen",
                            "/nonexistent/proxy.sock", NULL };
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
-    testvm_run(&r, argv);
+    run_argv(&r, argv, NULL);
     g_test_message("stderr: %s", r.err);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_cmpstr(r.err, ==, "spicevmc-qmp-proxy: error: cannot connect to QEMU's monitor "
@@ -163,9 +158,9 @@ test_proxy_timeout(void)
 {
     const char *argv[] = { SPICEVMC_PROXY, "--upstream", "/nonexistent/qmp.sock", "--listen",
                            "/nonexistent/proxy.sock", "--timeout", "0.0001", NULL };
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
-    testvm_run(&r, argv);
+    run_argv(&r, argv, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_cmpstr(r.err, ==, "spicevmc-qmp-proxy: error: invalid --timeout 0.0001: expected "
                                "seconds, from 0.001 (1 ms) to 86400 (a day)\n");

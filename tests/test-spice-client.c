@@ -7,6 +7,7 @@
 #include <spice-client.h>
 
 #include "spicevmc.h"
+#include "skip.h"
 #include "testvm.h"
 
 /* QEMU may take a while to start on a loaded machine; only a bug waits this long. */
@@ -308,7 +309,7 @@ start_vm(Fixture *f, const char *const *extra)
                 strstr(log, "spice support is disabled"))) {
         g_autofree char *why = g_strdup_printf("QEMU has no SPICE: %s", g_strstrip(log));
 
-        g_test_skip(why);
+        skip_missing(why);
         return FALSE;
     }
     g_assert_no_error(f->error);

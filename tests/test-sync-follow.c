@@ -17,6 +17,7 @@
 #include "libvirt-env.h"
 #include "private-libvirtd.h"
 #include "relay.h"
+#include "skip.h"
 #include "sync-follower.h"
 #include "testvm.h"
 
@@ -257,14 +258,14 @@ test_virt_manager_guest(void)
     }
     g_assert_no_error(image_error);
     if (!image) {
-        g_test_skip(why_no_image);
+        skip_missing(why_no_image);
         return;
     }
     if (!g_spawn_sync(NULL, (char **)version, NULL, G_SPAWN_SEARCH_PATH |
                           G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
                       NULL, NULL, NULL, NULL, &status, NULL) ||
         !g_spawn_check_wait_status(status, NULL)) {
-        g_test_skip("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
+        skip_missing("no libvirtd at " SYSTEM_URI " (CI starts one with .ci/libvirtd)");
         return;
     }
     g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
@@ -353,7 +354,7 @@ test_libvirtd_restart(void)
     g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
     if (!(p = private_libvirtd_start(dir, &why_not))) {
         testvm_remove_tree(dir);
-        g_test_skip(why_not);
+        skip_missing(why_not);
         return;
     }
     define_running(p, "svc-a");

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "libvirt-cli.h"
+#include "run.h"
+#include "skip.h"
 #include "testvm.h"
 
 #define XML_DIR SRCDIR "/tests/xml/virt-xml"
@@ -371,10 +373,10 @@ test_unit_verify(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *text = NULL, *edited = NULL, *dir = NULL, *unit = NULL;
     g_autoptr(GRegex) exec = g_regex_new("^ExecStart=\\S+", G_REGEX_MULTILINE, 0, NULL);
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
 
     if (!analyze) {
-        g_test_skip("no systemd-analyze (package systemd)");
+        skip_missing("no systemd-analyze (package systemd)");
         return;
     }
     g_assert_true(g_file_get_contents(UNITS_DIR "/spicevmc-sync.service", &text, NULL, &error));
@@ -388,10 +390,9 @@ test_unit_verify(void)
     unit = g_build_filename(dir, "spicevmc-sync.service", NULL);
     g_assert_true(g_file_set_contents(unit, edited, -1, &error));
     g_assert_no_error(error);
-    testvm_run(&r, (const char *const[]){ analyze, "verify", "--man=no", unit, NULL });
+    run_argv(&r, (const char *const[]){ analyze, "verify", "--man=no", unit, NULL }, NULL);
     testvm_remove_tree(dir);
-    g_assert_cmpstr(r.err, ==, "");
-    g_assert_cmpint(r.status, ==, 0);
+    run_assert_ok(&r);
 }
 
 int

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "skip.h"
 #include "testvm.h"
 
 #define UNIT "spicevmc-qmp-proxy@"
@@ -50,22 +51,17 @@ test_verify(void)
     g_autofree char *socket = g_strdup_printf("%s/" UNIT "vm1.socket", dir);
     g_autofree char *service = g_strdup_printf("%s/" UNIT "vm1.service", dir);
     const char *argv[] = { "systemd-analyze", "verify", "--man=no", socket, service, NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    g_autoptr(GError) error = NULL;
     g_autofree char *analyze = g_find_program_in_path("systemd-analyze");
-    int status;
+    g_auto(Run) r = { NULL };
 
     if (!analyze) {
-        g_test_skip("no systemd-analyze (package systemd)");
+        skip_missing("no systemd-analyze (package systemd)");
         testvm_remove_tree(dir);
         return;
     }
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                 &status, &error);
+    run_argv(&r, argv, NULL);
     testvm_remove_tree(dir);
-    g_assert_no_error(error);
-    g_assert_cmpstr(err, ==, "");
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    run_assert_ok(&r);
 }
 
 /* A client, once systemd-socket-activate has made the socket. */
@@ -98,7 +94,7 @@ test_socket_activation(void)
     g_autofree char *activate = g_find_program_in_path("systemd-socket-activate");
 
     if (!activate) {
-        g_test_skip("no systemd-socket-activate (package systemd)");
+        skip_missing("no systemd-socket-activate (package systemd)");
         return;
     }
     vm = testvm_start(0, NULL);

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "libvirt-cli.h"
 
 #define AGENT_XML "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/>" \
@@ -15,47 +17,77 @@
 /* How long libvirt and the kernel may take to let processes go after destroy. */
 #define GONE_TIMEOUT_S 30
 
-/* The processes whose command line names the domain: QEMU, and the proxy beside it. */
-static guint
-count_processes(Fixture *f)
+/* spicevmc-qemu as the domains' <emulator> (emulator_script()), and where what valgrind
+ * says of it goes. */
+static char *emulator;
+static char *emulator_dir;
+
+/* A script that runs spicevmc-qemu with the test's sanitizer options, and under valgrind in
+ * the valgrind pass ($SPICEVMC_TEST_VALGRIND): libvirt gives an emulator none of the test's
+ * environment.  It execs, so libvirt's QEMU is still the process libvirt started. */
+static char *
+emulator_script(const char *dir)
 {
-    g_autofree char *needle = g_strdup_printf("guest=%s,", f->name);
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-    const char *pid;
-    guint n = 0;
+    const char *keep[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
+    const char *valgrind = g_getenv("SPICEVMC_TEST_VALGRIND");
+    g_autoptr(GString) text = g_string_new("#!/bin/sh\n");
+    g_autoptr(GError) error = NULL;
+    char *path = g_build_filename(dir, "spicevmc-qemu", NULL);
 
-    g_assert_nonnull(proc);
-    while ((pid = g_dir_read_name(proc))) {
-        g_autofree char *path = g_build_filename("/proc", pid, "cmdline", NULL);
-        g_autofree char *text = NULL;
-        gsize len;
+    for (guint i = 0; i < G_N_ELEMENTS(keep); i++) {
+        g_autofree char *value = g_getenv(keep[i]) ? g_shell_quote(g_getenv(keep[i])) : NULL;
 
-        if (!g_ascii_isdigit(pid[0]) || !g_file_get_contents(path, &text, &len, NULL))
-            continue;
-        for (gsize i = 0; i + 1 < len; i++)
-            text[i] = text[i] ? text[i] : ' ';
-        n += strstr(text, needle) != NULL;
+        if (value)
+            g_string_append_printf(text, "export %s=%s\n", keep[i], value);
     }
-    return n;
+    g_string_append(text, "exec ");
+    if (valgrind)
+        g_string_append_printf(text, "%s --log-file=%s/valgrind-%%p.log ", valgrind, dir);
+    g_string_append(text, WRAPPER " \"$@\"\n");
+    g_assert_true(g_file_set_contents(path, text->str, -1, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g_chmod(path, 0755), ==, 0);
+    return path;
+}
+
+/* What the proxy in spicevmc-qemu said in the domain's log, and valgrind in its own: no
+ * sanitizer or valgrind report.  (The proxy leaves with _exit(), which runs no leak check of
+ * LeakSanitizer's; valgrind's runs.) */
+static void
+assert_no_reports(Fixture *f)
+{
+    g_autofree char *log_path = domain_log_path(f);
+    g_autofree char *log = NULL;
+    g_autoptr(GDir) dir = g_dir_open(emulator_dir, 0, NULL);
+    const char *name;
+
+    g_assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
+    assert_no_report(log);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(emulator_dir, name, NULL);
+        g_autofree char *text = NULL;
+
+        if (g_str_has_prefix(name, "valgrind-") && g_file_get_contents(path, &text, NULL, NULL))
+            assert_no_report(text);
+    }
+}
+
+/* The processes whose command line names the domain: QEMU, and the proxy beside it. */
+static char *
+processes_of(Fixture *f)
+{
+    return g_strdup_printf("guest=%s,", f->name);
 }
 
 static void
 assert_destroy_leaves_nothing(Fixture *f)
 {
-    gint64 deadline = g_get_monotonic_time() + GONE_TIMEOUT_S * G_USEC_PER_SEC;
+    g_autofree char *needle = processes_of(f);
 
-    g_auto(Run) r = { NULL };
-
-    g_assert_cmpuint(count_processes(f), ==, 2);
-    virsh(&r, f->uri, "destroy", f->name);
-    /* libvirt 9.0's embedded driver reconnects to the domain in a thread of its own while
-     * virsh's destroy kills QEMU; the reconnection sees the monitor close and stops the
-     * domain first, and destroy finds it stopped.  The same with QEMU alone. */
-    if (r.status != 0)
-        assert_contains(r.err, "domain is not running");
-    while (count_processes(f) && g_get_monotonic_time() < deadline)
-        g_usleep(50 * 1000);
-    g_assert_cmpuint(count_processes(f), ==, 0);
+    g_assert_cmpuint(run_count_processes(needle), ==, 2);
+    domain_destroy(f);
+    g_assert_cmpuint(run_wait_processes_gone(needle, GONE_TIMEOUT_S), ==, 0);
+    assert_no_reports(f);
 }
 
 static void
@@ -113,69 +145,151 @@ monitor_commands(Fixture *f, const char *arg)
     assert_destroy_leaves_nothing(f);
 }
 
-static void
-assert_emulator(Fixture *f, const char *path)
+static char *
+inactive(Fixture *f)
 {
-    g_autofree char *xml = virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
-    g_autofree char *element = g_strdup_printf("<emulator>%s</emulator>", path);
-
-    assert_contains(xml, element);
+    return virsh_ok(f->uri, "dumpxml", "--inactive", f->name);
 }
 
+/* @xml with its <emulator> @from made @to. */
+static char *
+with_emulator(const char *xml, const char *from, const char *to)
+{
+    g_autofree char *old = g_strdup_printf("<emulator>%s</emulator>", from);
+    g_autofree char *new = g_strdup_printf("<emulator>%s</emulator>", to);
+    g_auto(GStrv) parts = g_strsplit(xml, old, -1);
+
+    g_assert_cmpuint(g_strv_length(parts), ==, 2);
+    return g_strjoinv(new, parts);
+}
+
+/* @xml without its <metadata> element. */
+static char *
+without_metadata(const char *xml)
+{
+    g_autoptr(GRegex) re = g_regex_new("\\n  <metadata>.*</metadata>", G_REGEX_DOTALL, 0, NULL);
+
+    return g_regex_replace_literal(re, xml, -1, 0, "", 0, NULL);
+}
+
+/* virt-spicevmc DOMAIN enable|disable --wrapper @wrapper prints @line with the domain's name
+ * and @wrapper in it (DOMAIN, WRAPPER). */
+static void
+assert_says(Fixture *f, const char *command, const char *wrapper, const char *line)
+{
+    g_autofree char *out = cli_ok(f->uri, f->name, command, "--wrapper", wrapper);
+    g_autofree char *named = g_strdup_printf("Domain '%s'", f->name);
+    g_auto(GStrv) a = g_strsplit(line, "DOMAIN", -1);
+    g_autofree char *b = g_strjoinv(named, a);
+    g_auto(GStrv) c = g_strsplit(b, "WRAPPER", -1);
+    g_autofree char *expected = g_strjoinv(wrapper, c);
+
+    g_assert_cmpstr(out, ==, expected);
+}
+
+/* Every branch of enable and disable on a persistent domain, stopped and running: what each
+ * says, and that the definition changes in its <emulator> and spicevmc's record of the one
+ * it replaced, nothing else, and back exactly as it was. */
 static void
 enable_disable(Fixture *f, const char *arg)
 {
-    g_autofree char *enabled = g_strdup_printf("Domain '%s' uses %s\n", f->name, WRAPPER);
-    g_autofree char *again = g_strdup_printf("Domain '%s' already uses %s\n", f->name, WRAPPER);
-    g_autofree char *later = g_strdup_printf("Domain '%s' will stop using %s from its next "
-                                             "start\n", f->name, WRAPPER);
-    g_autofree char *record = NULL, *out = NULL;
+    g_autofree char *before = inactive(f);
+    g_autofree char *enabled = NULL, *expected = NULL, *record = NULL, *after = NULL;
     g_autoptr(json_object) list = NULL;
     g_auto(Run) live = { NULL };
     g_auto(Run) missing = { NULL };
 
-    out = cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER);
-    g_assert_cmpstr(out, ==, enabled);
-    g_clear_pointer(&out, g_free);
-    out = cli_ok(f->uri, "enable", f->name, "--wrapper", WRAPPER);   /* as virsh orders it */
-    g_assert_cmpstr(out, ==, again);
-    assert_emulator(f, WRAPPER);
+    assert_says(f, "enable", emulator, "DOMAIN uses WRAPPER\n");
+    enabled = inactive(f);
+    expected = with_emulator(before, QEMU_BINARY, emulator);
+    after = without_metadata(enabled);
+    g_assert_cmpstr(after, ==, expected);
     record = virsh_metadata(f, EMULATOR_NS, TRUE);
-    assert_contains(record, "path=\"" QEMU_BINARY "\"");
+    g_assert_cmpstr(record, ==, "<emulator path=\"" QEMU_BINARY "\"/>\n\n");
+    g_free(cli_ok(f->uri, "enable", f->name, "--wrapper", emulator));   /* as virsh orders it */
+    assert_says(f, "enable", emulator, "DOMAIN already uses WRAPPER\n");
+    g_clear_pointer(&after, g_free);
+    after = inactive(f);
+    g_assert_cmpstr(after, ==, enabled);
 
+    assert_says(f, "disable", emulator, "DOMAIN no longer uses WRAPPER\n");
+    g_clear_pointer(&after, g_free);
+    after = inactive(f);
+    g_assert_cmpstr(after, ==, before);
+    assert_says(f, "disable", emulator, "DOMAIN does not use WRAPPER\n");
+
+    /* Running: the definition changes, for the next start. */
+    assert_says(f, "enable", emulator, "DOMAIN uses WRAPPER\n");
     g_free(virsh_ok(f->uri, "start", "--paused", f->name));
     list = qemu(f, "{\"execute\":\"query-spicevmc\"}");
     g_assert_cmpuint(json_object_array_length(list), ==, 0);
-
-    cli(&live, f->uri, f->name, "disable", "--live", "--wrapper", WRAPPER);
+    cli(&live, f->uri, f->name, "disable", "--live", "--wrapper", emulator);
     assert_one_error(&live, "a running domain keeps its emulator");
     cli(&missing, f->uri, f->name, "enable", "--wrapper", "/nonexistent/spicevmc-qemu");
     assert_one_error(&missing, "'/nonexistent/spicevmc-qemu' is not an executable");
-    g_clear_pointer(&out, g_free);
-    out = cli_ok(f->uri, f->name, "disable", "--wrapper", WRAPPER);
-    g_assert_cmpstr(out, ==, later);
-    assert_emulator(f, QEMU_BINARY);
-    g_clear_pointer(&record, g_free);
-    record = virsh_metadata(f, EMULATOR_NS, TRUE);
-    g_assert_cmpstr(record, ==, "");
+    assert_says(f, "disable", emulator, "DOMAIN will stop using WRAPPER from its next start\n");
+    g_clear_pointer(&after, g_free);
+    after = inactive(f);
+    g_assert_cmpstr(after, ==, before);
+    assert_says(f, "enable", emulator, "DOMAIN will use WRAPPER from its next start\n");
+    assert_says(f, "disable", emulator, "DOMAIN will stop using WRAPPER from its next start\n");
     assert_destroy_leaves_nothing(f);
+}
+
+/* A domain whose emulator is neither QEMU nor the wrapper is refused, and left as it was. */
+static void
+other_emulator(Fixture *f, const char *arg)
+{
+    g_autofree char *qemu_script = g_build_filename(f->dir, "other-qemu", NULL);
+    g_autofree char *path = g_build_filename(f->dir, "other.xml", NULL);
+    g_autofree char *original = inactive(f);
+    g_autofree char *other = with_emulator(original, QEMU_BINARY, qemu_script);
+    g_autofree char *refusal = g_strdup_printf("domain '%s' runs '%s', but spicevmc-qemu runs "
+                                               "'%s'", f->name, qemu_script, QEMU_BINARY);
+    g_autofree char *before = NULL, *after = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(Run) r = { NULL };
+
+    g_assert_true(g_file_set_contents(qemu_script, "#!/bin/sh\nexec " QEMU_BINARY " \"$@\"\n",
+                                      -1, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g_chmod(qemu_script, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(path, other, -1, &error));
+    g_assert_no_error(error);
+    g_free(virsh_ok(f->uri, "define", path));
+    before = inactive(f);
+    cli(&r, f->uri, f->name, "enable", "--wrapper", emulator);
+    assert_one_error(&r, refusal);
+    assert_says(f, "disable", emulator, "DOMAIN does not use WRAPPER\n");
+    after = inactive(f);
+    g_assert_cmpstr(after, ==, before);
+}
+
+/* A transient domain has no definition to change. */
+static void
+transient(Fixture *f, const char *arg)
+{
+    g_autofree char *refusal = g_strdup_printf("domain '%s' is transient: its emulator is set "
+                                               "when it is created", f->name);
+    const char *commands[] = { "enable", "disable" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+        g_auto(Run) r = { NULL };
+
+        cli(&r, f->uri, f->name, commands[i], "--wrapper", emulator);
+        assert_one_error(&r, refusal);
+    }
 }
 
 static char *
 run_wrapper(const char *arg1, const char *arg2)
 {
     const char *argv[] = { WRAPPER, arg1, arg2, NULL };
-    g_autofree char *err = NULL;
-    g_autoptr(GError) error = NULL;
-    char *out = NULL;
-    int status;
+    g_auto(Run) r = { NULL };
 
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                 &error);
-    g_assert_no_error(error);
-    g_assert_cmpstr(err, ==, "");
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    return out;
+    run_argv(&r, argv, NULL);
+    run_assert_ok(&r);
+    return g_steal_pointer(&r.out);
 }
 
 /* Anything but a domain's start is QEMU's, untouched; --version says what runs what. */
@@ -192,18 +306,39 @@ test_not_libvirt(void)
     g_assert_true(g_str_has_prefix(version + strlen(first), "QEMU emulator version "));
 }
 
-static const Case cases[] = {
-    { "/wrapper/embed/monitor-commands", FALSE, DOMAIN_RUNNING, monitor_commands, NULL,
-      WRAPPER },
+/* Their emulator is the script emulator_script() makes, set in main(). */
+static Case cases[] = {
+    { "/wrapper/embed/monitor-commands", FALSE, DOMAIN_RUNNING, monitor_commands },
     { "/wrapper/embed/enable-disable", FALSE, DOMAIN_DEFINED, enable_disable },
-    { "/wrapper/system/monitor-commands", TRUE, DOMAIN_TRANSIENT, monitor_commands, NULL,
-      WRAPPER },
+    { "/wrapper/embed/enable-other-emulator", FALSE, DOMAIN_DEFINED, other_emulator },
+    { "/wrapper/system/monitor-commands", TRUE, DOMAIN_TRANSIENT, monitor_commands },
+    { "/wrapper/system/enable-transient", TRUE, DOMAIN_TRANSIENT, transient },
 };
 
 int
 main(int argc, char **argv)
 {
+    int ret;
+
+    /* One script for the parent and its cases' children, made before any thread. */
+    if (!(emulator_dir = g_strdup(g_getenv("SVC_TEST_EMULATOR_DIR")))) {
+        g_autoptr(GError) error = NULL;
+
+        emulator_dir = g_dir_make_tmp("svc-wrapper-XXXXXX", &error);
+        g_assert_no_error(error);
+        g_free(emulator_script(emulator_dir));
+        g_setenv("SVC_TEST_EMULATOR_DIR", emulator_dir, TRUE);
+    }
+    emulator = g_build_filename(emulator_dir, "spicevmc-qemu", NULL);
+    cases[0].emulator = cases[3].emulator = emulator;
     libvirt_cli_init(&argc, &argv, cases, G_N_ELEMENTS(cases));
     g_test_add_func("/wrapper/not-libvirt", test_not_libvirt);
-    return libvirt_cli_run();
+    ret = libvirt_cli_run();
+    if (!g_test_subprocess() && ret == 0)
+        testvm_remove_tree(emulator_dir);
+    else if (!g_test_subprocess())
+        g_printerr("# spicevmc-qemu's script and valgrind's logs: %s\n", emulator_dir);
+    g_free(emulator);
+    g_free(emulator_dir);
+    return ret;
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "channels-common.h"
+#include "skip.h"
 
 #define XML_DIR SRCDIR "/tests/xml"
 #define SCHEMA SRCDIR "/schemas/spicevmc-channel.rng"
@@ -17,14 +18,12 @@
 static int
 run(const char *const *argv, char **out)
 {
-    g_autoptr(GError) error = NULL;
-    g_autofree char *err = NULL;
-    int status;
+    g_auto(Run) r = { NULL };
 
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status,
-                 &error);
-    g_assert_no_error(error);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run_argv(&r, argv, NULL);
+    if (out)
+        *out = g_steal_pointer(&r.out);
+    return r.status;
 }
 
 static gboolean
@@ -373,7 +372,7 @@ test_virt_xml_fixtures(void)
     g_autofree char *path = g_find_program_in_path("virt-xml");
 
     if (!path) {
-        g_test_skip("virt-xml (Debian's virtinst) is not installed");
+        skip_missing("no virt-xml (package virtinst)");
         return;
     }
     for (guint i = 0; i < G_N_ELEMENTS(producers); i++) {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,13 +195,8 @@ testvm_count_spice_chardevs(QmpClient *client)
     g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_query_chardev());
     guint n = 0;
 
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *info = json_object_array_get_idx(list, i);
-        json_object *filename = json_object_object_get(info, "filename");
-
-        if (is_spice_backend(json_object_get_string(filename)))
-            n++;
-    }
+    for (size_t i = 0; i < json_object_array_length(list); i++)
+        n += is_spice_backend(member_str(json_object_array_get_idx(list, i), "filename"));
     return n;
 }
 
@@ -209,13 +205,7 @@ testvm_has_chardev(QmpClient *client, const char *label)
 {
     g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_query_chardev());
 
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *info = json_object_array_get_idx(list, i);
-
-        if (g_strcmp0(json_object_get_string(json_object_object_get(info, "label")), label) == 0)
-            return TRUE;
-    }
-    return FALSE;
+    return has_entry(list, "label", label);
 }
 
 gboolean
@@ -223,73 +213,42 @@ testvm_has_device(QmpClient *client, const char *id)
 {
     g_autoptr(json_object) list = testvm_exec(client, qmp_cmd_qom_list("/machine/peripheral"));
 
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *prop = json_object_array_get_idx(list, i);
+    return has_entry(list, "name", id);
+}
 
-        if (g_strcmp0(json_object_get_string(json_object_object_get(prop, "name")), id) == 0)
-            return TRUE;
+static void
+collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *item = json_object_array_get_idx(list, i);
+
+        g_ptr_array_add(out, g_strdup_printf("%s %s %s", prefix, member_str(item, key),
+                                             member_str(item, key2)));
     }
-    return FALSE;
+}
+
+static int
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+testvm_snapshot(json_object *chardevs, json_object *devices, json_object *objects)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+    collect(lines, "chardev", chardevs, "label", "filename");
+    collect(lines, "device", devices, "name", "type");
+    collect(lines, "object", objects, "name", "type");
+    /* QEMU lists QOM children in no order that lasts. */
+    g_ptr_array_sort(lines, compare_strings);
+    g_ptr_array_add(lines, NULL);
+    return g_strjoinv("\n", (char **)lines->pdata);
 }
 
 const char *
 testvm_cli_path(void)
 {
     return VIRT_SPICEVMC;
-}
-
-void
-testvm_run_clear(TestRun *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-
-static void
-on_communicated(GObject *source, GAsyncResult *result, gpointer data)
-{
-    TestRun *r = data;
-    g_autoptr(GError) error = NULL;
-
-    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &r->out, &r->err,
-                                         &error);
-    g_assert_no_error(error);
-}
-
-static gboolean
-on_late(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-void
-testvm_run(TestRun *r, const char *const *argv)
-{
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) deadline = g_timeout_source_new_seconds(60);
-    g_autoptr(GSubprocess) proc = NULL;
-    g_autoptr(GError) error = NULL;
-    gboolean late = FALSE;
-
-    g_main_context_push_thread_default(context);
-    proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                             &error);
-    g_assert_no_error(error);
-    g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, r);
-    g_source_set_callback(deadline, on_late, &late, NULL);
-    g_source_attach(deadline, context);
-    while (!r->err && !late)
-        g_main_context_iteration(context, TRUE);
-    if (late)
-        g_subprocess_force_exit(proc);
-    while (!r->err)
-        g_main_context_iteration(context, TRUE);
-    g_subprocess_wait(proc, NULL, &error);
-    g_assert_no_error(error);
-    g_source_destroy(deadline);
-    g_main_context_pop_thread_default(context);
-    if (late)
-        g_error("%s was still running after a minute", argv[0]);
-    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
 }

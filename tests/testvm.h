@@ -4,6 +4,8 @@
 
 #include <glib.h>
 #include "qmp.h"
+#include "json-read.h"
+#include "run.h"
 
 typedef struct {
     char *dir;                /* private temp dir, removed by testvm_free() */
@@ -48,6 +50,10 @@ guint testvm_count_spice_chardevs(QmpClient *client);
 gboolean testvm_has_chardev(QmpClient *client, const char *label);
 gboolean testvm_has_device(QmpClient *client, const char *id);
 
+/* What QEMU's query-chardev, qom-list /machine/peripheral and qom-list /objects replies
+ * list, as sorted lines: what a change could touch, to prove that nothing changed. */
+char *testvm_snapshot(json_object *chardevs, json_object *devices, json_object *objects);
+
 /* A unix socket listening at @path, for a child to inherit. */
 GSocket *testvm_listen_unix(const char *path);
 /* A child setup function: the child gets SIGKILL when the test (or bench) dies, so QEMU or a
@@ -59,16 +65,3 @@ void testvm_remove_tree(const char *path);
 
 /* Path of the virt-spicevmc binary under test. */
 const char *testvm_cli_path(void);
-
-/* A program run to its end: what it wrote, and how it ended. */
-typedef struct {
-    char *out;
-    char *err;
-    int status;               /* exit status; -1 when killed by a signal */
-} TestRun;
-
-/* Run @argv (NULL-terminated) to its end.  A program still running after a minute is killed
- * and the test fails: whatever it was to do, it would not have done it. */
-void testvm_run(TestRun *r, const char *const *argv);
-void testvm_run_clear(TestRun *r);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TestRun, testvm_run_clear)

@@ -36,9 +36,13 @@ quiet_libxml(void *ctx, const char *msg, ...)
 }
 
 /* libspicevmc needs a libvirt event loop in a thread of its own (for events, and for
- * qemu:///embed to drive QEMU's monitor), registered before the first connection.  Every error
- * is one line printed by the command that met it: libvirt's own printing is off, and so is
- * libxml2's for the XML libvirt parses (a missing test:/// file). */
+ * qemu:///embed to drive QEMU's monitor), registered before the first connection.  Its thread
+ * starts once that connection is open: qemu:///embed runs dmidecode as it opens, and GCC 12's
+ * AddressSanitizer does not take its allocator's locks across fork(), so the child of a fork
+ * made while the loop's thread starts up (and allocates) could wait forever for a lock that
+ * thread held (seen about once in ten opens on a busy machine, in virFork()'s child).  Every
+ * error is one line printed by the command that met it: libvirt's own printing is off, and so
+ * is libxml2's for the XML libvirt parses (a missing test:/// file). */
 void
 cli_libvirt_connecting(const char *uri)
 {
@@ -49,18 +53,32 @@ cli_libvirt_connecting(const char *uri)
         virSetErrorFunc(NULL, quiet_libvirt);
         xmlSetGenericErrorFunc(NULL, quiet_libxml);
         virEventRegisterDefaultImpl();
-        g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
         g_once_init_leave(&done, 1);
     }
     if (which && strstr(which, ":///embed") && !embedded_uri)
         embedded_uri = g_strdup(which);
 }
 
+void
+cli_libvirt_connected(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        g_thread_unref(g_thread_new("libvirt-events", run_event_loop, NULL));
+        g_once_init_leave(&done, 1);
+    }
+}
+
 static SvcDomain *
 open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
 {
+    SvcDomain *d;
+
     cli_libvirt_connecting(uri);
-    return svc_domain_open(uri, name, timeout_ms, error);
+    d = svc_domain_open(uri, name, timeout_ms, error);
+    cli_libvirt_connected();
+    return d;
 }
 
 static const CliDomainApi domain_api = {

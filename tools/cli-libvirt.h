@@ -6,9 +6,11 @@
 #include "cli.h"
 
 /* Before each connection to @uri: once per process, libvirt's and libxml2's printing off
- * (every error is one line from the command that met it) and libvirt's event loop in a thread;
+ * (every error is one line from the command that met it) and libvirt's event loop registered;
  * and an embedded driver's URI noted, for the way out of the process. */
 void cli_libvirt_connecting(const char *uri);
+/* After the first connection is open: libvirt's event loop starts in its thread. */
+void cli_libvirt_connected(void);
 
 /* The running domains with a persistent definition at @uri, by name. */
 GStrv cli_sync_domains(const char *uri, GError **error);

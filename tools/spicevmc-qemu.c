@@ -208,6 +208,8 @@ main(int argc, char **argv)
                                "running QEMU without spicevmc's commands\n");
         return run_qemu(argv);
     }
+    /* Nothing of it is needed any more; the proxy's process would carry it for its life. */
+    g_clear_pointer(&mon, g_ptr_array_unref);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
         fprintf(stderr, PREFIX "error: cannot make the monitor's socket pair: %s\n",
                 g_strerror(errno));

@@ -397,6 +397,7 @@ open_libvirt(Follower *f, GError **error)
                     uri_or_default(f->o->uri), virGetLastErrorMessage());
         return FALSE;
     }
+    cli_libvirt_connected();
     if (!f->uri && !(f->uri = virConnectGetURI(f->conn))) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "cannot ask libvirt its URI: %s",
                     virGetLastErrorMessage());
@@ -648,6 +649,7 @@ cli_sync_domains(const char *uri, GError **error)
                     uri_or_default(uri), virGetLastErrorMessage());
         return NULL;
     }
+    cli_libvirt_connected();
     n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE |
                                                   VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
     if (n < 0)

@@ -65,17 +65,36 @@ logged(gboolean ok, GError *error)
         g_message("could not fully undo the partial change: %s", error->message);
 }
 
+/* libvirt's live devices, detached as remove detaches them: virDomainDetachDeviceFlags()
+ * waits for QEMU's DEVICE_DELETED, where virDomainDetachDeviceAlias() returns before it and
+ * leaves the device in QEMU and in the live XML after the command has said it changed
+ * nothing. */
+static void
+undo_live_libvirt(SvcDomain *d, GPtrArray *aliases)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) devices = NULL;
+
+    if (!aliases->len)
+        return;
+    if (!(devices = svc_domain_devices(d, FALSE, &error))) {
+        logged(FALSE, error);
+        return;
+    }
+    for (guint i = 0; i < aliases->len; i++) {
+        const LvDevice *dev = svc_domain_find_device(devices, aliases->pdata[i]);
+        g_autoptr(GError) detach_error = NULL;
+
+        if (dev && virDomainDetachDeviceFlags(d->dom, dev->xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+            logged(svc_libvirt_error(&detach_error, "detach"), detach_error);
+    }
+}
+
 /* Keep the first error; the undo's failures are only logged. */
 static void
 undo_run(SvcDomain *d, Undo *u)
 {
-    for (guint i = 0; i < u->live_libvirt->len; i++) {
-        g_autoptr(GError) error = NULL;
-
-        if (virDomainDetachDeviceAlias(d->dom, u->live_libvirt->pdata[i],
-                                       VIR_DOMAIN_AFFECT_LIVE) < 0)
-            logged(svc_libvirt_error(&error, "detach"), error);
-    }
+    undo_live_libvirt(d, u->live_libvirt);
     if (u->live_ours->len) {
         g_autoptr(GError) error = NULL;
 
@@ -197,7 +216,7 @@ add_live(SvcDomain *d, SvcSpec *const *specs, GPtrArray *planned, Undo *u, SvcDr
         }
         g_ptr_array_add(u->live_libvirt, g_strdup(ch->id));
     }
-    return run || svc_domain_sync_live_metadata(d, error);
+    return TRUE;
 }
 
 static gboolean
@@ -338,8 +357,11 @@ do_add(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect, GPtrArray
         return FALSE;
     if (live_specs)
         specs = (SvcSpec *const *)live_specs->pdata;
+    /* The record of passthrough channels is written last: libvirt cannot take away the
+     * <metadata/> a record leaves, so a change undone must not have written one. */
     if (((affect & SVC_AFFECT_LIVE) && !add_live(d, specs, planned, &u, run, &local)) ||
-        ((affect & SVC_AFFECT_CONFIG) && !add_config(d, planned, &u, run, &local))) {
+        ((affect & SVC_AFFECT_CONFIG) && !add_config(d, planned, &u, run, &local)) ||
+        ((affect & SVC_AFFECT_LIVE) && !run && !svc_domain_sync_live_metadata(d, &local))) {
         if (!run)
             undo_run(d, &u);
         g_propagate_error(error, g_steal_pointer(&local));
