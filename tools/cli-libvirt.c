@@ -71,6 +71,7 @@ static const CliDomainApi domain_api = {
     .enable_wrapper = svc_domain_enable_wrapper,
     .disable_wrapper = svc_domain_disable_wrapper,
     .runs_wrapper = svc_domain_runs_wrapper,
+    .watch = svc_domain_watch,
 };
 
 int

@@ -33,6 +33,7 @@ typedef struct {
     gboolean (*disable_wrapper)(SvcDomain *d, const char *wrapper, const char *qemu,
                                 gboolean *changed, GError **error);
     gboolean (*runs_wrapper)(SvcDomain *d, const char *wrapper);
+    SvcWatch *(*watch)(SvcDomain *d, GError **error);
 } CliDomainApi;
 
 typedef struct {
@@ -132,6 +133,7 @@ gboolean cmd_xml(Options *o, char **args, GError **error);
 gboolean cmd_restore(Options *o, char **args, GError **error);
 gboolean cmd_enable(Options *o, char **args, GError **error);
 gboolean cmd_disable(Options *o, char **args, GError **error);
+gboolean cmd_watch(Options *o, char **args, GError **error);
 gboolean cmd_help(Options *o, char **args, GError **error);
 gboolean cmd_complete(Options *o, char **args, GError **error);
 
