@@ -164,7 +164,27 @@ typedef struct {
     SvcVm *svc;
     SvcEventQueue *queue;
     SvcWatch *watch;
+    /* A watch that waits for what never comes is cancelled: the test fails, not hangs. */
+    GThread *watchdog;
+    GMutex lock;
+    GCond done;
+    gboolean over;
 } Pushed;
+
+static gpointer
+watchdog(gpointer data)
+{
+    Pushed *p = data;
+    gint64 deadline = g_get_monotonic_time() + WATCH_TIMEOUT_S * G_USEC_PER_SEC;
+
+    g_mutex_lock(&p->lock);
+    while (!p->over && g_cond_wait_until(&p->done, &p->lock, deadline))
+        ;
+    if (!p->over)
+        svc_watch_cancel(p->watch);
+    g_mutex_unlock(&p->lock);
+    return NULL;
+}
 
 static gboolean
 pushed_wait(gpointer source, gint64 deadline, GCancellable *cancellable, GError **error)
@@ -196,11 +216,21 @@ pushed_setup(Pushed *p, gconstpointer data)
     first = svc_watch_next(p->watch, &error);
     g_assert_no_error(error);
     g_assert_cmpint(first->type, ==, SVC_EVENT_WATCHING);
+    g_mutex_init(&p->lock);
+    g_cond_init(&p->done);
+    p->watchdog = g_thread_new("watchdog", watchdog, p);
 }
 
 static void
 pushed_teardown(Pushed *p, gconstpointer data)
 {
+    g_mutex_lock(&p->lock);
+    p->over = TRUE;
+    g_cond_signal(&p->done);
+    g_mutex_unlock(&p->lock);
+    g_thread_join(p->watchdog);
+    g_mutex_clear(&p->lock);
+    g_cond_clear(&p->done);
     svc_watch_free(p->watch);
     svc_event_queue_unref(p->queue);
     svc_vm_free(p->svc);
