@@ -184,6 +184,16 @@ qemu_killed_case(Fixture *f, const char *arg)
     watch_proc_assert_exit(w, 1);
 }
 
+/* A domain that does not run has nothing to watch: one line, as any error. */
+static void
+not_running_case(Fixture *f, const char *arg)
+{
+    g_auto(Run) r = { NULL };
+
+    cli(&r, f->uri, f->name, "watch");
+    assert_one_error(&r, "is not running");
+}
+
 /* ---- libvirt going away: a relay in front of libvirtd, closed under the watch ---- */
 
 typedef struct {
@@ -290,6 +300,7 @@ static const Case cases[] = {
     { "/watch-libvirt/embed/qemu-killed", FALSE, DOMAIN_RUNNING, qemu_killed_case },
     { "/watch-libvirt/system/destroyed", TRUE, DOMAIN_RUNNING, destroyed_case },
     { "/watch-libvirt/system/libvirt-gone", TRUE, DOMAIN_RUNNING, libvirt_gone_case },
+    { "/watch-libvirt/embed/not-running", FALSE, DOMAIN_DEFINED, not_running_case },
 };
 
 int
