@@ -107,15 +107,24 @@ source_wait(gpointer source, gint64 deadline, GCancellable *cancellable, GError 
     QmpTransport *t = source;
     g_autoptr(GError) local = NULL;
     g_autofree char *why = NULL;
+    /* What broke the connection, be it a command before this wait, or the wait. */
+    const GError *broken = qmp_client_get_error(t->client);
 
-    if (qmp_client_wait_event_cancellable(t->client, deadline, cancellable, &local) ||
-        g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT))
-        return TRUE;
-    if (g_error_matches(local, QMP_ERROR, QMP_ERROR_CANCELLED)) {
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, local->message);
-        return FALSE;
+    if (!broken) {
+        if (qmp_client_wait_event_cancellable(t->client, deadline, cancellable, &local) ||
+            g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT))
+            return TRUE;
+        if (g_error_matches(local, QMP_ERROR, QMP_ERROR_CANCELLED)) {
+            g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, local->message);
+            return FALSE;
+        }
+        if (!(broken = qmp_client_get_error(t->client)))
+            broken = local;
     }
-    why = g_strdup_printf("the VM went away: %s", local->message);
+    why = g_strdup_printf("%s: %s", g_error_matches(broken, QMP_ERROR, QMP_ERROR_TIMEOUT)
+                                        ? "the VM stopped answering"
+                                        : "the VM went away",
+                          broken->message);
     svc_event_queue_end(t->watcher, why);
     return TRUE;
 }

@@ -531,6 +531,12 @@ qmp_client_free(QmpClient *client)
     g_free(client);
 }
 
+const GError *
+qmp_client_get_error(QmpClient *client)
+{
+    return client->broken;
+}
+
 json_object *
 qmp_client_get_greeting(QmpClient *client)
 {

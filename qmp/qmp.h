@@ -122,6 +122,8 @@ QmpClient *qmp_client_connect(const char *address, guint timeout_ms, GError **er
 void qmp_client_free(QmpClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_client_free)
 
+/* The error that made the client unusable (borrowed), or NULL while it is usable. */
+const GError *qmp_client_get_error(QmpClient *client);
 /* The whole greeting, {"QMP": {"version": …, "capabilities": …}} (borrowed). */
 json_object *qmp_client_get_greeting(QmpClient *client);
 void qmp_client_set_timeout(QmpClient *client, guint timeout_ms);

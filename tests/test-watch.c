@@ -125,6 +125,26 @@ test_vm_gone(Proxied *f, gconstpointer data)
     g_clear_object(&f->proxy);
 }
 
+/* QEMU stopped: the next list waits no longer than --timeout, and the watch ends saying so. */
+static void
+test_vm_stuck(Proxied *f, gconstpointer data)
+{
+    const char *const args[] = { "--timeout", "2", "--qmp", f->path, NULL };
+    g_autoptr(WatchProc) w = watch_proc_start_watching(args, TRUE, NULL);
+    g_autoptr(json_object) ended = NULL;
+    const char *reason;
+
+    g_assert_cmpint(kill(f->vm->pid, SIGSTOP), ==, 0);
+    ended = watch_proc_wait(w, "ended", NULL);
+    g_assert_cmpint(kill(f->vm->pid, SIGCONT), ==, 0);
+    /* Whichever command of the list QEMU was stopped before. */
+    reason = watch_get_str(ended, "reason");
+    if (!g_str_has_prefix(reason, "the VM stopped answering: timed out after 2 s waiting for "
+                                  "QEMU to answer '"))
+        g_assert_cmpstr(reason, ==, "the VM stopped answering: …");
+    watch_proc_assert_exit(w, 1);
+}
+
 /* ---- the library's watcher --------------------------------------------------- */
 
 static void
@@ -338,6 +358,7 @@ main(int argc, char **argv)
     ADD_PROXIED("/watch/proxy/sigterm", GINT_TO_POINTER(SIGTERM), test_signal);
     ADD_PROXIED("/watch/proxy/sigint", GINT_TO_POINTER(SIGINT), test_signal);
     ADD_PROXIED("/watch/proxy/vm-gone", NULL, test_vm_gone);
+    ADD_PROXIED("/watch/proxy/vm-stuck", NULL, test_vm_stuck);
     g_test_add_func("/watch/queue/bounded", test_queue_bounded);
     g_test_add("/watch/library/events-lost", Pushed, NULL, pushed_setup, test_events_lost,
                pushed_teardown);
