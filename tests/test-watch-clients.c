@@ -10,6 +10,7 @@
 #include "libvirt-cli.h"
 #include "port-client.h"
 #include "proxy-common.h"
+#include "skip.h"
 #include "watch-proc.h"
 
 #define PORT_NAME "org.example.watch.guest"
@@ -27,17 +28,17 @@ assert_client_seen(WatchProc *w, const char *spice_path)
     g_autoptr(json_object) connected = watch_proc_wait(w, "client-connected", NULL);
     g_autoptr(json_object) linked = watch_proc_wait_client(w, "client-initialized", "main");
     g_autoptr(json_object) gone = NULL;
-    gint64 connection = json_object_get_int64(watch_get(linked, "connection-id"));
+    gint64 connection = json_object_get_int64(member(linked, "connection-id"));
 
-    g_assert_cmpstr(watch_get_str(connected, "source"), ==, "SPICE_CONNECTED");
-    g_assert_cmpint(json_object_get_int(watch_get(linked, "spice-channel-type")), ==, 1);
-    g_assert_cmpint(json_object_get_int(watch_get(linked, "spice-channel-id")), ==, 0);
-    g_assert_cmpstr(watch_get_str(watch_get(watch_get(linked, "data"), "client"), "family"), ==,
+    g_assert_cmpstr(member_str(connected, "source"), ==, "SPICE_CONNECTED");
+    g_assert_cmpint(json_object_get_int(member(linked, "spice-channel-type")), ==, 1);
+    g_assert_cmpint(json_object_get_int(member(linked, "spice-channel-id")), ==, 0);
+    g_assert_cmpstr(member_str(member(member(linked, "data"), "client"), "family"), ==,
                     "unix");
     g_clear_pointer(&client, port_client_free);
     gone = watch_proc_wait_client(w, "client-disconnected", "main");
-    g_assert_cmpint(json_object_get_int64(watch_get(gone, "connection-id")), ==, connection);
-    g_assert_cmpstr(watch_get_str(gone, "source"), ==, "SPICE_DISCONNECTED");
+    g_assert_cmpint(json_object_get_int64(member(gone, "connection-id")), ==, connection);
+    g_assert_cmpstr(member_str(gone, "source"), ==, "SPICE_DISCONNECTED");
 }
 
 static void
@@ -87,7 +88,7 @@ test_guest_port(void)
 
     g_assert_no_error(image_error);
     if (!image) {
-        g_test_skip(why_no_image);
+        skip_missing(why_no_image);
         return;
     }
     g = guest_boot(image, NULL, &f.vm, &error);
@@ -109,11 +110,11 @@ test_guest_port(void)
     out = guest_run(g, &error, "true < %s", dev);
     g_assert_no_error(error);
     opened = watch_proc_wait(w, "port-opened", "port0");
-    g_assert_cmpstr(watch_get_str(opened, "source"), ==, "VSERPORT_CHANGE");
-    g_assert_cmpstr(watch_get_str(opened, "port-name"), ==, PORT_NAME);
-    g_assert_true(json_object_get_boolean(watch_get(watch_get(opened, "data"), "open")));
+    g_assert_cmpstr(member_str(opened, "source"), ==, "VSERPORT_CHANGE");
+    g_assert_cmpstr(member_str(opened, "port-name"), ==, PORT_NAME);
+    g_assert_true(json_object_get_boolean(member(member(opened, "data"), "open")));
     closed = watch_proc_wait(w, "port-closed", "port0");
-    g_assert_false(json_object_get_boolean(watch_get(watch_get(closed, "data"), "open")));
+    g_assert_false(json_object_get_boolean(member(member(closed, "data"), "open")));
     watch_proc_signal(w, SIGTERM);
     watch_proc_assert_exit(w, 0);
     proxied_teardown(&f, NULL);

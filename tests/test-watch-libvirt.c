@@ -69,20 +69,20 @@ assert_raw_qmp_seen(Fixture *f, const char *uri, RawQmp raw, QmpClient *monitor)
     g_autoptr(json_object) removed = NULL;
 
     w = watch_domain(f, uri, &first);
-    g_assert_cmpuint(json_object_array_length(watch_get(first, "channels")), ==, 0);
+    g_assert_cmpuint(json_object_array_length(member(first, "channels")), ==, 0);
     raw(f, monitor, CHARDEV_ADD);
     raw(f, monitor, DEVICE_ADD);
     added = watch_proc_wait(w, "channel-added", "w0");
-    g_assert_cmpstr(watch_get_str(added, "kind"), ==, "port");
-    g_assert_cmpstr(watch_get_str(added, "spice-name"), ==, FQDN);
-    g_assert_cmpstr(watch_get_str(added, "port-name"), ==, FQDN);
-    g_assert_cmpstr(watch_get_str(added, "source"), ==, "inventory");
+    g_assert_cmpstr(member_str(added, "kind"), ==, "port");
+    g_assert_cmpstr(member_str(added, "spice-name"), ==, FQDN);
+    g_assert_cmpstr(member_str(added, "port-name"), ==, FQDN);
+    g_assert_cmpstr(member_str(added, "source"), ==, "inventory");
 
     raw(f, monitor, DEVICE_DEL);
     removed = watch_proc_wait(w, "channel-removed", "w0");
     /* From QEMU's event through libvirt, which does not know the device itself. */
-    g_assert_cmpstr(watch_get_str(removed, "source"), ==, "DEVICE_DELETED");
-    g_assert_cmpstr(watch_get_str(watch_get(removed, "data"), "device"), ==, "w0");
+    g_assert_cmpstr(member_str(removed, "source"), ==, "DEVICE_DELETED");
+    g_assert_cmpstr(member_str(member(removed, "data"), "device"), ==, "w0");
     raw(f, monitor, CHARDEV_REMOVE);
     watch_proc_signal(w, SIGTERM);
     watch_proc_assert_exit(w, 0);
@@ -136,12 +136,12 @@ hotplug_case(Fixture *f, const char *arg)
 
     g_free(cli_ok(f->uri, f->name, "add", "usbredir"));
     added = watch_proc_wait(w, "channel-added", "ua-usbredir0");
-    g_assert_cmpstr(watch_get_str(added, "kind"), ==, "usbredir");
-    g_assert_cmpstr(watch_get_str(watch_get(added, "channel"), "frontend"), ==, "usb-redir");
+    g_assert_cmpstr(member_str(added, "kind"), ==, "usbredir");
+    g_assert_cmpstr(member_str(member(added, "channel"), "frontend"), ==, "usb-redir");
     g_free(cli_ok(f->uri, f->name, "remove", "ua-usbredir0"));
     removed = watch_proc_wait(w, "channel-removed", "ua-usbredir0");
     /* QEMU's event or libvirt's, whichever came first: at once either way. */
-    source = watch_get_str(removed, "source");
+    source = member_str(removed, "source");
     if (!g_str_equal(source, "DEVICE_DELETED"))
         g_assert_cmpstr(source, ==, "libvirt:device-removed");
     watch_proc_signal(w, SIGTERM);
@@ -159,7 +159,7 @@ destroyed_case(Fixture *f, const char *arg)
     g_free(virsh_ok(f->uri, "destroy", f->name));
     ended = watch_proc_wait(w, "ended", NULL);
     watch_assert_time(ended);
-    g_assert_cmpstr(watch_get_str(ended, "reason"), ==, reason);
+    g_assert_cmpstr(member_str(ended, "reason"), ==, reason);
     watch_proc_assert_exit(w, 1);
 }
 
@@ -179,8 +179,8 @@ qemu_killed_case(Fixture *f, const char *arg)
     g_assert_no_error(error);
     g_assert_cmpint(kill((pid_t)g_ascii_strtoll(pid, NULL, 10), SIGKILL), ==, 0);
     ended = watch_proc_wait(w, "ended", NULL);
-    if (!g_str_has_prefix(watch_get_str(ended, "reason"), prefix))
-        g_assert_cmpstr(watch_get_str(ended, "reason"), ==, prefix);
+    if (!g_str_has_prefix(member_str(ended, "reason"), prefix))
+        g_assert_cmpstr(member_str(ended, "reason"), ==, prefix);
     watch_proc_assert_exit(w, 1);
 }
 
@@ -286,8 +286,8 @@ libvirt_gone_case(Fixture *f, const char *arg)
 
     relay_stop(relay);
     ended = watch_proc_wait(w, "ended", NULL);
-    if (!g_str_has_prefix(watch_get_str(ended, "reason"), reason))
-        g_assert_cmpstr(watch_get_str(ended, "reason"), ==, reason);
+    if (!g_str_has_prefix(member_str(ended, "reason"), reason))
+        g_assert_cmpstr(member_str(ended, "reason"), ==, reason);
     watch_proc_assert_exit(w, 1);
 }
 

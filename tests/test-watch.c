@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proxy-common.h"
+#include "run.h"
 #include "svc-private.h"
 #include "watch-proc.h"
 
@@ -46,7 +47,7 @@ test_raw_qmp(Proxied *f, gconstpointer data)
     json_object *ch;
 
     w = watch_proxy(f, &first);
-    g_assert_cmpuint(json_object_array_length(watch_get(first, "channels")), ==, 0);
+    g_assert_cmpuint(json_object_array_length(member(first, "channels")), ==, 0);
     watch_assert_time(first);
     raw_open(&r, f->path, TRUE);
     raw_ok(&r, "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"c-w0\", \"backend\": "
@@ -56,22 +57,22 @@ test_raw_qmp(Proxied *f, gconstpointer data)
                FQDN "\"}}");
     added = watch_proc_wait(w, "channel-added", "w0");
     watch_assert_time(added);
-    g_assert_cmpstr(watch_get_str(added, "kind"), ==, "port");
-    g_assert_cmpstr(watch_get_str(added, "spice-name"), ==, FQDN);
-    g_assert_cmpstr(watch_get_str(added, "port-name"), ==, FQDN);
-    g_assert_cmpstr(watch_get_str(added, "source"), ==, "inventory");
-    ch = watch_get(added, "channel");
-    g_assert_cmpstr(watch_get_str(ch, "chardev"), ==, "c-w0");
-    g_assert_cmpstr(watch_get_str(ch, "frontend"), ==, "virtserialport");
-    g_assert_true(json_object_get_boolean(watch_get(ch, "inferred")));
+    g_assert_cmpstr(member_str(added, "kind"), ==, "port");
+    g_assert_cmpstr(member_str(added, "spice-name"), ==, FQDN);
+    g_assert_cmpstr(member_str(added, "port-name"), ==, FQDN);
+    g_assert_cmpstr(member_str(added, "source"), ==, "inventory");
+    ch = member(added, "channel");
+    g_assert_cmpstr(member_str(ch, "chardev"), ==, "c-w0");
+    g_assert_cmpstr(member_str(ch, "frontend"), ==, "virtserialport");
+    g_assert_true(json_object_get_boolean(member(ch, "inferred")));
 
     raw_ok(&r, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"w0\"}}");
     removed = watch_proc_wait(w, "channel-removed", "w0");
     /* At once, from QEMU's event, not from a later look at the list. */
-    g_assert_cmpstr(watch_get_str(removed, "source"), ==, "DEVICE_DELETED");
-    g_assert_cmpstr(watch_get_str(watch_get(removed, "data"), "device"), ==, "w0");
-    g_assert_cmpstr(watch_get_str(removed, "kind"), ==, "port");
-    g_assert_cmpstr(watch_get_str(removed, "spice-name"), ==, FQDN);
+    g_assert_cmpstr(member_str(removed, "source"), ==, "DEVICE_DELETED");
+    g_assert_cmpstr(member_str(member(removed, "data"), "device"), ==, "w0");
+    g_assert_cmpstr(member_str(removed, "kind"), ==, "port");
+    g_assert_cmpstr(member_str(removed, "spice-name"), ==, FQDN);
     /* Its chardev going is no second removal. */
     raw_ok(&r, "{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"c-w0\"}}");
     raw_ok(&r, "{\"execute\": \"query-status\"}");
@@ -84,16 +85,12 @@ static void
 test_qemu_monitor_refused(Proxied *f, gconstpointer data)
 {
     const char *const argv[] = { testvm_cli_path(), "--qmp", f->vm->qmp_path, "watch", NULL };
-    g_auto(TestRun) r = { NULL };
+    g_auto(Run) r = { NULL };
     g_autoptr(GError) error = NULL;
     g_autoptr(QmpClient) after = NULL;
 
-    testvm_run(&r, argv);
-    g_assert_cmpint(r.status, ==, 1);
-    g_assert_cmpstr(r.out, ==, "");
-    g_assert_true(g_str_has_prefix(r.err, "virt-spicevmc: error: "));
-    g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
-    g_assert_nonnull(strstr(r.err, "serves one client at a time"));
+    run_argv(&r, argv, NULL);
+    run_assert_error_line(&r, "virt-spicevmc: error: ", "serves one client at a time");
     g_assert_nonnull(strstr(r.err, "spicevmc-qmp-proxy"));
     /* And it let go of the monitor. */
     after = qmp_client_connect(f->vm->qmp_path, QMP_TIMEOUT_MS, &error);
@@ -119,7 +116,7 @@ test_vm_gone(Proxied *f, gconstpointer data)
     testvm_kill(f->vm);
     ended = watch_proc_wait(w, "ended", NULL);
     watch_assert_time(ended);
-    g_assert_nonnull(strstr(watch_get_str(ended, "reason"), "the VM went away"));
+    g_assert_nonnull(strstr(member_str(ended, "reason"), "the VM went away"));
     watch_proc_assert_exit(w, 1);
     proxied_wait_exit(f);
     g_clear_object(&f->proxy);
@@ -138,7 +135,7 @@ test_vm_stuck(Proxied *f, gconstpointer data)
     ended = watch_proc_wait(w, "ended", NULL);
     g_assert_cmpint(kill(f->vm->pid, SIGCONT), ==, 0);
     /* Whichever command of the list QEMU was stopped before. */
-    reason = watch_get_str(ended, "reason");
+    reason = member_str(ended, "reason");
     if (!g_str_has_prefix(reason, "the VM stopped answering: timed out after 2 s waiting for "
                                   "QEMU to answer '"))
         g_assert_cmpstr(reason, ==, "the VM stopped answering: …");

@@ -147,39 +147,15 @@ watch_proc_next(WatchProc *w)
     }
 }
 
-json_object *
-watch_get(json_object *line, const char *key)
-{
-    json_object *value = NULL;
-
-    if (!json_object_object_get_ex(line, key, &value))
-        g_error("no '%s' in %s", key, json_object_to_json_string(line));
-    return value;
-}
-
-const char *
-watch_get_str(json_object *line, const char *key)
-{
-    return json_object_get_string(watch_get(line, key));
-}
-
 void
 watch_assert_time(json_object *line)
 {
-    const char *time = watch_get_str(line, "time");
+    const char *time = member_str(line, "time");
     g_autoptr(GDateTime) parsed = g_date_time_new_from_iso8601(time, NULL);
 
     g_assert_nonnull(parsed);
     g_assert_true(g_regex_match_simple("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$",
                                        time, 0, 0));
-}
-
-static const char *
-member_string(json_object *obj, const char *key)
-{
-    json_object *value;
-
-    return json_object_object_get_ex(obj, key, &value) ? json_object_get_string(value) : NULL;
 }
 
 static json_object *
@@ -191,8 +167,8 @@ wait_for(WatchProc *w, const char *event, const char *key, const char *value)
         if (!obj)
             g_error("the watch ended before '%s' (%s %s); it printed:\n%s", event,
                     key ? key : "", value ? value : "", w->seen->str);
-        if (g_strcmp0(member_string(obj, "event"), event) == 0 &&
-            (!value || g_strcmp0(member_string(obj, key), value) == 0))
+        if (g_strcmp0(json_object_get_string(member_opt(obj, "event")), event) == 0 &&
+            (!value || g_strcmp0(json_object_get_string(member_opt(obj, key)), value) == 0))
             return obj;
         json_object_put(obj);
     }
@@ -300,7 +276,7 @@ watch_proc_start_watching(const char *const *args, gboolean valgrind, json_objec
 
         g_error("the watch ended at once, exit status %d: %s", status, err);
     }
-    g_assert_cmpstr(watch_get_str(line, "event"), ==, "watching");
+    g_assert_cmpstr(member_str(line, "event"), ==, "watching");
     watch_assert_time(line);
     if (first)
         *first = line;

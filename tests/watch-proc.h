@@ -6,6 +6,8 @@
 #include <gio/gio.h>
 #include <json-c/json.h>
 
+#include "json-read.h"
+
 /* A watch prints a line within ~500 ms of a change; only a bug waits this long. */
 #define WATCH_TIMEOUT_S 60
 
@@ -35,10 +37,7 @@ void watch_proc_signal(WatchProc *w, int signum);
  * killed it; *@err (optional) what it wrote on standard error. */
 int watch_proc_wait_exit(WatchProc *w, char **err);
 
-/* Member @key of a line, which must be there; as a string. */
-json_object *watch_get(json_object *line, const char *key);
-const char *watch_get_str(json_object *line, const char *key);
-/* Its "time" is ISO 8601 in UTC, to the microsecond. */
+/* A line's "time" is ISO 8601 in UTC, to the microsecond. */
 void watch_assert_time(json_object *line);
 /* The last line was read: the output ends, and the watch exits with @status, 0 with nothing on
  * standard error, or 1 with one error line. */
