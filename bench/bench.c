@@ -14,6 +14,7 @@
 #include "spicevmc.h"
 #include "sync.h"
 #include "timed-transport.h"
+#include "watch.h"
 
 #define TIMEOUT_MS 60000
 #define MAX_PORTS 511
@@ -213,12 +214,14 @@ run_breakdown(guint n)
 int
 main(int argc, char **argv)
 {
-    gboolean proxy_only = FALSE, breakdown = FALSE;
+    gboolean proxy_only = FALSE, watch_only = FALSE, breakdown = FALSE;
     g_autofree char *proxy = NULL;
     g_autofree char *json = NULL;
     GOptionEntry entries[] = {
         { "proxy-only", 0, 0, G_OPTION_ARG_NONE, &proxy_only,
           "Only what the QMP proxy costs, to compare changes to it quickly", NULL },
+        { "watch-only", 0, 0, G_OPTION_ARG_NONE, &watch_only,
+          "Only how long a change takes to reach virt-spicevmc watch", NULL },
         { "proxy", 0, 0, G_OPTION_ARG_FILENAME, &proxy,
           "The spicevmc-qmp-proxy to time (default: the one built with the bench)", "PATH" },
         { "breakdown", 0, 0, G_OPTION_ARG_NONE, &breakdown,
@@ -236,6 +239,12 @@ main(int argc, char **argv)
     if (!g_option_context_parse(context, &argc, &argv, &error)) {
         g_printerr("spicevmc-bench: error: %s\n", error->message);
         return 1;
+    }
+    if (watch_only) {
+        fail_on(bench_watch_run(proxy ? proxy : SPICEVMC_PROXY, report, &error) ? NULL : error,
+                "watch");
+        report_print(report);
+        return report_all_met(report) ? 0 : 1;
     }
     the_vm = vm = testvm_start(MAX_PORTS, NULL);
     if (!proxy_only) {
@@ -257,6 +266,9 @@ main(int argc, char **argv)
             "monitor; the three take turns):\n");
     bench_proxy_run(report, proxy ? proxy : SPICEVMC_PROXY, &error);
     fail_on(error, "QMP proxy");
+    if (!proxy_only)
+        fail_on(bench_watch_run(proxy ? proxy : SPICEVMC_PROXY, report, &error) ? NULL : error,
+                "watch");
     the_vm = NULL;
     report_print(report);
     if (!report_write_json(report, json ? json : "bench/results.json", &error)) {

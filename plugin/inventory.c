@@ -540,6 +540,69 @@ sort_channels(GPtrArray *channels)
         channels->pdata[i] = g_array_index(keyed, Keyed, i).ch;
 }
 
+/* The SPICE chardevs and every device, each a line, sorted: QEMU lists both from hash
+ * tables, in no order to rely on. */
+static char *
+signature(Scan *s)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (size_t i = 0; i < json_object_array_length(s->chardevs); i++) {
+        json_object *info = json_object_array_get_idx(s->chardevs, i);
+        const char *backend = get_string(info, "filename");
+
+        if (g_strcmp0(backend, "spicevmc") == 0 || g_strcmp0(backend, "spiceport") == 0)
+            g_ptr_array_add(lines, g_strdup_printf("chardev %s %s", backend,
+                                                   get_string(info, "label")));
+    }
+    for (guint i = 0; i < s->devices->len; i++) {
+        Device *d = s->devices->pdata[i];
+
+        g_ptr_array_add(lines, g_strdup_printf("device %s %s", d->type, d->path));
+    }
+    g_ptr_array_sort(lines, (GCompareFunc)g_strcmp0);
+    for (guint i = 0; i < lines->len; i++)
+        g_string_append_printf(out, "%s\n", (char *)lines->pdata[i]);
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* The inventory from the first round's answers on. */
+static SvcInventory *
+load_rest(SvcVm *vm, SvcInventory *inv, Scan *s, gboolean need_buses, GError **error)
+{
+    decode_ours(inv, s);
+    if (!second_round(vm, inv, s, need_buses, error))
+        return NULL;
+    build_channels(inv, s);
+    claim_all(inv, s);
+    sort_channels(inv->channels);
+    return inv;
+}
+
+gboolean
+svc_inventory_load_changed(SvcVm *vm, char **sig, SvcInventory **out, GError **error)
+{
+    g_autoptr(SvcInventory) inv = svc_inventory_new();
+    g_auto(Scan) s = { NULL };
+    g_autofree char *now = NULL;
+
+    *out = NULL;
+    inv->id_prefix = g_strdup(svc_vm_get_id_prefix(vm));
+    inv->from_top = svc_vm_get_from_top(vm);
+    if (!first_round(vm, inv, &s, FALSE, error))
+        return FALSE;
+    now = signature(&s);
+    if (g_strcmp0(now, *sig) == 0)
+        return TRUE;
+    if (!load_rest(vm, inv, &s, FALSE, error))
+        return FALSE;
+    g_free(*sig);
+    *sig = g_steal_pointer(&now);
+    *out = g_steal_pointer(&inv);
+    return TRUE;
+}
+
 SvcInventory *
 svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error)
 {
@@ -548,14 +611,9 @@ svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error)
 
     inv->id_prefix = g_strdup(svc_vm_get_id_prefix(vm));
     inv->from_top = svc_vm_get_from_top(vm);
-    if (!first_round(vm, inv, &s, need_buses, error))
+    if (!first_round(vm, inv, &s, need_buses, error) ||
+        !load_rest(vm, inv, &s, need_buses, error))
         return NULL;
-    decode_ours(inv, &s);
-    if (!second_round(vm, inv, &s, need_buses, error))
-        return NULL;
-    build_channels(inv, &s);
-    claim_all(inv, &s);
-    sort_channels(inv->channels);
     return g_steal_pointer(&inv);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* plugin/reply.c — QEMU's replies read with every value's JSON type and range checked. */
+/* plugin/reply.c — QEMU's replies and events read with every value's JSON type and range
+ * checked. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -23,19 +24,41 @@ quote(json_object *value)
     return g_strconcat(cut, "…", NULL);
 }
 
+/* "unexpected @what: <problem>: <@value as JSON>". */
+static gboolean
+unexpected(GError **error, const char *what, json_object *value, const char *format,
+           va_list args)
+{
+    g_autofree char *problem = g_strdup_vprintf(format, args);
+    g_autofree char *shown = quote(value);
+
+    g_set_error(error, SVC_ERROR, SVC_ERROR_UNEXPECTED, "unexpected %s: %s: %s", what, problem,
+                shown);
+    return FALSE;
+}
+
 gboolean
 svc_reply_unexpected(GError **error, const char *command, json_object *value,
                      const char *format, ...)
 {
-    g_autofree char *problem = NULL;
-    g_autofree char *shown = quote(value);
+    g_autofree char *what = g_strdup_printf("reply to %s", command);
     va_list args;
 
     va_start(args, format);
-    problem = g_strdup_vprintf(format, args);
+    unexpected(error, what, value, format, args);
     va_end(args);
-    g_set_error(error, SVC_ERROR, SVC_ERROR_UNEXPECTED, "unexpected reply to %s: %s: %s",
-                command, problem, shown);
+    return FALSE;
+}
+
+static gboolean G_GNUC_PRINTF(4, 5)
+event_unexpected(GError **error, const char *event, json_object *value, const char *format, ...)
+{
+    g_autofree char *what = g_strdup_printf("%s event", event);
+    va_list args;
+
+    va_start(args, format);
+    unexpected(error, what, value, format, args);
+    va_end(args);
     return FALSE;
 }
 
@@ -86,6 +109,25 @@ svc_reply_member(json_object *obj, const char *key, json_type type, gboolean req
     if (!json_object_is_type(member, type))
         return svc_reply_unexpected(error, command, obj, "'%s' is %s, not %s", key,
                                     type_name(json_object_get_type(member)), type_name(type));
+    *out = member;
+    return TRUE;
+}
+
+gboolean
+svc_event_member(json_object *data, const char *event, const char *key, json_type type,
+                 gboolean required, json_object **out, GError **error)
+{
+    json_object *member = NULL;
+
+    *out = NULL;
+    if (!json_object_is_type(data, json_type_object))
+        return event_unexpected(error, event, data, "its data is %s, not an object",
+                                type_name(json_object_get_type(data)));
+    if (!json_object_object_get_ex(data, key, &member))
+        return !required || event_unexpected(error, event, data, "'%s' is missing", key);
+    if (!json_object_is_type(member, type))
+        return event_unexpected(error, event, data, "'%s' is %s, not %s", key,
+                                type_name(json_object_get_type(member)), type_name(type));
     *out = member;
     return TRUE;
 }

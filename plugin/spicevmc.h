@@ -3,10 +3,10 @@
  *
  * #include <spicevmc/spicevmc.h>, pkg-config spicevmc; LGPL-2.1-or-later.
  *
- * ABI: every function is exported under the version node SPICEVMC_0.1.  SvcKind, SvcSpec and
- * SvcChannel are made by the library (svc_kinds(), svc_spec_new(), svc_list(), …) and freed by
- * it: later versions may add members at their end, so never allocate, embed or copy them by
- * value.  SvcReply and SvcTransportOps are filled in by transports written outside the
+ * ABI: every function is exported under the version node SPICEVMC_0.1.  SvcKind, SvcSpec,
+ * SvcChannel and SvcEvent are made by the library (svc_kinds(), svc_spec_new(), svc_list(),
+ * svc_watch_next(), …) and freed by it: later versions may add members at their end, so never
+ * allocate, embed or copy them by value.  SvcReply and SvcTransportOps are filled in by transports written outside the
  * library: their layout is fixed within SPICEVMC_0.1.
  *
  * Process-wide state is the application's.  Before svc_domain_open() it registers a libvirt
@@ -41,6 +41,7 @@ typedef enum {
     SVC_ERROR_LIBVIRT,        /* libvirt refused or failed */
     SVC_ERROR_STATE,          /* the domain is not in a state for this */
     SVC_ERROR_UNEXPECTED,     /* QEMU's reply has a type or value its schema does not allow */
+    SVC_ERROR_CANCELLED,      /* svc_watch_cancel() ended the wait */
 } SvcErrorCode;
 
 /* ---- catalogue ------------------------------------------------------- */
@@ -270,6 +271,64 @@ json_object *svc_qmp_add(SvcVm *vm, json_object *args, GError **error);
 json_object *svc_qmp_remove(SvcVm *vm, json_object *args, GError **error);
 json_object *svc_qmp_query(SvcVm *vm, GError **error);
 
+/* ---- following changes as they happen ---------------------------------- */
+
+typedef enum {
+    SVC_EVENT_WATCHING,           /* the first: the channels there are, in @channels */
+    SVC_EVENT_CHANNEL_ADDED,      /* @channel appeared (QEMU has no event for it: seen by
+                                     listing the channels, at most every 500 ms) */
+    SVC_EVENT_CHANNEL_REMOVED,    /* @channel's frontend went: DEVICE_DELETED, at once */
+    SVC_EVENT_PORT_OPENED,        /* the guest opened @channel's port (VSERPORT_CHANGE) */
+    SVC_EVENT_PORT_CLOSED,
+    SVC_EVENT_CLIENT_CONNECTED,   /* a SPICE client opened a connection (SPICE_CONNECTED);
+                                     QEMU knows its channel type only once it is linked */
+    SVC_EVENT_CLIENT_INITIALIZED, /* it linked a channel (SPICE_INITIALIZED) */
+    SVC_EVENT_CLIENT_DISCONNECTED,  /* a channel went (SPICE_DISCONNECTED) */
+    SVC_EVENT_EVENTS_LOST,        /* @lost events were dropped: the reader fell behind */
+    SVC_EVENT_ENDED,              /* the last: the VM or libvirt went away, @reason says */
+} SvcEventType;
+
+typedef struct {
+    SvcEventType type;
+    gint64 time;              /* µs since the epoch: the event's timestamp, else when seen */
+    char *id;                 /* the device the event names, when it names one */
+    SvcChannel *channel;      /* the channel concerned, as it was last seen; or NULL */
+    GPtrArray *channels;      /* SVC_EVENT_WATCHING: SvcChannel */
+    char *source;             /* what told: the QEMU event ("DEVICE_DELETED"), a libvirt event
+                                 ("libvirt:device-added"), or "inventory" */
+    json_object *data;        /* the "data" of that QEMU event, as QEMU sent it; or NULL */
+    int spice_channel_type;   /* client events: SPICE's channel type (1: main), or -1 */
+    int spice_channel_id;     /* and its id, or -1 */
+    gint64 connection_id;     /* and the client session's id (any value), with a type */
+    guint lost;               /* SVC_EVENT_EVENTS_LOST */
+    char *reason;             /* SVC_EVENT_ENDED */
+} SvcEvent;
+
+void svc_event_free(SvcEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcEvent, svc_event_free)
+/* "channel-added", … as JSON names the type. */
+const char *svc_event_type_name(SvcEventType type);
+/* SPICE's name of a channel type ("main", "port", …), or NULL for one it does not have. */
+const char *svc_spice_channel_name(int type);
+/* The event as one JSON object: {"time": ISO 8601 UTC, "event": name, …} (README.md and
+ * virt-spicevmc(1) describe its members). */
+json_object *svc_event_to_json(const SvcEvent *event);
+
+typedef struct _SvcWatch SvcWatch;
+
+/* Follow @vm's SPICE channels (borrowed: it outlives the watch; it must come from
+ * svc_vm_connect_qmp(), whose transport receives QEMU's events).  On a QEMU monitor of its own
+ * the watch holds the monitor: QEMU serves one client at a time. */
+SvcWatch *svc_watch_new(SvcVm *vm, GError **error);
+/* The next event, waiting for it: SVC_EVENT_WATCHING first, SVC_EVENT_ENDED last; NULL after
+ * that (SVC_ERROR_STATE), or on a failure (the VM did not answer) or svc_watch_cancel()
+ * (SVC_ERROR_CANCELLED). */
+SvcEvent *svc_watch_next(SvcWatch *watch, GError **error);
+/* From any thread: svc_watch_next() returns, now or when next called, with SVC_ERROR_CANCELLED. */
+void svc_watch_cancel(SvcWatch *watch);
+void svc_watch_free(SvcWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcWatch, svc_watch_free)
+
 /* ---- libvirt domains -------------------------------------------------- */
 
 typedef struct _SvcDomain SvcDomain;
@@ -319,6 +378,11 @@ GPtrArray *svc_domain_list(SvcDomain *d, GError **error);
 /* The channels of the running domain, or of the definition of one that is not (those with
  * @ids when not NULL), as device XML in libvirt's forms where it has them. */
 char *svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error);
+/* Follow the running domain's SPICE channels (@d outlives the watch): QEMU's events through
+ * libvirt, libvirt's device and lifecycle events, and the channels listed through QMP
+ * passthrough (which libvirt taints custom-monitor).  The domain stopping or the connection to
+ * libvirt closing ends it. */
+SvcWatch *svc_domain_watch(SvcDomain *d, GError **error);
 /* Add the channels the persistent definition asks for that libvirt cannot restore itself. */
 gboolean svc_domain_restore(SvcDomain *d, GPtrArray **added, GError **error);
 

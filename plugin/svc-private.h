@@ -61,6 +61,9 @@ gboolean svc_reply_expect(json_object *value, json_type type, const char *comman
 /* Member @key of the object @obj, of @type, in *@out (NULL when absent and not @required). */
 gboolean svc_reply_member(json_object *obj, const char *key, json_type type, gboolean required,
                           const char *command, json_object **out, GError **error);
+/* The same for the "data" of QEMU's event @event: "unexpected @event event: …". */
+gboolean svc_event_member(json_object *data, const char *event, const char *key, json_type type,
+                          gboolean required, json_object **out, GError **error);
 /* @value, an integer from @min to @max, in *@out. */
 gboolean svc_reply_uint(json_object *value, guint min, guint max, const char *command,
                         const char *what, guint *out, GError **error);
@@ -123,6 +126,11 @@ typedef struct {
 SvcInventory *svc_inventory_new(void);
 /* @need_buses: also find the buses new frontends could go on (costs a second round trip). */
 SvcInventory *svc_inventory_load(SvcVm *vm, gboolean need_buses, GError **error);
+/* For a watcher: what the first round trip shows (the SPICE chardevs, the devices) as one
+ * string; unless it is *@signature, the whole inventory in *@inv.  *@signature is updated.
+ * The first round alone costs one round trip, however many channels there are. */
+gboolean svc_inventory_load_changed(SvcVm *vm, char **signature, SvcInventory **inv,
+                                    GError **error);
 void svc_inventory_free(SvcInventory *inv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcInventory, svc_inventory_free)
 SvcPortMap *svc_inventory_find_serial_bus(SvcInventory *inv, const char *name);
@@ -206,6 +214,88 @@ gboolean svc_deletions_wait(SvcDeletions *d, GHashTable *pending, gint64 deadlin
                             GError **error);
 const char *svc_vm_get_id_prefix(SvcVm *vm);
 gboolean svc_vm_get_from_top(SvcVm *vm);
+
+/* ---- events as transports receive them (events.c) -------------------- */
+
+/* One of QEMU's events, or one of libvirt's named "libvirt:…", as a transport received it. */
+typedef struct {
+    char *name;
+    json_object *data;        /* its "data", or NULL */
+    gint64 time;              /* µs since the epoch: the event's own timestamp, else its arrival */
+} SvcRawEvent;
+
+void svc_raw_event_free(SvcRawEvent *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvcRawEvent, svc_raw_event_free)
+
+/* Events from a transport's thread (or its own reads) to a watcher: any thread may push, one
+ * takes.  Bounded: past its @max events unread, the oldest are dropped and counted. */
+typedef struct _SvcEventQueue SvcEventQueue;
+
+SvcEventQueue *svc_event_queue_new(guint max);
+SvcEventQueue *svc_event_queue_ref(SvcEventQueue *q);
+void svc_event_queue_unref(SvcEventQueue *q);
+/* @data is borrowed; @time 0: now. */
+void svc_event_queue_push(SvcEventQueue *q, const char *name, json_object *data, gint64 time);
+/* A QMP event message as QEMU sends it, its timestamp read when it has a valid one. */
+void svc_event_queue_push_message(SvcEventQueue *q, json_object *message);
+/* No more events will come, because of @why (the first reason given stays). */
+void svc_event_queue_end(SvcEventQueue *q, const char *why);
+/* Until an event is queued or the queue ended (TRUE), @deadline (monotonic) passes (TRUE), or
+ * @cancellable is cancelled (FALSE, G_IO_ERROR_CANCELLED). */
+gboolean svc_event_queue_wait(SvcEventQueue *q, gint64 deadline, GCancellable *cancellable,
+                              GError **error);
+/* The oldest event, or NULL when none is queued. */
+SvcRawEvent *svc_event_queue_pop(SvcEventQueue *q);
+/* How many events were dropped since the last call. */
+guint svc_event_queue_take_lost(SvcEventQueue *q);
+/* Why the queue ended (a copy), or NULL while it has not. */
+char *svc_event_queue_ended(SvcEventQueue *q);
+/* Whether an event @name whose data's @key is the string @value is queued. */
+gboolean svc_event_queue_holds(SvcEventQueue *q, const char *name, const char *key,
+                               const char *value);
+
+/* Where a watcher's events come from: a transport that receives them feeds the queue. */
+typedef struct {
+    /* Receive events until one is queued, the queue ended or @deadline passes (TRUE), or
+     * @cancellable is cancelled (FALSE, G_IO_ERROR_CANCELLED).  A transport that fails ends
+     * the queue rather than return an error. */
+    gboolean (*wait)(gpointer source, gint64 deadline, GCancellable *cancellable,
+                     GError **error);
+    /* Stop feeding the queue. */
+    void (*free)(gpointer source);
+} SvcEventSourceOps;
+
+/* For a transport whose VM can be watched: start feeding @queue (referenced) and return the
+ * source, its @ops set. */
+typedef gpointer (*SvcEventSourceNew)(gpointer impl, SvcEventQueue *queue,
+                                      const SvcEventSourceOps **ops);
+void svc_vm_set_event_source(SvcVm *vm, SvcEventSourceNew func);
+/* The VM's event source feeding @queue, or NULL when its transport receives no events. */
+gpointer svc_vm_new_event_source(SvcVm *vm, SvcEventQueue *queue, const SvcEventSourceOps **ops);
+
+/* ---- watching (watch.c) ---------------------------------------------- */
+
+/* A watcher of @vm (borrowed) on an event source already feeding @queue; the watcher owns the
+ * source.  For a transport's own watch (svc_domain_watch()). */
+SvcWatch *svc_watch_new_on(SvcVm *vm, SvcEventQueue *queue, const SvcEventSourceOps *ops,
+                           gpointer source, GError **error);
+/* How many events a watcher holds unread before it drops the oldest. */
+#define SVC_WATCH_QUEUE_MAX 4096
+
+/* An event with no channel and no SPICE client (-1 each); @time 0: now (watch-event.c). */
+SvcEvent *svc_event_new(SvcEventType type, gint64 time);
+
+/* The SPICE channels clients have linked (watch-spice.c). */
+typedef struct _SvcSpiceLinks SvcSpiceLinks;
+
+SvcSpiceLinks *svc_spice_links_new(void);
+void svc_spice_links_free(SvcSpiceLinks *l);
+/* What QEMU lists linked now (query-spice). */
+gboolean svc_spice_links_load(SvcSpiceLinks *l, SvcVm *vm, GError **error);
+/* SPICE_CONNECTED, SPICE_INITIALIZED or SPICE_DISCONNECTED as an event naming the channel
+ * where QEMU tells which it is. */
+SvcEvent *svc_spice_links_event(SvcSpiceLinks *l, SvcVm *vm, const SvcRawEvent *raw,
+                                GError **error);
 
 /* ---- channels (channel.c) -------------------------------------------- */
 

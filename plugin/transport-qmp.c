@@ -7,6 +7,7 @@
 typedef struct {
     QmpClient *client;
     GHashTable *deleted;      /* device ids QEMU reported deleted since the last run() */
+    SvcEventQueue *watcher;   /* every event, while the VM is watched */
 } QmpTransport;
 
 static void
@@ -15,6 +16,8 @@ on_event(const char *name, json_object *event, gpointer user_data)
     QmpTransport *t = user_data;
     json_object *data, *device;
 
+    if (t->watcher)
+        svc_event_queue_push_message(t->watcher, event);
     if (g_strcmp0(name, "DEVICE_DELETED") != 0)
         return;
     /* Anonymous devices and a device's internal parts come with a path only; a device that is
@@ -92,7 +95,63 @@ transport_free(gpointer impl)
 
     qmp_client_free(t->client);
     g_hash_table_unref(t->deleted);
+    g_clear_pointer(&t->watcher, svc_event_queue_unref);
     g_free(t);
+}
+
+/* ---- the events of a watched VM: read from the one connection, by the watcher's thread ---- */
+
+static gboolean
+source_wait(gpointer source, gint64 deadline, GCancellable *cancellable, GError **error)
+{
+    QmpTransport *t = source;
+    g_autoptr(GError) local = NULL;
+    g_autofree char *why = NULL;
+    /* What broke the connection, be it a command before this wait, or the wait. */
+    const GError *broken = qmp_client_get_error(t->client);
+
+    if (!broken) {
+        if (qmp_client_wait_event_cancellable(t->client, deadline, cancellable, &local) ||
+            g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT))
+            return TRUE;
+        if (g_error_matches(local, QMP_ERROR, QMP_ERROR_CANCELLED)) {
+            g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, local->message);
+            return FALSE;
+        }
+        if (!(broken = qmp_client_get_error(t->client)))
+            broken = local;
+    }
+    why = g_strdup_printf("%s: %s", g_error_matches(broken, QMP_ERROR, QMP_ERROR_TIMEOUT)
+                                        ? "the VM stopped answering"
+                                        : "the VM went away",
+                          broken->message);
+    svc_event_queue_end(t->watcher, why);
+    return TRUE;
+}
+
+static void
+source_free(gpointer source)
+{
+    QmpTransport *t = source;
+
+    g_clear_pointer(&t->watcher, svc_event_queue_unref);
+}
+
+static const SvcEventSourceOps qmp_source_ops = {
+    .wait = source_wait,
+    .free = source_free,
+};
+
+static gpointer
+source_new(gpointer impl, SvcEventQueue *queue, const SvcEventSourceOps **ops)
+{
+    QmpTransport *t = impl;
+
+    /* One watch per VM: a second would take the first one's events. */
+    g_return_val_if_fail(!t->watcher, NULL);
+    t->watcher = svc_event_queue_ref(queue);
+    *ops = &qmp_source_ops;
+    return t;
 }
 
 static const SvcTransportOps qmp_transport_ops = {
@@ -120,5 +179,6 @@ svc_vm_connect_qmp(const char *address, guint timeout_ms, GError **error)
     qmp_client_set_event_handler(client, on_event, t);
     vm = svc_vm_new(&qmp_transport_ops, t);
     svc_vm_set_timeout(vm, timeout_ms);
+    svc_vm_set_event_source(vm, source_new);
     return vm;
 }

@@ -12,6 +12,7 @@ struct _SvcVm {
     guint timeout_ms;
     char *id_prefix;
     gboolean from_top;
+    SvcEventSourceNew event_source;   /* NULL: the transport receives no events */
 };
 
 G_DEFINE_QUARK(svc-error-quark, svc_error)
@@ -66,6 +67,18 @@ svc_vm_set_placement(SvcVm *vm, const char *id_prefix, gboolean from_top)
     g_free(vm->id_prefix);
     vm->id_prefix = g_strdup(id_prefix);
     vm->from_top = from_top;
+}
+
+void
+svc_vm_set_event_source(SvcVm *vm, SvcEventSourceNew func)
+{
+    vm->event_source = func;
+}
+
+gpointer
+svc_vm_new_event_source(SvcVm *vm, SvcEventQueue *queue, const SvcEventSourceOps **ops)
+{
+    return vm->event_source ? vm->event_source(vm->impl, queue, ops) : NULL;
 }
 
 const char *

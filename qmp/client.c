@@ -38,13 +38,14 @@ typedef struct {
     gint64 span;              /* µs the caller allowed, for messages */
     const char *command;      /* waiting for QEMU to answer it; or NULL */
     const char *what;         /* otherwise: "the QMP greeting", "a QMP event" */
+    GCancellable *cancellable;  /* ends the wait early, or NULL */
 } Wait;
 
 static Wait
 wait_for(guint timeout_ms, const char *what)
 {
     Wait w = { g_get_monotonic_time() + (gint64)timeout_ms * 1000, (gint64)timeout_ms * 1000,
-               NULL, what };
+               NULL, what, NULL };
     return w;
 }
 
@@ -114,6 +115,11 @@ lost(QmpClient *client, const Wait *w, const GError *cause, GError **error)
     if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
         return closed(client, w, error);
     what = describe(w);
+    if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_CANCELLED, "cancelled while waiting for %s",
+                    what);
+        return FALSE;
+    }
     g_set_error(error, QMP_ERROR, QMP_ERROR_CLOSED,
                 "lost the QMP connection while waiting for %s: %s", what, cause->message);
     return FALSE;
@@ -180,7 +186,7 @@ pump(QmpClient *client, const Wait *w, GError **error)
     /* GIO waits in whole milliseconds, rounded down: round up, and let the caller look at
      * the clock again rather than trusting the wait to have lasted long enough. */
     left = (left + 999) / 1000 * 1000;
-    if (!g_socket_condition_timed_wait(client->socket, cond, left, NULL, &local))
+    if (!g_socket_condition_timed_wait(client->socket, cond, left, w->cancellable, &local))
         return g_error_matches(local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
                lost(client, w, local, error);
     /* Reading first reports a peer that went away as closed, not as a failed write. */
@@ -365,9 +371,10 @@ qmp_client_execute(QmpClient *client, json_object *cmd, GError **error)
 }
 
 gboolean
-qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
+qmp_client_wait_event_cancellable(QmpClient *client, gint64 deadline,
+                                  GCancellable *cancellable, GError **error)
 {
-    Wait w = { deadline, deadline - g_get_monotonic_time(), NULL, "a QMP event" };
+    Wait w = { deadline, deadline - g_get_monotonic_time(), NULL, "a QMP event", cancellable };
     g_autoptr(GError) local = NULL;
     g_autoptr(json_object) msg = NULL;
     guint slot;
@@ -376,8 +383,10 @@ qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
     if (!usable(client, error))
         return FALSE;
     if (!(msg = next_message(client, &w, &local))) {
-        /* No event yet is an answer, not a broken connection. */
-        if (g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT)) {
+        /* No event yet is an answer, not a broken connection; nor is the caller's giving up
+         * (nothing was half read: messages are taken whole). */
+        if (g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT) ||
+            g_error_matches(local, QMP_ERROR, QMP_ERROR_CANCELLED)) {
             g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;
         }
@@ -390,6 +399,12 @@ qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
     }
     dispatch(client, msg);
     return TRUE;
+}
+
+gboolean
+qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error)
+{
+    return qmp_client_wait_event_cancellable(client, deadline, NULL, error);
 }
 
 /* {"QMP": {"capabilities": ["oob", …], …}}: the only part of the greeting read. */
@@ -444,7 +459,7 @@ no_greeting(QmpClient *client, GError *cause, GError **error)
 static gboolean
 handshake(QmpClient *client, gint64 deadline, GError **error)
 {
-    Wait w = { deadline, (gint64)client->timeout_ms * 1000, NULL, "the QMP greeting" };
+    Wait w = { deadline, (gint64)client->timeout_ms * 1000, NULL, "the QMP greeting", NULL };
     g_autoptr(json_object) greeting = NULL;
     g_autoptr(json_object) cmd = NULL;
     g_autoptr(json_object) reply = NULL;
@@ -514,6 +529,12 @@ qmp_client_free(QmpClient *client)
     g_clear_error(&client->broken);
     g_free(client->address);
     g_free(client);
+}
+
+const GError *
+qmp_client_get_error(QmpClient *client)
+{
+    return client->broken;
 }
 
 json_object *

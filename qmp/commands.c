@@ -50,6 +50,12 @@ qmp_cmd_query_status(void)
 }
 
 json_object *
+qmp_cmd_query_spice(void)
+{
+    return command("query-spice", NULL);
+}
+
+json_object *
 qmp_cmd_query_commands(void)
 {
     return command("query-commands", NULL);

@@ -166,6 +166,24 @@ fan_out(QmpProxy *proxy, json_object *event)
     }
 }
 
+void
+qmp_proxy_emit_event(QmpProxy *proxy, const char *name, json_object *data)
+{
+    g_autoptr(json_object) event = json_object_new_object();
+    json_object *timestamp = json_object_new_object();
+    gint64 now = g_get_real_time();
+
+    /* Shaped and ordered as QEMU's own. */
+    json_object_object_add(timestamp, "seconds", json_object_new_int64(now / G_USEC_PER_SEC));
+    json_object_object_add(timestamp, "microseconds",
+                           json_object_new_int64(now % G_USEC_PER_SEC));
+    json_object_object_add(event, "timestamp", timestamp);
+    json_object_object_add(event, "event", json_object_new_string(name));
+    if (data)
+        json_object_object_add(event, "data", data);
+    fan_out(proxy, event);
+}
+
 /* ---- QEMU's monitor --------------------------------------------------- */
 
 /* QEMU's greeting is every client's; read-ahead (oob) is asked for the proxy's own sake. */

@@ -58,6 +58,11 @@ void qmp_proxy_add_event_listener(QmpProxy *proxy, QmpProxyEventFunc func, gpoin
 void qmp_proxy_remove_event_listener(QmpProxy *proxy, QmpProxyEventFunc func,
                                      gpointer user_data);
 
+/* An event of the proxy's own (@data, transfer full, may be NULL), stamped and shaped as
+ * QEMU's, to its event listeners and to every client as QEMU's events go: a client that
+ * leaves too much unread is dropped. */
+void qmp_proxy_emit_event(QmpProxy *proxy, const char *name, json_object *data);
+
 /* Answer @request with @ret (transfer full) or QEMU-style @error class and text. */
 void qmp_proxy_reply(QmpProxyRequest *request, json_object *ret, const char *error_class,
                      const char *error_desc);

@@ -224,21 +224,39 @@ check_value(Checker *c, const char *type, gboolean array, const char *name, json
                                 : check_struct(c, e->members, value, error);
 }
 
-gboolean
-qapi_schema_check_arguments(QapiSchema *schema, const char *command, json_object *args,
-                            GError **error)
+/* The arguments of a command or the data of an event (@args NULL: none), against its type. */
+static gboolean
+check_data(QapiSchema *schema, const Entity *owner, json_object *args, GError **error)
 {
-    const Entity *cmd = qapi_find_entity(schema, command, META_COMMAND);
     g_autoptr(json_object) empty = json_object_new_object();
     g_autoptr(GString) path = g_string_new(NULL);
     g_autoptr(GPtrArray) none = g_ptr_array_new();
     Checker c = { schema, path };
     const Entity *type;
 
-    g_return_val_if_fail(cmd != NULL, FALSE);
     if (args && !json_object_is_type(args, json_type_object))
         return refuse(error, "QMP input member 'arguments' must be an object");
-    type = cmd->arg_type ? qapi_find_entity(schema, cmd->arg_type, META_STRUCT) : NULL;
+    type = owner->arg_type ? qapi_find_entity(schema, owner->arg_type, META_STRUCT) : NULL;
     /* Without arguments, QEMU still visits an empty struct: any member is unexpected. */
     return check_struct(&c, type ? type->members : none, args ? args : empty, error);
+}
+
+gboolean
+qapi_schema_check_arguments(QapiSchema *schema, const char *command, json_object *args,
+                            GError **error)
+{
+    const Entity *cmd = qapi_find_entity(schema, command, META_COMMAND);
+
+    g_return_val_if_fail(cmd != NULL, FALSE);
+    return check_data(schema, cmd, args, error);
+}
+
+gboolean
+qapi_schema_check_event(QapiSchema *schema, const char *event, json_object *data,
+                        GError **error)
+{
+    const Entity *e = qapi_find_entity(schema, event, META_EVENT);
+
+    g_return_val_if_fail(e != NULL, FALSE);
+    return check_data(schema, e, data, error);
 }

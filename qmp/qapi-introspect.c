@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* QAPI introspection: the schema's commands in query-commands and query-qmp-schema. */
+/* QAPI introspection: the schema's commands in query-commands, its commands and events in
+ * query-qmp-schema. */
 #include "config.h"
 
 #include <string.h>
@@ -132,6 +133,7 @@ introspect_empty(Introspector *in)
     return g_strdup(in->empty);
 }
 
+/* Commands, then events, each in the file's order, as QEMU lists them. */
 static void
 introspect_commands(Introspector *in)
 {
@@ -152,6 +154,18 @@ introspect_commands(Introspector *in)
         add_string(entry, "ret-type", ret_type);
         if (e->allow_oob)
             json_object_object_add(entry, "allow-oob", json_object_new_boolean(TRUE));
+    }
+    for (guint i = 0; i < in->schema->entities->len; i++) {
+        const Entity *e = in->schema->entities->pdata[i];
+        g_autofree char *arg_type = NULL;
+        json_object *entry;
+
+        if (e->meta != META_EVENT)
+            continue;
+        entry = add_entry(in, e->name, "event");
+        arg_type = e->arg_type ? introspect_type(in, e->arg_type, FALSE)
+                               : introspect_empty(in);
+        add_string(entry, "arg-type", arg_type);
     }
 }
 

@@ -18,7 +18,7 @@ typedef struct {
     guint bits;                 /* the range of an integer type */
 } Builtin;
 
-typedef enum { META_ENUM, META_STRUCT, META_COMMAND } Meta;
+typedef enum { META_ENUM, META_STRUCT, META_COMMAND, META_EVENT } Meta;
 
 typedef struct {
     char *name;
@@ -33,8 +33,8 @@ typedef struct {
     int line;
     GStrv values;               /* enum */
     GPtrArray *members;         /* struct: Member */
-    gboolean implicit;          /* struct: a command's inline 'data' */
-    char *arg_type;             /* command: a struct, NULL without arguments */
+    gboolean implicit;          /* struct: a command's or an event's inline 'data' */
+    char *arg_type;             /* command, event: a struct, NULL without arguments or data */
     char *ret_type;             /* command: NULL without 'returns' */
     gboolean ret_array;
     gboolean allow_oob;

@@ -363,20 +363,13 @@ define_struct(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
     return parse_members(schema, e, e->name, data, error);
 }
 
+/* A command's arguments or an event's data: none, a struct's name, or a dict of members
+ * (an implicit struct, named as QEMU names it). */
 static gboolean
-define_command(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
+define_data(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
 {
-    json_object *data = NULL, *returns = NULL, *oob = NULL;
+    json_object *data = NULL;
 
-    if (json_object_object_get_ex(expr, "allow-oob", &oob) &&
-        !json_object_is_type(oob, json_type_boolean))
-        return fail(schema->path, e->line, error, "'allow-oob' of '%s' is not true or false",
-                    e->name);
-    e->allow_oob = json_object_get_boolean(oob);
-    if (json_object_object_get_ex(expr, "returns", &returns) &&
-        !type_ref(returns, &e->ret_type, &e->ret_array))
-        return fail(schema->path, e->line, error, "'returns' of '%s' is neither a name nor a list "
-                    "of one name", e->name);
     if (!json_object_object_get_ex(expr, "data", &data) ||
         (json_object_is_type(data, json_type_object) && json_object_object_length(data) == 0))
         return TRUE;
@@ -385,7 +378,6 @@ define_command(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
         return TRUE;
     }
     if (json_object_is_type(data, json_type_object)) {
-        /* QEMU's name for the type of a command's inline arguments. */
         g_autoptr(Entity) args = entity_new(META_STRUCT, NULL, e->line);
 
         args->name = g_strdup_printf("q_obj_%s-arg", e->name);
@@ -396,6 +388,23 @@ define_command(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
     }
     return fail(schema->path, e->line, error, "'data' of '%s' is neither a dict of members nor "
                 "the name of a struct", e->name);
+}
+
+static gboolean
+define_command(QapiSchema *schema, Entity *e, json_object *expr, GError **error)
+{
+    json_object *returns = NULL, *oob = NULL;
+
+    if (json_object_object_get_ex(expr, "allow-oob", &oob) &&
+        !json_object_is_type(oob, json_type_boolean))
+        return fail(schema->path, e->line, error, "'allow-oob' of '%s' is not true or false",
+                    e->name);
+    e->allow_oob = json_object_get_boolean(oob);
+    if (json_object_object_get_ex(expr, "returns", &returns) &&
+        !type_ref(returns, &e->ret_type, &e->ret_array))
+        return fail(schema->path, e->line, error, "'returns' of '%s' is neither a name nor a list "
+                    "of one name", e->name);
+    return define_data(schema, e, expr, error);
 }
 
 typedef gboolean (*DefineFunc)(QapiSchema *schema, Entity *e, json_object *expr, GError **error);
@@ -409,6 +418,7 @@ static const struct {
     { "enum",    META_ENUM,    { "data" },                        define_enum },
     { "struct",  META_STRUCT,  { "data" },                        define_struct },
     { "command", META_COMMAND, { "data", "returns", "allow-oob" }, define_command },
+    { "event",   META_EVENT,   { "data" },                        define_data },
 };
 
 /* An expression's kind is its first key, as QEMU's schemas write it. */
@@ -431,7 +441,7 @@ define(QapiSchema *schema, json_object *expr, int line, GError **error)
         ;
     if (k == G_N_ELEMENTS(kinds))
         return fail(schema->path, line, error, "'%s' is a '%s', which is not a kind of expression "
-                    "known here (enum, struct, command)", name, kind);
+                    "known here (enum, struct, command, event)", name, kind);
     for (json_object_iter_next(&it); !json_object_iter_equal(&it, &end);
          json_object_iter_next(&it)) {
         const char *key = json_object_iter_peek_name(&it);
@@ -453,10 +463,11 @@ check_type(QapiSchema *schema, int line, const char *what, const char *type, GEr
 {
     const Entity *e = g_hash_table_lookup(schema->by_name, type);
 
-    if (qapi_find_builtin(type) || (e && e->meta != META_COMMAND))
+    if (qapi_find_builtin(type) || (e && e->meta != META_COMMAND && e->meta != META_EVENT))
         return TRUE;
     if (e)
-        return fail(schema->path, line, error, "%s has type '%s', which is a command", what, type);
+        return fail(schema->path, line, error, "%s has type '%s', which is %s", what, type,
+                    e->meta == META_COMMAND ? "a command" : "an event");
     return fail(schema->path, line, error, "%s has unknown type '%s'", what, type);
 }
 
@@ -480,7 +491,7 @@ check_references(QapiSchema *schema, const Entity *e, GError **error)
 
     if (e->meta == META_STRUCT && !e->implicit)
         return check_members(schema, e, e->name, error);
-    if (e->meta != META_COMMAND)
+    if (e->meta != META_COMMAND && e->meta != META_EVENT)
         return TRUE;
     if (e->ret_type) {
         g_autofree char *what = g_strdup_printf("'returns' of '%s'", e->name);
@@ -548,4 +559,10 @@ gboolean
 qapi_schema_has_command(QapiSchema *schema, const char *name)
 {
     return qapi_find_entity(schema, name, META_COMMAND) != NULL;
+}
+
+gboolean
+qapi_schema_has_event(QapiSchema *schema, const char *name)
+{
+    return qapi_find_entity(schema, name, META_EVENT) != NULL;
 }

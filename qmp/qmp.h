@@ -28,6 +28,7 @@ typedef enum {
     QMP_ERROR_COMMAND,        /* QEMU answered with an error; the message is its "desc" */
     QMP_ERROR_SCHEMA,         /* a QAPI schema file is malformed */
     QMP_ERROR_ARGUMENT,       /* arguments do not match a QAPI schema; the message is QEMU's wording */
+    QMP_ERROR_CANCELLED,      /* the caller's cancellable ended a wait for an event */
 } QmpErrorCode;
 
 /* Largest QMP message accepted from QEMU; query-qmp-schema of QEMU 7.2 is about 200 KiB. */
@@ -121,6 +122,8 @@ QmpClient *qmp_client_connect(const char *address, guint timeout_ms, GError **er
 void qmp_client_free(QmpClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_client_free)
 
+/* The error that made the client unusable (borrowed), or NULL while it is usable. */
+const GError *qmp_client_get_error(QmpClient *client);
 /* The whole greeting, {"QMP": {"version": …, "capabilities": …}} (borrowed). */
 json_object *qmp_client_get_greeting(QmpClient *client);
 void qmp_client_set_timeout(QmpClient *client, guint timeout_ms);
@@ -143,6 +146,10 @@ gboolean qmp_client_execute_many(QmpClient *client, json_object *const *cmds, gu
  * QMP_ERROR_TIMEOUT when the deadline passes (the client stays usable), or another error when
  * the connection fails. */
 gboolean qmp_client_wait_event(QmpClient *client, gint64 deadline, GError **error);
+/* The same, ended early (QMP_ERROR_CANCELLED, the client stays usable) when @cancellable is
+ * cancelled. */
+gboolean qmp_client_wait_event_cancellable(QmpClient *client, gint64 deadline,
+                                           GCancellable *cancellable, GError **error);
 
 /* Turn a reply into its "return" value (new reference), or NULL and QMP_ERROR_COMMAND. */
 json_object *qmp_reply_take_return(json_object *reply, GError **error);
@@ -163,6 +170,7 @@ json_object *qmp_cmd_query_chardev(void);
 json_object *qmp_cmd_query_status(void);
 json_object *qmp_cmd_query_qmp_schema(void);
 json_object *qmp_cmd_query_commands(void);
+json_object *qmp_cmd_query_spice(void);
 json_object *qmp_cmd_qom_list(const char *path);
 json_object *qmp_cmd_qom_get(const char *path, const char *property);
 json_object *qmp_cmd_chardev_add_spicevmc(const char *id, const char *subtype);

@@ -83,6 +83,8 @@ test_usage_errors(void)
         { { "remove", NULL }, "channel ids or --all" },
         { { "remove", "x", "--all", NULL }, "not both" },
         { { "kinds", "extra", NULL }, "unexpected argument 'extra'" },
+        { { "watch", NULL }, "--qmp PATH is required" },
+        { { "watch", "extra\n", NULL }, "unexpected argument 'extra\\n'" },
         { { "--qmp", "x", "list", "--json", "--xml", NULL }, "--json or --xml, not both" },
         { { "xml", NULL }, "xml needs at least one KIND" },
         { { "xml", "port,fqdn=a.b,bogus=1", NULL }, "unknown option 'bogus'" },

@@ -103,6 +103,8 @@ assert_our_entries(GHashTable *by_name)
     json_object *remove = lookup(by_name, "spicevmc-remove");
     json_object *query = lookup(by_name, "query-spicevmc");
     json_object *kind = lookup(by_name, "SpicevmcKind");
+    json_object *added = lookup(by_name, "SPICEVMC_CHANNEL_ADDED");
+    json_object *deleted = lookup(by_name, "SPICEVMC_CHANNEL_DELETED");
 
     g_assert_cmpstr(member_str(add, "meta-type"), ==, "command");
     g_assert_cmpstr(member_str(add, "arg-type"), ==, "q_obj_spicevmc-add-arg");
@@ -133,6 +135,14 @@ assert_our_entries(GHashTable *by_name)
     assert_members(by_name, member_str(query, "arg-type"), "");
     g_assert_cmpstr(member_str(query, "ret-type"), ==, "[SpicevmcChannel]");
     g_assert_null(member_opt(query, "allow-oob"));
+
+    /* Events, as QEMU lists its own: a name, "event" and the type of their data. */
+    g_assert_cmpstr(member_str(added, "meta-type"), ==, "event");
+    g_assert_cmpstr(member_str(added, "arg-type"), ==, "SpicevmcChannel");
+    g_assert_cmpint(json_object_object_length(added), ==, 3);
+    g_assert_cmpstr(member_str(deleted, "meta-type"), ==, "event");
+    g_assert_cmpstr(member_str(deleted, "arg-type"), ==, "q_obj_SPICEVMC_CHANNEL_DELETED-arg");
+    assert_members(by_name, member_str(deleted, "arg-type"), "id:str");
 }
 
 static void
@@ -163,7 +173,8 @@ test_introspect_merged(QapiFixture *f, gconstpointer data)
     g_assert_cmpstr(added_names, ==,
                     "spicevmc-add q_obj_spicevmc-add-arg SpicevmcKind SpicevmcChannelSpec "
                     "[SpicevmcChannelSpec] SpicevmcChannel [SpicevmcChannel] spicevmc-remove "
-                    "q_obj_spicevmc-remove-arg query-spicevmc");
+                    "q_obj_spicevmc-remove-arg query-spicevmc SPICEVMC_CHANNEL_ADDED "
+                    "SPICEVMC_CHANNEL_DELETED q_obj_SPICEVMC_CHANNEL_DELETED-arg");
     assert_our_entries(by_name);
     /* QEMU's own name for the empty object, not one of ours. */
     g_assert_true(g_hash_table_contains(qemu_names,
@@ -190,7 +201,9 @@ test_introspect_builtins(QapiFixture *f, gconstpointer data)
     g_autoptr(QapiSchema) schema = qapi_fixture_write_schema(f,
         "{ 'command': 'x-all', 'allow-oob': true,\n"
         "  'data': { 'a': 'int8', 'b': 'uint64', 'c': 'size', '*d': 'number', 'e': 'any',\n"
-        "            'f': 'null', 'g': [ 'uint32' ], 'h': 'int' } }\n", NULL);
+        "            'f': 'null', 'g': [ 'uint32' ], 'h': 'int' } }\n"
+        "{ 'event': 'X_NOTHING' }\n"
+        "{ 'event': 'X_SOME', 'data': { 'n': 'uint8', '*s': 'str' } }\n", NULL);
     g_autoptr(json_object) list = NULL;
     g_autoptr(GHashTable) by_name = NULL;
     json_object *cmd;
@@ -203,6 +216,10 @@ test_introspect_builtins(QapiFixture *f, gconstpointer data)
     assert_members(by_name, member_str(cmd, "arg-type"),
                    "a:int b:int c:int d:number? e:any f:null g:[int] h:int");
     g_assert_true(member_bool(cmd, "allow-oob"));
+    /* An event without data has the empty object as QEMU gives it. */
+    g_assert_cmpstr(member_str(lookup(by_name, "X_NOTHING"), "meta-type"), ==, "event");
+    assert_members(by_name, member_str(lookup(by_name, "X_NOTHING"), "arg-type"), "");
+    assert_members(by_name, member_str(lookup(by_name, "X_SOME"), "arg-type"), "n:int s:str?");
     g_assert_cmpstr(member_str(lookup(by_name, "any"), "json-type"), ==, "value");
     g_assert_cmpstr(member_str(lookup(by_name, "number"), "json-type"), ==, "number");
     g_assert_cmpstr(member_str(lookup(by_name, "null"), "json-type"), ==, "null");

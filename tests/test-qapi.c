@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, and
- * broken schema files refused clearly; introspection is in test-qapi-introspect.c. */
+/* QAPI schemas: schemas/spicevmc.json read, its errors worded as a real QEMU words them, its
+ * events' data checked, and broken schema files refused clearly; introspection is in
+ * test-qapi-introspect.c. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -371,6 +372,46 @@ test_accepted(QapiFixture *f, gconstpointer data)
     assert_accepted(f, "query-spicevmc", obj(NULL));
 }
 
+/* The proxy's events are checked as a client reading them with the schema would: with the
+ * words QEMU gives a command's arguments. */
+static void
+test_events(QapiFixture *f, gconstpointer data)
+{
+    g_autoptr(json_object) channel = obj("id", str("webdav0"), "kind", str("webdav"),
+                                         "guest-open", json_object_new_boolean(FALSE),
+                                         "inferred", json_object_new_boolean(FALSE),
+                                         "libvirt", json_object_new_boolean(FALSE),
+                                         "persistent", json_object_new_boolean(FALSE),
+                                         "state", str("ok"), "nr", num(1), NULL);
+    g_autoptr(json_object) deleted = obj("id", str("webdav0"), NULL);
+    g_autoptr(json_object) wrong_kind = obj("id", str("x"), "kind", str("floppy"), NULL);
+    g_autoptr(json_object) extra = obj("id", str("x"), "why", str("because"), NULL);
+
+    g_assert_true(qapi_schema_has_event(f->schema, "SPICEVMC_CHANNEL_ADDED"));
+    g_assert_true(qapi_schema_has_event(f->schema, "SPICEVMC_CHANNEL_DELETED"));
+    g_assert_false(qapi_schema_has_event(f->schema, "spicevmc-add"));
+    g_assert_false(qapi_schema_has_command(f->schema, "SPICEVMC_CHANNEL_ADDED"));
+    g_assert_true(qapi_schema_check_event(f->schema, "SPICEVMC_CHANNEL_ADDED", channel,
+                                          &f->error));
+    g_assert_no_error(f->error);
+    g_assert_true(qapi_schema_check_event(f->schema, "SPICEVMC_CHANNEL_DELETED", deleted,
+                                          &f->error));
+    g_assert_no_error(f->error);
+    g_assert_false(qapi_schema_check_event(f->schema, "SPICEVMC_CHANNEL_DELETED", NULL,
+                                           &f->error));
+    g_assert_error(f->error, QMP_ERROR, QMP_ERROR_ARGUMENT);
+    g_assert_cmpstr(f->error->message, ==, "Parameter 'id' is missing");
+    g_clear_error(&f->error);
+    g_assert_false(qapi_schema_check_event(f->schema, "SPICEVMC_CHANNEL_ADDED", wrong_kind,
+                                           &f->error));
+    g_assert_cmpstr(f->error->message, ==, "Parameter 'kind' does not accept value 'floppy'");
+    g_clear_error(&f->error);
+    g_assert_false(qapi_schema_check_event(f->schema, "SPICEVMC_CHANNEL_DELETED", extra,
+                                           &f->error));
+    g_assert_cmpstr(f->error->message, ==, "Parameter 'why' is unexpected");
+    g_clear_error(&f->error);
+}
+
 /* ---- broken schema files ------------------------------------------------------------- */
 
 static const struct {
@@ -397,7 +438,16 @@ static const struct {
       "1: 'A' has two members named 'b'" },
     { "{ 'enum': 'E', 'data': [ 'a', 'b', 'a' ] }", "1: enum 'E' has the value 'a' twice" },
     { "{ 'union': 'U', 'base': { 'type': 'E' }, 'data': {} }",
-      "1: 'U' is a 'union', which is not a kind of expression known here (enum, struct, command)" },
+      "1: 'U' is a 'union', which is not a kind of expression known here (enum, struct, command, "
+      "event)" },
+    { "{ 'event': 'E', 'returns': 'str' }", "1: event 'E' has an unknown key 'returns'" },
+    { "{ 'event': 'E', 'data': { 'a': 'Nope' } }", "1: member 'a' of 'E' has unknown type 'Nope'" },
+    { "{ 'enum': 'K', 'data': [ 'a' ] }\n{ 'event': 'E', 'data': 'K' }",
+      "2: 'data' of 'E' names 'K', which is not a struct" },
+    { "{ 'event': 'E' }\n{ 'struct': 'A', 'data': { 'b': 'E' } }",
+      "2: member 'b' of 'A' has type 'E', which is an event" },
+    { "{ 'event': 'E', 'data': [ 'str' ] }",
+      "1: 'data' of 'E' is neither a dict of members nor the name of a struct" },
     { "{ 'struct': 'A', 'base': 'B', 'data': {} }", "1: struct 'A' has an unknown key 'base'" },
     { "{ 'struct': 'A'\n  'data': {} }", "2: expected ',' or '}' in 'A'" },
     { "{ 'struct': 'A', 'data': { 'b': 'str } }\n",
@@ -459,6 +509,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     ADD_QAPI("/qapi/load", test_load);
     ADD_QAPI("/qapi/arguments/accepted", test_accepted);
+    ADD_QAPI("/qapi/events", test_events);
     ADD_QAPI_QEMU("/qapi/arguments/qemu-wording", test_wording);
     ADD_QAPI_QEMU("/qapi/arguments/qemu-wording-builtins", test_wording_builtins);
     ADD_QAPI("/qapi/schema/bad", test_bad_schemas);

@@ -100,6 +100,7 @@ static const CliDomainApi domain_api = {
     .sync = svc_domain_sync,
     .sync_domains = cli_sync_domains,
     .follow = cli_follow,
+    .watch = svc_domain_watch,
 };
 
 int

@@ -40,6 +40,7 @@ typedef struct {
     GStrv (*sync_domains)(const char *uri, GError **error);
     /* sync --follow: until SIGTERM or SIGINT (TRUE), or a failure to start (FALSE). */
     gboolean (*follow)(Options *o, char **domains, GError **error);
+    SvcWatch *(*watch)(SvcDomain *d, GError **error);
 } CliDomainApi;
 
 struct _Options {
@@ -141,6 +142,7 @@ gboolean cmd_xml(Options *o, char **args, GError **error);
 gboolean cmd_restore(Options *o, char **args, GError **error);
 gboolean cmd_enable(Options *o, char **args, GError **error);
 gboolean cmd_disable(Options *o, char **args, GError **error);
+gboolean cmd_watch(Options *o, char **args, GError **error);
 gboolean cmd_help(Options *o, char **args, GError **error);
 gboolean cmd_complete(Options *o, char **args, GError **error);
 

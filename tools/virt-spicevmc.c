@@ -76,6 +76,8 @@ const CliCommand cli_commands[] = {
       SCOPE_QMP | SCOPE_DOMAIN, "ID…|--all", "remove channels in one batch" },
     { "list", cmd_list, OPT_JSON | OPT_XML, SCOPE_QMP | SCOPE_DOMAIN, "[ID…] [--json|--xml]",
       "list the SPICE channels (those with these ids)" },
+    { "watch", cmd_watch, OPT_JSON, SCOPE_QMP | SCOPE_DOMAIN, "[--json]",
+      "print each change of the SPICE channels as it happens" },
     { "attach", cmd_attach, OPT_AFFECT | OPT_JSON | OPT_DRY_RUN, SCOPE_QMP | SCOPE_DOMAIN,
       "FILE.xml|-", "add the channels of libvirt device XML" },
     { "detach", cmd_detach, OPT_AFFECT | OPT_JSON | OPT_DRY_RUN, SCOPE_QMP | SCOPE_DOMAIN,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transport through libvirt: QMP passthrough with virDomainQemuMonitorCommand, and
- * DEVICE_DELETED from virConnectDomainQemuMonitorEventRegister. */
+ * QEMU's events from virConnectDomainQemuMonitorEventRegister: DEVICE_DELETED for removals,
+ * every event for a watcher. */
 #include "config.h"
 
 #include "svc-libvirt.h"
@@ -10,7 +11,8 @@ typedef struct {
     virDomainPtr dom;
     int monitor_cb;
     int lifecycle_cb;
-    SvcDeletions events;
+    SvcDeletions events;      /* its lock guards @watcher too */
+    SvcEventQueue *watcher;   /* every event, while the domain is watched */
 } LibvirtTransport;
 
 /* libvirt delivers events, and (for qemu:///embed) drives QEMU's monitor, from the event loop
@@ -59,14 +61,28 @@ svc_libvirt_error(GError **error, const char *what)
     return FALSE;
 }
 
+/* libvirt's remote driver relays a connection's monitor events for a domain by the filter of
+ * its first callback only (a second is "already tracked"): one callback takes them all. */
 static void
 on_monitor_event(virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
                  unsigned int micros, const char *details, void *opaque)
 {
     LibvirtTransport *t = opaque;
     g_autoptr(json_object) data = details ? json_tokener_parse(details) : NULL;
+    gboolean stamped = seconds > 0 && seconds < G_MAXINT64 / G_USEC_PER_SEC - 1 &&
+                       micros < G_USEC_PER_SEC;
 
-    svc_deletions_add(&t->events, data);
+    if (g_strcmp0(event, "DEVICE_DELETED") == 0)
+        svc_deletions_add(&t->events, data);
+    g_mutex_lock(&t->events.lock);
+    if (t->watcher) {
+        /* Text that is not JSON is kept as it came, for the watcher to refuse. */
+        if (details && !data)
+            data = json_object_new_string(details);
+        svc_event_queue_push(t->watcher, event, data,
+                             stamped ? seconds * G_USEC_PER_SEC + micros : 0);
+    }
+    g_mutex_unlock(&t->events.lock);
 }
 
 static int
@@ -138,8 +154,51 @@ transport_free(gpointer impl)
         virConnectDomainEventDeregisterAny(t->conn, t->lifecycle_cb);
     virDomainFree(t->dom);
     virConnectClose(t->conn);
+    g_clear_pointer(&t->watcher, svc_event_queue_unref);
     svc_deletions_clear(&t->events);
     g_free(t);
+}
+
+/* ---- the events of a watched domain ---------------------------------------- */
+
+static gboolean
+source_wait(gpointer source, gint64 deadline, GCancellable *cancellable, GError **error)
+{
+    LibvirtTransport *t = source;
+
+    return svc_event_queue_wait(t->watcher, deadline, cancellable, error);
+}
+
+static void
+source_free(gpointer source)
+{
+    LibvirtTransport *t = source;
+
+    g_mutex_lock(&t->events.lock);
+    g_clear_pointer(&t->watcher, svc_event_queue_unref);
+    g_mutex_unlock(&t->events.lock);
+}
+
+static const SvcEventSourceOps source_ops = {
+    .wait = source_wait,
+    .free = source_free,
+};
+
+static gpointer
+source_new(gpointer impl, SvcEventQueue *queue, const SvcEventSourceOps **ops)
+{
+    LibvirtTransport *t = impl;
+    gboolean watched;
+
+    g_mutex_lock(&t->events.lock);
+    watched = t->watcher != NULL;
+    if (!watched)
+        t->watcher = svc_event_queue_ref(queue);
+    g_mutex_unlock(&t->events.lock);
+    /* One watch per VM: a second would take the first one's events. */
+    g_return_val_if_fail(!watched, NULL);
+    *ops = &source_ops;
+    return t;
 }
 
 static const SvcTransportOps libvirt_ops = {
@@ -152,13 +211,14 @@ SvcVm *
 svc_vm_new_libvirt(virConnectPtr conn, virDomainPtr dom, GError **error)
 {
     LibvirtTransport *t = g_new0(LibvirtTransport, 1);
+    SvcVm *vm;
 
     svc_deletions_init(&t->events);
     virConnectRef(conn);
     virDomainRef(dom);
     t->conn = conn;
     t->dom = dom;
-    t->monitor_cb = virConnectDomainQemuMonitorEventRegister(conn, dom, "DEVICE_DELETED",
+    t->monitor_cb = virConnectDomainQemuMonitorEventRegister(conn, dom, NULL,
                                                              on_monitor_event, t, NULL, 0);
     t->lifecycle_cb = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                        VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
@@ -168,5 +228,7 @@ svc_vm_new_libvirt(virConnectPtr conn, virDomainPtr dom, GError **error)
         transport_free(t);
         return NULL;
     }
-    return svc_vm_new(&libvirt_ops, t);
+    vm = svc_vm_new(&libvirt_ops, t);
+    svc_vm_set_event_source(vm, source_new);
+    return vm;
 }

@@ -104,14 +104,14 @@ svc_qmp_add(SvcVm *vm, json_object *args, GError **error)
     return channels_to_json(added);
 }
 
-json_object *
-svc_qmp_remove(SvcVm *vm, json_object *args, GError **error)
+/* spicevmc-remove; *@removed gets the ids of the channels gone, also when it fails. */
+static json_object *
+qmp_remove(SvcVm *vm, json_object *args, GPtrArray **removed, GError **error)
 {
     json_object *id = json_object_object_get(args, "id");
     json_object *ids = json_object_object_get(args, "ids");
     gboolean all = json_object_get_boolean(json_object_object_get(args, "all"));
     g_autoptr(GPtrArray) list = g_ptr_array_new();
-    g_autoptr(GPtrArray) removed = NULL;
     json_object *out;
 
     if ((id != NULL) + (ids != NULL) + all != 1) {
@@ -124,12 +124,20 @@ svc_qmp_remove(SvcVm *vm, json_object *args, GError **error)
     for (size_t i = 0; ids && i < json_object_array_length(ids); i++)
         g_ptr_array_add(list, (gpointer)json_object_get_string(json_object_array_get_idx(ids, i)));
     g_ptr_array_add(list, NULL);
-    if (!svc_remove(vm, all ? NULL : (const char *const *)list->pdata, &removed, error))
+    if (!svc_remove(vm, all ? NULL : (const char *const *)list->pdata, removed, error))
         return NULL;
     out = json_object_new_array();
-    for (guint i = 0; i < removed->len; i++)
-        json_object_array_add(out, json_object_new_string(removed->pdata[i]));
+    for (guint i = 0; i < (*removed)->len; i++)
+        json_object_array_add(out, json_object_new_string((*removed)->pdata[i]));
     return out;
+}
+
+json_object *
+svc_qmp_remove(SvcVm *vm, json_object *args, GError **error)
+{
+    g_autoptr(GPtrArray) removed = NULL;
+
+    return qmp_remove(vm, args, &removed, error);
 }
 
 json_object *
@@ -160,8 +168,29 @@ typedef struct {
     char *command;
     json_object *args;
     json_object *ret;
+    GPtrArray *removed;       /* spicevmc-remove: the ids of the channels gone */
     GError *error;
 } Job;
+
+/* Every client hears of a change made through the proxy, as of any of QEMU's: before the
+ * reply, so that the one who asked has heard of it too when the reply comes. */
+static void
+announce(Job *job)
+{
+    QmpProxy *proxy = job->service->proxy;
+
+    if (g_str_equal(job->command, "spicevmc-add") && job->ret) {
+        for (size_t i = 0; i < json_object_array_length(job->ret); i++)
+            qmp_proxy_emit_event(proxy, "SPICEVMC_CHANNEL_ADDED",
+                                 json_object_get(json_object_array_get_idx(job->ret, i)));
+    }
+    for (guint i = 0; job->removed && i < job->removed->len; i++) {
+        json_object *data = json_object_new_object();
+
+        json_object_object_add(data, "id", json_object_new_string(job->removed->pdata[i]));
+        qmp_proxy_emit_event(proxy, "SPICEVMC_CHANNEL_DELETED", data);
+    }
+}
 
 static gboolean
 finish_job(gpointer data)
@@ -169,11 +198,13 @@ finish_job(gpointer data)
     Job *job = data;
 
     job->service->jobs--;
+    announce(job);
     if (job->error)
         qmp_proxy_reply(job->request, NULL, "GenericError", job->error->message);
     else
         qmp_proxy_reply(job->request, g_steal_pointer(&job->ret), NULL, NULL);
     g_clear_error(&job->error);
+    g_clear_pointer(&job->removed, g_ptr_array_unref);
     json_object_put(job->args);
     g_free(job->command);
     g_free(job);
@@ -195,7 +226,7 @@ run_job(gpointer data, gpointer user_data)
     else if (g_str_equal(job->command, "spicevmc-add"))
         job->ret = svc_qmp_add(vm, job->args, &job->error);
     else if (g_str_equal(job->command, "spicevmc-remove"))
-        job->ret = svc_qmp_remove(vm, job->args, &job->error);
+        job->ret = qmp_remove(vm, job->args, &job->removed, &job->error);
     else
         job->ret = svc_qmp_query(vm, &job->error);
     g_main_context_invoke(job->service->context, finish_job, job);
