@@ -18,6 +18,7 @@
 #include <libvirt/virterror.h>
 
 #include "cli-libvirt.h"
+#include "libvirt/svc-libvirt.h"
 
 /* A change without an event is noticed within this, plus the time to read the definitions. */
 #define POLL_INTERVAL_MS 1000
@@ -194,22 +195,6 @@ notice(Followed *fd)
 
 /* ---- which domains ---------------------------------------------------- */
 
-/* As virsh finds a domain: by id when the name reads as one, by UUID, else by name. */
-static virDomainPtr
-lookup(virConnectPtr conn, const char *name)
-{
-    virDomainPtr dom = NULL;
-    gint64 id;
-
-    if (g_ascii_string_to_signed(name, 10, 0, G_MAXINT, &id, NULL))
-        dom = virDomainLookupByID(conn, (int)id);
-    if (!dom && strlen(name) == VIR_UUID_STRING_BUFLEN - 1)
-        dom = virDomainLookupByUUIDString(conn, name);
-    if (!dom)
-        dom = virDomainLookupByName(conn, name);
-    return dom;
-}
-
 /* @dom (taken) followed from now on, if it is one to follow: persistent, and named or --all. */
 static Followed *
 follow_domain(Follower *f, virDomainPtr dom)
@@ -265,7 +250,7 @@ resolve_names(Follower *f, char **names, GError **error)
 {
     f->named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; names[i]; i++) {
-        virDomainPtr dom = lookup(f->conn, names[i]);
+        virDomainPtr dom = svc_libvirt_lookup(f->conn, names[i]);
         gboolean persistent = dom && virDomainIsPersistent(dom) == 1;
 
         if (!dom) {

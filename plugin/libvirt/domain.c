@@ -45,10 +45,8 @@ shared_connection(const char *uri)
     return conn;
 }
 
-/* As virsh finds a domain: by id when the name reads as one, by UUID when it has a UUID's
- * length, else (and when neither found it) by name. */
-static virDomainPtr
-lookup(virConnectPtr conn, const char *name)
+virDomainPtr
+svc_libvirt_lookup(virConnectPtr conn, const char *name)
 {
     virDomainPtr dom = NULL;
     gint64 id;
@@ -98,7 +96,7 @@ svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **er
     }
     if (!check_driver(conn, uri, error))
         return NULL;
-    if (!(dom = lookup(conn, name))) {
+    if (!(dom = svc_libvirt_lookup(conn, name))) {
         g_autofree char *what = g_strdup_printf("cannot open domain '%s'", name);
 
         svc_libvirt_error(error, what);

@@ -15,6 +15,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 gboolean svc_libvirt_check_event_loop(GError **error);
 /* A virErrorFunc that prints nothing, for the connections spicevmc opens. */
 void svc_libvirt_quiet(void *data, virErrorPtr err);
+/* The domain @name names as virsh finds it: by id when it reads as one, by UUID when it has a
+ * UUID's length, else (and when neither found it) by name; NULL when none. */
+virDomainPtr svc_libvirt_lookup(virConnectPtr conn, const char *name);
 /* "@what: libvirt's last error"; returns FALSE. */
 gboolean svc_libvirt_error(GError **error, const char *what);
 
