@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spicevmc-bench's QMP proxy part: query-status round trips of 1 and 8 clients at once, straight
  * to QEMU's monitors (one each), through a bare byte relay (one monitor each) and through
  * spicevmc-qmp-proxy (all on one monitor), taking turns by blocks in one run; then pipelined.

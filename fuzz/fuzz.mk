@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fuzz/fuzz.mk — the libFuzzer build behind 'make fuzz' (GNU make): the library's sources and
 # the targets compiled again with clang, libFuzzer's coverage, ASan and UBSan, into fuzz/ of
 # the build tree.  The gcc build is not touched.  Makefile.am passes srcdir, CLANG, AR,
