@@ -247,8 +247,13 @@ proxied_stop(Proxied *f)
     g_main_context_pop_thread_default(context);
     if (late)
         g_error("the proxy was still running %d s after SIGTERM", STOP_TIMEOUT_S);
-    if (!g_subprocess_get_successful(f->proxy))
-        g_error("the proxy ended with wait status %d", g_subprocess_get_status(f->proxy));
+    if (!g_subprocess_get_successful(f->proxy)) {
+        /* What it said last, which a test that captures its log would otherwise keep. */
+        while (f->log_fd >= 0 && read_log(f, g_get_monotonic_time() + G_USEC_PER_SEC))
+            ;
+        g_error("the proxy ended with wait status %d%s%s", g_subprocess_get_status(f->proxy),
+                f->log_fd >= 0 ? "; it logged:\n" : "", f->log_fd >= 0 ? f->log->str : "");
+    }
 }
 
 /* The proxy stops as systemd stops it, and a memory error or leak valgrind finds fails the
