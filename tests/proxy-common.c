@@ -17,6 +17,7 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "proxy-common.h"
+#include "run.h"
 
 const char *
 proxied_program(void)
@@ -191,61 +192,19 @@ proxied_log_count(Proxied *f, const char *contains)
 
 /* ---- the proxy's end ------------------------------------------------------- */
 
-static void
-on_exited(GObject *source, GAsyncResult *result, gpointer data)
-{
-    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
-    *(gboolean *)data = TRUE;
-}
-
-static gboolean
-on_stop_timeout(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
 /* Until the proxy exits by itself, within STOP_TIMEOUT_S. */
 void
 proxied_wait_exit(Proxied *f)
 {
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) timeout = g_timeout_source_new_seconds(STOP_TIMEOUT_S);
-    gboolean exited = FALSE, late = FALSE;
-
-    g_main_context_push_thread_default(context);
-    g_subprocess_wait_async(f->proxy, NULL, on_exited, &exited);
-    g_source_set_callback(timeout, on_stop_timeout, &late, NULL);
-    g_source_attach(timeout, context);
-    while (!exited && !late)
-        g_main_context_iteration(context, TRUE);
-    g_source_destroy(timeout);
-    g_main_context_pop_thread_default(context);
-    if (!exited)
+    if (!run_wait(f->proxy, STOP_TIMEOUT_S))
         g_error("the proxy was still running %d s later", STOP_TIMEOUT_S);
 }
 
 void
 proxied_stop(Proxied *f)
 {
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) timeout = g_timeout_source_new_seconds(STOP_TIMEOUT_S);
-    gboolean exited = FALSE, late = FALSE;
-
-    g_main_context_push_thread_default(context);
     g_subprocess_send_signal(f->proxy, SIGTERM);
-    g_subprocess_wait_async(f->proxy, NULL, on_exited, &exited);
-    g_source_set_callback(timeout, on_stop_timeout, &late, NULL);
-    g_source_attach(timeout, context);
-    while (!exited && !late)
-        g_main_context_iteration(context, TRUE);
-    if (!exited)
-        g_subprocess_force_exit(f->proxy);
-    while (!exited)
-        g_main_context_iteration(context, TRUE);
-    g_source_destroy(timeout);
-    g_main_context_pop_thread_default(context);
-    if (late)
+    if (!run_wait(f->proxy, STOP_TIMEOUT_S))
         g_error("the proxy was still running %d s after SIGTERM", STOP_TIMEOUT_S);
     if (!g_subprocess_get_successful(f->proxy)) {
         /* What it said last, which a test that captures its log would otherwise keep. */

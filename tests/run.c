@@ -261,8 +261,9 @@ run_wait(GSubprocess *proc, guint timeout_s)
     while (!ended && !late)
         g_main_context_iteration(context, TRUE);
     killed = !ended;
-    if (killed && pid)
-        kill(-pid, SIGKILL);
+    /* Its process group, or (a program not spawned by run_spawn()) itself alone. */
+    if (killed && pid && kill(-pid, SIGKILL) < 0)
+        g_subprocess_force_exit(proc);
     while (!ended)
         g_main_context_iteration(context, TRUE);
     g_source_destroy(deadline);

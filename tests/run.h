@@ -42,8 +42,8 @@ void run_assert_error_line(const Run *r, const char *prefix, const char *fragmen
 /* @argv started with the test's stdin, stdout and stderr, in a process group of its own that
  * dies with the test. */
 GSubprocess *run_spawn(const char *const *argv);
-/* Wait for @proc (from run_spawn()) to end; after @timeout_s, kill it with its process group
- * and wait for that.  FALSE when killed. */
+/* Wait for @proc to end; after @timeout_s, kill it (with its process group when it leads one,
+ * as one from run_spawn() does) and wait for that.  FALSE when killed. */
 gboolean run_wait(GSubprocess *proc, guint timeout_s);
 
 /* How many processes, ours or not, have a command line that contains @needle. */

@@ -8,6 +8,7 @@
 #include <gio/gunixinputstream.h>
 #include <glib-unix.h>
 
+#include "run.h"
 #include "testvm.h"
 #include "watch-proc.h"
 
@@ -198,45 +199,15 @@ watch_proc_signal(WatchProc *w, int signum)
     g_subprocess_send_signal(w->proc, signum);
 }
 
-static void
-on_exited(GObject *source, GAsyncResult *result, gpointer data)
-{
-    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
-    *(gboolean *)data = TRUE;
-}
-
-static gboolean
-on_late(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
 int
 watch_proc_wait_exit(WatchProc *w, char **err)
 {
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GSource) timeout = g_timeout_source_new_seconds(WATCH_TIMEOUT_S);
     GInputStream *stderr_pipe = g_subprocess_get_stderr_pipe(w->proc);
     g_autoptr(GError) error = NULL;
-    gboolean exited = FALSE, late = FALSE;
     char buf[4096];
     gsize n = 0;
 
-    g_main_context_push_thread_default(context);
-    g_subprocess_wait_async(w->proc, NULL, on_exited, &exited);
-    g_source_set_callback(timeout, on_late, &late, NULL);
-    g_source_attach(timeout, context);
-    while (!exited && !late)
-        g_main_context_iteration(context, TRUE);
-    g_source_destroy(timeout);
-    if (!exited) {
-        g_subprocess_force_exit(w->proc);
-        while (!exited)
-            g_main_context_iteration(context, TRUE);
-    }
-    g_main_context_pop_thread_default(context);
-    if (late)
+    if (!run_wait(w->proc, WATCH_TIMEOUT_S))
         g_error("the watch was still running %d s later; it printed:\n%s", WATCH_TIMEOUT_S,
                 w->seen->str);
     /* A line or two: it has exited, so this is all there is. */
