@@ -341,11 +341,25 @@ fixture_teardown(Fixture *f, gconstpointer data)
 
         g_autofree char *processes = g_strdup_printf("guest=%s,", f->name);
 
+        int holder;
+
+        /* One process at a time runs the embedded driver: a command of the case's that is
+         * still on its way out would refuse virsh the root. */
+        if (is_embed(f->uri) && (holder = libvirt_env_root_wait_free(env.root, GONE_TIMEOUT_S))) {
+            g_printerr("# %s: process %d still runs the embedded driver, killed\n", f->name,
+                       holder);
+            kill(holder, SIGKILL);
+            g_assert_true(run_wait_pid_gone(holder, g_get_monotonic_time() +
+                                                    GONE_TIMEOUT_S * G_USEC_PER_SEC));
+            g_test_fail();
+        }
         /* The domain may be stopped already: destroy's failure does not matter, a QEMU or a
          * persistent domain left behind does. */
         virsh(&destroy, f->uri, "destroy", f->name);
         if (run_wait_processes_gone(processes, GONE_TIMEOUT_S)) {
-            g_printerr("# %s: QEMU still runs after virsh destroy\n", f->name);
+            g_printerr("# %s: QEMU still runs after virsh destroy, killed\n", f->name);
+            run_explain(&destroy);
+            run_kill_processes(processes, 0, GONE_TIMEOUT_S);
             g_test_fail();
         }
         if (f->c->domain != DOMAIN_TRANSIENT && f->c->domain != DOMAIN_BY_CASE) {
@@ -405,11 +419,20 @@ run_child(Fixture *f)
     const char *argv[] = { env.argv0, "-q", "-p", g_test_get_path(), "--GTestSubprocess",
                            NULL };
     g_autoptr(GSubprocess) child = run_spawn(argv);
+    int group = atoi(g_subprocess_get_identifier(child));
     g_auto(Run) r = { NULL };
+    guint left;
 
     if (!run_wait(child, CASE_TIMEOUT_S))
         g_printerr("# %s: still running after %d s, killed\n", g_test_get_path(),
                    CASE_TIMEOUT_S);
+    /* What the case started and did not wait for, as one that failed half-way may leave: it
+     * could go on using the domain, or the embedded driver's root, under the teardown. */
+    if ((left = run_kill_processes(NULL, group, GONE_TIMEOUT_S))) {
+        g_printerr("# %s: left %u processes running, killed\n", g_test_get_path(), left);
+        env.failed = TRUE;
+        g_test_fail();
+    }
     r.command = g_strjoinv(" ", (char **)argv);
     r.status = g_subprocess_get_if_exited(child) ? g_subprocess_get_exit_status(child) : -1;
     r.signal = g_subprocess_get_if_signaled(child) ? g_subprocess_get_term_sig(child) : 0;

@@ -2,11 +2,14 @@
 /* Test fixtures for libvirt: an embedded driver's root in a temp dir, and domain XML. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 
 #include "libvirt-env.h"
+#include "run.h"
 #include "testvm.h"
 
 /* What the embedded driver needs to run QEMU as root in a container. */
@@ -62,6 +65,27 @@ kill_leftovers(const char *root)
             (pid = g_ascii_strtoll(text, NULL, 10)) > 1)
             kill((pid_t)pid, SIGKILL);
     }
+}
+
+int
+libvirt_env_root_wait_free(const char *root, guint timeout_s)
+{
+    g_autofree char *path = g_build_filename(root, "run", "qemu", "driver.pid", NULL);
+    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct flock lock;
+
+    /* No driver has run in it yet. */
+    if (fd < 0)
+        return 0;
+    for (;;) {
+        lock = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        g_assert_cmpint(fcntl(fd, F_GETLK, &lock), ==, 0);
+        if (lock.l_type == F_UNLCK || !run_wait_pid_gone(lock.l_pid, deadline))
+            break;
+    }
+    close(fd);
+    return lock.l_type == F_UNLCK ? 0 : lock.l_pid;
 }
 
 void

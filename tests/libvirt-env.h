@@ -10,6 +10,10 @@
 char *libvirt_env_embed_root(void);
 /* "qemu:///embed?root=ROOT". */
 char *libvirt_env_embed_uri(const char *root);
+/* Wait until no process runs the embedded driver in @root (libvirt allows one at a time: it
+ * holds a lock on run/qemu/driver.pid), @timeout_s at most; the pid of the one that still
+ * does, or 0. */
+int libvirt_env_root_wait_free(const char *root, guint timeout_s);
 /* Remove the root and everything under it, after killing any QEMU still running there. */
 void libvirt_env_remove_root(const char *root);
 /* A q35 TCG domain with a virtio-serial and a qemu-xhci controller and SPICE on the unix

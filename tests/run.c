@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -303,40 +304,143 @@ run_assert_error_line(const Run *r, const char *prefix, const char *fragment)
         g_assert_cmpstr(r->err, ==, fragment);
 }
 
+/* What /proc/PID/stat says of process @pid; FALSE when it is gone. */
+typedef struct {
+    char state;               /* R, S, D, T, Z… */
+    int pgrp;
+    unsigned flags;           /* PF_* */
+} ProcessStat;
 
+/* The kernel's PF_KTHREAD (include/linux/sched.h). */
+#define PF_KTHREAD 0x00200000
 
+static gboolean
+process_stat(int pid, ProcessStat *st)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    const char *end;
 
-/* The pids of the processes whose command line (its arguments joined by spaces) contains
- * @needle. */
+    /* "PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS …", COMM may hold anything. */
+    if (!g_file_get_contents(path, &text, NULL, NULL) || !(end = strrchr(text, ')')))
+        return FALSE;
+    return sscanf(end + 1, " %c %*d %d %*d %*d %*d %u", &st->state, &st->pgrp,
+                  &st->flags) == 3;
+}
+
+/* Running, or stopped: not gone, nor a zombie. */
+static gboolean
+is_running(int pid)
+{
+    ProcessStat st;
+
+    return process_stat(pid, &st) && st.state != 'Z';
+}
+
+/* How long a process may show no command line while it runs execve(). */
+#define EXEC_TIMEOUT_MS 2000
+
+/* The pids of the processes, ours or not, whose command line (its arguments joined by
+ * spaces) contains @needle, or (@needle NULL) that are in process group @pgid; *@unsure when
+ * one had no command line to read. */
 static GArray *
-find_processes(const char *needle)
+scan_processes(const char *needle, int pgid, gboolean *unsure)
 {
     g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
     GArray *pids = g_array_new(FALSE, FALSE, sizeof(int));
     const char *name;
 
     g_assert_nonnull(proc);
+    *unsure = FALSE;
     while ((name = g_dir_read_name(proc))) {
         g_autofree char *path = g_build_filename("/proc", name, "cmdline", NULL);
         g_autofree char *text = NULL;
+        int pid = atoi(name);
+        ProcessStat st;
         gsize len;
-        int pid;
 
-        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &text, &len, NULL))
+        if (!g_ascii_isdigit(name[0]) || pid == getpid() || !process_stat(pid, &st) ||
+            st.state == 'Z' || (st.flags & PF_KTHREAD))
             continue;
+        if (!needle) {
+            if (st.pgrp == pgid)
+                g_array_append_val(pids, pid);
+            continue;
+        }
+        if (!g_file_get_contents(path, &text, &len, NULL))
+            continue;
+        if (len == 0) {
+            *unsure = *unsure || is_running(pid);
+            continue;
+        }
         for (gsize i = 0; i + 1 < len; i++)
             text[i] = text[i] ? text[i] : ' ';
-        pid = atoi(name);
-        if (strstr(text, needle) && pid != getpid())
+        if (strstr(text, needle))
             g_array_append_val(pids, pid);
     }
     return pids;
 }
 
+/* The same, but a process with no command line to read, as the kernel shows one in the
+ * middle of execve() until the new program's arguments are in place, is looked at again. */
+static GArray *
+find_processes(const char *needle, int pgid)
+{
+    gint64 deadline = g_get_monotonic_time() + EXEC_TIMEOUT_MS * 1000;
+
+    for (;;) {
+        gboolean unsure;
+        GArray *pids = scan_processes(needle, pgid, &unsure);
+
+        if (!unsure || g_get_monotonic_time() >= deadline)
+            return pids;
+        g_array_unref(pids);
+        g_usleep(POLL_MS * 1000);
+    }
+}
+
+gboolean
+run_wait_pid_gone(int pid, gint64 deadline)
+{
+    struct pollfd p = { .events = POLLIN };
+    int n;
+
+    if ((p.fd = pidfd_open(pid, 0)) < 0) {
+        /* Gone, or (ENOSYS) under valgrind: then polled for. */
+        g_assert_true(errno == ESRCH || errno == ENOSYS);
+        while (is_running(pid) && g_get_monotonic_time() < deadline)
+            g_usleep(POLL_MS * 1000);
+        return !is_running(pid);
+    }
+    do {
+        gint64 left = deadline - g_get_monotonic_time();
+
+        n = poll(&p, 1, left > 0 ? (int)MIN(left / 1000 + 1, G_MAXINT) : 0);
+    } while (n < 0 && errno == EINTR);
+    close(p.fd);
+    return n > 0;
+}
+
+/* Wait until none of the processes find_processes(@needle, @pgid) finds is left, killing
+ * them with @sig first unless it is 0, until @deadline; how many are left. */
+static guint
+processes_gone(const char *needle, int pgid, int sig, gint64 deadline)
+{
+    for (;;) {
+        g_autoptr(GArray) pids = find_processes(needle, pgid);
+
+        for (guint i = 0; sig && i < pids->len; i++)
+            kill(g_array_index(pids, int, i), sig);
+        if (!pids->len || g_get_monotonic_time() >= deadline)
+            return pids->len;
+        run_wait_pid_gone(g_array_index(pids, int, 0), deadline);
+    }
+}
+
 guint
 run_count_processes(const char *needle)
 {
-    g_autoptr(GArray) pids = find_processes(needle);
+    g_autoptr(GArray) pids = find_processes(needle, 0);
 
     return pids->len;
 }
@@ -344,23 +448,28 @@ run_count_processes(const char *needle)
 guint
 run_wait_processes_gone(const char *needle, guint timeout_s)
 {
-    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+    return processes_gone(needle, 0, 0, g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC);
+}
 
-    for (;;) {
-        g_autoptr(GArray) pids = find_processes(needle);
-        gint64 left = deadline - g_get_monotonic_time();
-        struct pollfd p = { .events = POLLIN };
+guint
+run_kill_processes(const char *needle, int pgid, guint timeout_s)
+{
+    g_autoptr(GArray) pids = NULL;
 
-        if (!pids->len || left <= 0)
-            return pids->len;
-        if ((p.fd = pidfd_open(g_array_index(pids, int, 0), 0)) < 0) {
-            /* Gone between the scan and here, or (ENOSYS) under valgrind: scan again. */
-            g_assert_true(errno == ESRCH || errno == ENOSYS);
-            if (errno == ENOSYS)
-                g_usleep(POLL_MS * 1000);
-            continue;
-        }
-        poll(&p, 1, (int)MIN(left / 1000 + 1, G_MAXINT));
-        close(p.fd);
-    }
+    g_assert_true(needle || pgid > 0);
+    pids = find_processes(needle, pgid);
+    g_assert_cmpuint(processes_gone(needle, pgid, SIGKILL,
+                                    g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC), ==, 0);
+    return pids->len;
+}
+
+gboolean
+run_is_running(GSubprocess *proc)
+{
+    const char *id = g_subprocess_get_identifier(proc);
+    siginfo_t info = { 0 };
+
+    /* Not reaped, and not waiting to be: GLib may reap it meanwhile (ECHILD). */
+    return id && waitid(P_PID, atoi(id), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == 0;
 }

@@ -46,8 +46,18 @@ GSubprocess *run_spawn(const char *const *argv);
  * as one from run_spawn() does) and wait for that.  FALSE when killed. */
 gboolean run_wait(GSubprocess *proc, guint timeout_s);
 
+/* Whether @proc has not ended yet. */
+gboolean run_is_running(GSubprocess *proc);
+/* Wait for process @pid, ours or not, to end, until @deadline (g_get_monotonic_time());
+ * FALSE when it has not. */
+gboolean run_wait_pid_gone(int pid, gint64 deadline);
+
 /* How many processes, ours or not, have a command line that contains @needle. */
 guint run_count_processes(const char *needle);
 /* Wait until no process has a command line that contains @needle, for @timeout_s at most, by
  * waiting for each to end (pidfd); how many are left. */
 guint run_wait_processes_gone(const char *needle, guint timeout_s);
+/* Kill every process, ours or not, whose command line contains @needle, or (@needle NULL)
+ * that is in process group @pgid, and wait until none is left, @timeout_s at most (which
+ * fails the test); how many there were. */
+guint run_kill_processes(const char *needle, int pgid, guint timeout_s);

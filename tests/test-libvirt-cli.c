@@ -169,7 +169,6 @@ qemu_hung_then_gone(Fixture *f, const char *arg)
                            NULL };
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocess) waiting = NULL;
-    g_autofree char *needle = NULL;
     g_auto(Run) hung = { NULL };
     g_auto(Run) gone = { NULL };
     int pid;
@@ -185,8 +184,8 @@ qemu_hung_then_gone(Fixture *f, const char *arg)
     waiting = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                       G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
     g_assert_no_error(error);
-    needle = g_strdup_printf("%s remove --live ua-webdav0", f->name);
-    g_assert_cmpuint(run_count_processes(needle), ==, 1);
+    /* Not a count of the processes running the command: libvirt forks as it opens. */
+    g_assert_true(run_is_running(waiting));
     g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
     g_assert_true(run_wait(waiting, RUN_TIMEOUT_S));
     g_subprocess_communicate_utf8(waiting, NULL, NULL, &gone.out, &gone.err, &error);
