@@ -143,16 +143,20 @@ test_stopped_passthrough(Proxied *f, gconstpointer data)
 
 /* ---- QEMU gone ---------------------------------------------------------------- */
 
-/* QEMU killed with our add and a client's command waiting for it: both are answered with an
- * error before their connections close, and the proxy exits 1 with one line saying why. */
+/* QEMU killed with our add and a client's command waiting for it, and another add queued
+ * behind the first: all are answered with an error saying why before their connections
+ * close, the queued one too (not that the proxy is stopping: it stops because QEMU went),
+ * and the proxy exits 1 with one line saying why. */
 static void
 test_killed_pending(Proxied *f, gconstpointer data)
 {
     static const char *const args[] = { "--timeout", "600", NULL };
     ProxySpec spec = { .args = args, .capture_log = TRUE };
     g_auto(Raw) adder = { NULL };
+    g_auto(Raw) queued = { NULL };
     g_auto(Raw) plain = { NULL };
     g_autoptr(json_object) added = NULL;
+    g_autoptr(json_object) added_later = NULL;
     g_autoptr(json_object) status = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *line = NULL;
@@ -160,16 +164,22 @@ test_killed_pending(Proxied *f, gconstpointer data)
 
     proxied_start(f, &spec);
     raw_open(&adder, f->path, TRUE);
+    raw_open(&queued, f->path, TRUE);
     raw_open(&plain, f->path, TRUE);
     qemu_signal(f, SIGSTOP);
     raw_send(&adder, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"serial\"}}",
              -1);
     raw_wait_taken(&adder);
+    raw_send(&queued, "{\"execute\": \"spicevmc-add\", \"arguments\": {\"kind\": \"webdav\"}}",
+             -1);
+    raw_wait_taken(&queued);
     raw_send(&plain, "{\"execute\": \"query-status\", \"id\": \"s\"}", -1);
     raw_wait_taken(&plain);
     testvm_kill(f->vm);
     added = raw_read(&adder);
     assert_error_says(added, "QEMU's monitor closed the connection");
+    added_later = raw_read(&queued);
+    assert_error_says(added_later, "QEMU's monitor closed the connection");
     status = raw_read(&plain);
     assert_error_says(status, "QEMU's monitor closed the connection");
     g_assert_cmpstr(json_object_get_string(json_object_object_get(status, "id")), ==, "s");

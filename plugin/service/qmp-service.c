@@ -158,7 +158,8 @@ struct _SvcQmpService {
     SvcProxyTransport *transport;
     GThreadPool *pool;
     guint jobs;               /* taken and not yet answered */
-    gint stopping;            /* atomic: the worker reads it */
+    gint stopping;            /* atomic: the worker reads it, then why */
+    char *why;                /* why it stops: what the commands not run yet are told */
 };
 
 /* One command, run in the worker thread and answered from the proxy's. */
@@ -221,8 +222,7 @@ run_job(gpointer data, gpointer user_data)
     if (qmp_proxy_request_cancelled(job->request))
         g_set_error_literal(&job->error, SVC_ERROR, SVC_ERROR_TRANSPORT, "the client has gone");
     else if (g_atomic_int_get(&job->service->stopping))
-        g_set_error_literal(&job->error, SVC_ERROR, SVC_ERROR_TRANSPORT,
-                            "the QMP proxy is stopping");
+        g_set_error_literal(&job->error, SVC_ERROR, SVC_ERROR_TRANSPORT, job->service->why);
     else if (g_str_equal(job->command, "spicevmc-add"))
         job->ret = svc_qmp_add(vm, job->args, &job->error);
     else if (g_str_equal(job->command, "spicevmc-remove"))
@@ -241,7 +241,7 @@ on_command(QmpProxy *proxy, QmpProxyRequest *request, const char *command,
     Job *job;
 
     if (g_atomic_int_get(&service->stopping)) {
-        qmp_proxy_reply(request, NULL, "GenericError", "the QMP proxy is stopping");
+        qmp_proxy_reply(request, NULL, "GenericError", service->why);
         return;
     }
     if (!qapi_schema_check_arguments(service->schema, command, arguments, &error)) {
@@ -315,18 +315,25 @@ on_grace_over(gpointer data)
 {
     SvcQmpService *service = data;
 
-    svc_proxy_transport_end(service->transport, "the QMP proxy is stopping");
+    svc_proxy_transport_end(service->transport, service->why);
     return G_SOURCE_REMOVE;
 }
 
 /* The worker reaches QEMU through this thread's loop: it turns until every command taken is
- * answered, taking no new one; the one at work may wait for QEMU until the grace is over. */
+ * answered, taking no new one; the one at work may wait for QEMU until the grace is over.
+ * When QEMU went away (@lost says why), nothing waits for it any more, and the commands taken
+ * are told why, the one at work and the ones its worker has not come to yet alike. */
 static void
-service_stop(SvcQmpService *service)
+service_stop(SvcQmpService *service, const char *lost)
 {
     g_autoptr(GSource) grace = NULL;
 
+    if (g_atomic_int_get(&service->stopping))
+        return;
+    service->why = g_strdup(lost ? lost : "the QMP proxy is stopping");
     g_atomic_int_set(&service->stopping, TRUE);
+    if (lost)
+        svc_proxy_transport_end(service->transport, lost);
     if (!service->jobs)
         return;
     grace = g_timeout_source_new(SVC_QMP_STOP_GRACE_MS);
@@ -342,10 +349,11 @@ svc_qmp_service_free(SvcQmpService *service)
 {
     if (!service)
         return;
-    service_stop(service);
+    service_stop(service, NULL);
     g_thread_pool_free(service->pool, FALSE, TRUE);
     svc_vm_free(service->vm);
     g_main_context_unref(service->context);
+    g_free(service->why);
     g_free(service);
 }
 
@@ -434,7 +442,7 @@ svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema,
     g_main_loop_run(loop);
 
     qmp_proxy_shutdown(proxy);
-    service_stop(service);
+    service_stop(service, s.lost);
     qmp_proxy_fail_pending(proxy, s.lost ? s.lost : "the QMP proxy stopped before QEMU answered");
     qmp_proxy_flush(proxy, SVC_QMP_STOP_GRACE_MS);
     /* Held again for the program's way out (its socket to remove), as before. */

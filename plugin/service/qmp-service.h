@@ -49,7 +49,8 @@ typedef struct {
 /* The proxy with the service, between QEMU's monitor @upstream and clients on @listener,
  * until QEMU goes away (FALSE, with why) or the process gets SIGTERM, SIGINT or SIGHUP (TRUE).
  * Either way every command taken is answered first, within SVC_QMP_STOP_GRACE_MS of a signal
- * (an error when QEMU did not answer in time), and the clients are given their answers for up
+ * (an error when QEMU did not answer in time; when QEMU went away, an error saying why), and
+ * the clients are given their answers for up
  * to as long again.  Installs the proxy's log (qmp_proxy_log_install()) and ignores SIGPIPE. */
 gboolean svc_qmp_serve(GSocket *upstream, GSocket *listener, QapiSchema *schema,
                        const SvcQmpServeOptions *options, GError **error);
