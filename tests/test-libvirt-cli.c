@@ -158,45 +158,126 @@ stopped_or_missing(Fixture *f, const char *arg)
     g_assert_cmpstr(state, ==, "shut off\n\n");
 }
 
+/* @argv started with its stdout and stderr piped, for finished(). */
+static GSubprocess *
+started(const char *const *argv)
+{
+    g_autoptr(GError) error = NULL;
+    GSubprocess *proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+
+    g_assert_no_error(error);
+    return proc;
+}
+
+/* What started(@argv) wrote and how it ended, within RUN_TIMEOUT_S. */
+static void
+finished(GSubprocess *proc, const char *const *argv, Run *r)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(run_wait(proc, RUN_TIMEOUT_S));
+    g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
+    g_assert_no_error(error);
+    r->command = g_strjoinv(" ", (char **)argv);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+    r->signal = g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc) : 0;
+}
+
 /* QEMU hung (stopped), then gone while a command waits on it: each time one line saying
- * why, never a hang (a program's deadline is RUN_TIMEOUT_S).  With QEMU stopped, libvirt's reconnection holds the
- * domain's job until its own 30 s lock timeout, which --timeout does not shorten over
- * libvirt. */
+ * why, never a hang (a program's deadline is RUN_TIMEOUT_S).  With QEMU stopped, libvirt's
+ * reconnection in the command's own process holds the domain's job until its 30 s lock
+ * timeout, which --timeout does not shorten over libvirt. */
 static void
 qemu_hung_then_gone(Fixture *f, const char *arg)
 {
     const char *argv[] = { VIRT_SPICEVMC, "-c", f->uri, f->name, "remove", "--live", "ua-webdav0",
                            NULL };
-    g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocess) waiting = NULL;
     g_auto(Run) hung = { NULL };
     g_auto(Run) gone = { NULL };
+    g_autofree char *fragment = NULL;
     int pid;
 
     g_free(cli_ok(f->uri, f->name, "add", "webdav"));
     pid = domain_qemu_pid(f);
     g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
     cli(&hung, f->uri, f->name, "remove", "ua-webdav0", "--timeout", "2");
-    assert_one_error(&hung, "cannot pass 'query-chardev' to QEMU through libvirt: Timed out "
-                            "during operation: cannot acquire state change lock");
+    fragment = g_strdup_printf("libvirt has not finished reconnecting to the QEMU of domain "
+                               "'%s': Timed out during operation: cannot acquire state change "
+                               "lock", f->name);
+    assert_one_error(&hung, fragment);
 
     /* The next command waits on QEMU as it goes. */
-    waiting = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                      G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-    g_assert_no_error(error);
+    waiting = started(argv);
     /* Not a count of the processes running the command: libvirt forks as it opens. */
     g_assert_true(run_is_running(waiting));
     g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
-    g_assert_true(run_wait(waiting, RUN_TIMEOUT_S));
-    g_subprocess_communicate_utf8(waiting, NULL, NULL, &gone.out, &gone.err, &error);
-    g_assert_no_error(error);
-    gone.command = g_strjoinv(" ", (char **)argv);
-    gone.status = g_subprocess_get_exit_status(waiting);
+    finished(waiting, argv, &gone);
     /* Depending on when QEMU went: the domain had stopped before it asked, or while it waited,
      * or libvirt still had it running without QEMU (then no channel runs either). */
     assert_one_error(&gone, "");
     g_assert_true(g_regex_match_simple("is not running\n$|has no such SPICE channel running\n$",
                                        gone.err, 0, 0));
+}
+
+/* Whether process @pid has a thread whose name starts with @prefix. */
+static gboolean
+has_thread(const char *pid, const char *prefix)
+{
+    g_autofree char *tasks = g_build_filename("/proc", pid, "task", NULL);
+    g_autoptr(GDir) dir = g_dir_open(tasks, 0, NULL);
+    const char *tid;
+
+    while (dir && (tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(tasks, tid, "comm", NULL);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, prefix))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* A command on qemu:///embed leaves only once libvirt's reconnection to QEMU, which opening
+ * the root started in the command's process ("init-DOMAIN", qemuProcessReconnect), is over:
+ * one that left with a question to QEMU unanswered would have QEMU answer the next process's
+ * driver, which kills QEMU for it (seen as "Unexpected JSON reply" and "domain is not
+ * running" on a busy machine).  QEMU stopped holds the reconnection; `enable` on a domain
+ * that uses the wrapper already reads only the definition, so it is the reconnection it
+ * waits for.  A second after the reconnection started, then no wait at all, cannot fail the
+ * command that waits on a slow machine; one that does not wait has long been done by then,
+ * if it was not before its reconnection was seen. */
+static void
+leaves_after_reconnection(Fixture *f, const char *arg)
+{
+    const char *argv[] = { VIRT_SPICEVMC, "-c", f->uri, f->name, "enable", "--wrapper", WRAPPER,
+                           NULL };
+    g_autoptr(GSubprocess) enabling = NULL;
+    g_auto(Run) r = { NULL };
+    g_autofree char *state = virsh_ok(f->uri, "domstate", f->name);
+    g_autofree char *state_after = NULL, *expected = NULL, *command_pid = NULL;
+    int pid = domain_qemu_pid(f);
+
+    g_free(cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER));
+    g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+    enabling = started(argv);
+    command_pid = g_strdup(g_subprocess_get_identifier(enabling));
+    for (gint64 end = g_get_monotonic_time() + RUN_TIMEOUT_S * G_USEC_PER_SEC;
+         run_is_running(enabling) && !has_thread(command_pid, "init-");
+         g_usleep(G_USEC_PER_SEC / 100))
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+    if (run_is_running(enabling))
+        g_usleep(G_USEC_PER_SEC);
+    g_assert_true(run_is_running(enabling));
+    g_assert_cmpint(kill(pid, SIGCONT), ==, 0);
+    finished(enabling, argv, &r);
+    assert_ok(&r);
+    expected = g_strdup_printf("Domain '%s' already uses %s\n", f->name, WRAPPER);
+    g_assert_cmpstr(r.out, ==, expected);
+    state_after = virsh_ok(f->uri, "domstate", f->name);
+    g_assert_cmpstr(state_after, ==, state);
+    g_assert_cmpint(domain_qemu_pid(f), ==, pid);
 }
 
 /* The CLI reports libvirt's own reason, which virsh prints as its last "error: " line. */
@@ -496,6 +577,8 @@ static const Case cases[] = {
     { "/libvirt-cli/embed/errors/bad-ids", FALSE, DOMAIN_RUNNING, bad_ids },
     { "/libvirt-cli/embed/errors/qemu-hung-then-gone", FALSE, DOMAIN_RUNNING,
       qemu_hung_then_gone },
+    { "/libvirt-cli/embed/leaves-after-reconnection", FALSE, DOMAIN_RUNNING,
+      leaves_after_reconnection },
     { "/libvirt-cli/embed/errors/wrong-uri/socket", FALSE, DOMAIN_NONE, wrong_uri,
       "qemu+unix:///system?socket=/nonexistent/svc-cli-sock" },
     { "/libvirt-cli/embed/errors/wrong-uri/test-driver", FALSE, DOMAIN_NONE, wrong_uri,

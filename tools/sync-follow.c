@@ -635,6 +635,11 @@ cli_sync_domains(const char *uri, GError **error)
         return NULL;
     }
     cli_libvirt_connected();
+    /* On qemu:///embed this connection is a driver of its own, reconnecting on its own. */
+    if (!svc_libvirt_settle(conn, error)) {
+        virConnectClose(conn);
+        return NULL;
+    }
     n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE |
                                                   VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
     if (n < 0)

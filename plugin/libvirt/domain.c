@@ -94,7 +94,7 @@ svc_domain_open(const char *uri, const char *name, guint timeout_ms, GError **er
         svc_libvirt_error(error, what);
         return NULL;
     }
-    if (!check_driver(conn, uri, error))
+    if (!check_driver(conn, uri, error) || !svc_libvirt_settle(conn, error))
         return NULL;
     if (!(dom = svc_libvirt_lookup(conn, name))) {
         g_autofree char *what = g_strdup_printf("cannot open domain '%s'", name);

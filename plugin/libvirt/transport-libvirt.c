@@ -46,6 +46,53 @@ svc_libvirt_quiet(void *data, virErrorPtr err)
 {
 }
 
+gboolean
+svc_libvirt_in_process(const char *uri)
+{
+    g_autoptr(GUri) parsed = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
+
+    return parsed && g_strcmp0(g_uri_get_path(parsed), "/embed") == 0;
+}
+
+/* Opening qemu:///embed starts, in this process, one thread per running domain that
+ * reconnects to its QEMU ("init-NAME", qemuProcessReconnect) and asks QEMU a series of
+ * questions while it holds the domain's job.  A process that leaves with one unanswered
+ * leaves QEMU to send the answer to the next client of its monitor, the next process's
+ * driver, which takes it for a broken monitor and kills QEMU.  Taking the job waits for
+ * the reconnection; virDomainGetPerfEvents() takes it and asks QEMU nothing. */
+gboolean
+svc_libvirt_settle(virConnectPtr conn, GError **error)
+{
+    g_autofree char *uri = virConnectGetURI(conn);
+    virDomainPtr *doms = NULL;
+    gboolean ok = TRUE;
+    int n;
+
+    if (!svc_libvirt_in_process(uri))
+        return TRUE;
+    if ((n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE)) < 0)
+        return svc_libvirt_error(error, "cannot list the running domains");
+    for (int i = 0; i < n; i++) {
+        /* Asked first: each call clears libvirt's last error. */
+        const char *name = virDomainGetName(doms[i]);
+        virTypedParameterPtr params = NULL;
+        int nparams = 0;
+
+        if (virDomainGetPerfEvents(doms[i], &params, &nparams, 0) == 0) {
+            virTypedParamsFree(params, nparams);
+        } else if (ok && virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+            /* A domain that went meanwhile has nothing left to wait for. */
+            g_autofree char *what = g_strdup_printf(
+                "libvirt has not finished reconnecting to the QEMU of domain '%s'", name);
+
+            ok = svc_libvirt_error(error, what);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return ok;
+}
+
 /* libvirt's own message for its last error; when a call failed without setting one, libvirt
  * says "no error", which names no cause. */
 gboolean

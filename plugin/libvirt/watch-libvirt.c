@@ -161,16 +161,6 @@ register_event(LibvirtSource *s, int id, virConnectDomainEventGenericCallback cb
     return -1;
 }
 
-/* An embedded driver runs in this process, and cannot go away without it; libvirt 9.0 takes
- * its close callback and never calls it, nor frees what it was given. */
-static gboolean
-in_process(const char *uri)
-{
-    g_autoptr(GUri) parsed = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
-
-    return parsed && g_strcmp0(g_uri_get_path(parsed), "/embed") == 0;
-}
-
 /* libvirt takes one close callback per connection: without it (another part of the application
  * has it), a connection that closes still fails the next poll. */
 static void
@@ -179,7 +169,9 @@ watch_close(LibvirtSource *s, SvcEventQueue *q)
     g_autofree char *uri = virConnectGetURI(s->conn);
     CloseData *c;
 
-    if (in_process(uri))
+    /* An embedded driver cannot go away without this process; libvirt 9.0 takes its close
+     * callback and never calls it, nor frees what it was given. */
+    if (svc_libvirt_in_process(uri))
         return;
     c = g_new0(CloseData, 1);
 
