@@ -433,9 +433,7 @@ run_child(Fixture *f)
         env.failed = TRUE;
         g_test_fail();
     }
-    r.command = g_strjoinv(" ", (char **)argv);
-    r.status = g_subprocess_get_if_exited(child) ? g_subprocess_get_exit_status(child) : -1;
-    r.signal = g_subprocess_get_if_signaled(child) ? g_subprocess_get_term_sig(child) : 0;
+    run_ended(&r, child, argv);
     if (r.status != 0) {
         explain_failure(f, &r);
         g_test_fail();

@@ -272,6 +272,14 @@ run_wait(GSubprocess *proc, guint timeout_s)
     return !killed;
 }
 
+void
+run_ended(Run *r, GSubprocess *proc, const char *const *argv)
+{
+    r->command = quote_argv(argv);
+    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+    r->signal = g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc) : 0;
+}
+
 static gboolean
 is_one_line(const char *s)
 {

@@ -45,6 +45,8 @@ GSubprocess *run_spawn(const char *const *argv);
 /* Wait for @proc to end; after @timeout_s, kill it (with its process group when it leads one,
  * as one from run_spawn() does) and wait for that.  FALSE when killed. */
 gboolean run_wait(GSubprocess *proc, guint timeout_s);
+/* @r's command (@argv, as @proc ran it), and how @proc, which has ended, ended. */
+void run_ended(Run *r, GSubprocess *proc, const char *const *argv);
 
 /* Whether @proc has not ended yet. */
 gboolean run_is_running(GSubprocess *proc);

@@ -179,9 +179,7 @@ finished(GSubprocess *proc, const char *const *argv, Run *r)
     g_assert_true(run_wait(proc, RUN_TIMEOUT_S));
     g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
     g_assert_no_error(error);
-    r->command = g_strjoinv(" ", (char **)argv);
-    r->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
-    r->signal = g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc) : 0;
+    run_ended(r, proc, argv);
 }
 
 /* QEMU hung (stopped), then gone while a command waits on it: each time one line saying
