@@ -358,32 +358,38 @@ connect_only(Raw *r, const char *path)
     r->out = g_io_stream_get_output_stream(G_IO_STREAM(r->conn));
 }
 
-/* With --max-clients 2, a third client waits in the listener's queue (no greeting), as a second
- * client of QEMU's monitor does, until one of the two leaves. */
+/* At most --max-clients at once (@data: its value, NULL for the default, which the README and
+ * the manual say is 64): the next client waits in the listener's queue (no greeting), as a
+ * second client of QEMU's monitor does, until one of them leaves. */
 static void
 test_max_clients(Proxied *f, gconstpointer data)
 {
-    static const char *const args[] = { "--max-clients", "2", NULL };
-    ProxySpec spec = { .args = args, .capture_log = TRUE };
-    g_auto(Raw) a = { NULL };
-    g_auto(Raw) b = { NULL };
-    g_auto(Raw) c = { NULL };
+    const char *max = data;
+    const char *const args[] = { "--max-clients", max, NULL };
+    ProxySpec spec = { .args = max ? args : NULL, .capture_log = TRUE };
+    guint n = max ? (guint)g_ascii_strtoull(max, NULL, 10) : 64;
+    g_autofree Raw *served = g_new0(Raw, n);
+    g_autofree char *expected = g_strdup_printf("spicevmc-qmp-proxy: %u QMP clients are "
+                                                "connected, the most allowed: the next waits "
+                                                "until one leaves", n);
+    g_auto(Raw) waiting = { NULL };
     g_autofree char *line = NULL;
     g_autoptr(json_object) greeting = NULL;
     g_autoptr(json_object) status = NULL;
 
     proxied_start(f, &spec);
-    raw_open(&a, f->path, TRUE);
-    raw_open(&b, f->path, TRUE);
+    for (guint i = 0; i < n; i++)
+        raw_open(&served[i], f->path, TRUE);
     line = proxied_log_wait(f, "QMP clients are connected");
-    g_assert_cmpstr(line, ==, "spicevmc-qmp-proxy: 2 QMP clients are connected, the most "
-                              "allowed: the next waits until one leaves");
-    connect_only(&c, f->path);
-    status = raw_exchange(&b, "{\"execute\": \"query-status\"}", -1);
-    g_assert_false(readable(&c));
-    raw_close(&a);
-    greeting = raw_read(&c);
+    g_assert_cmpstr(line, ==, expected);
+    connect_only(&waiting, f->path);
+    status = raw_exchange(&served[n - 1], "{\"execute\": \"query-status\"}", -1);
+    g_assert_false(readable(&waiting));
+    raw_close(&served[0]);
+    greeting = raw_read(&waiting);
     g_assert_nonnull(json_object_object_get(greeting, "QMP"));
+    for (guint i = 1; i < n; i++)
+        raw_close(&served[i]);
 }
 
 /* Out of file descriptors, the proxy neither spins on its listener nor floods its log: it
@@ -499,7 +505,8 @@ main(int argc, char **argv)
     ADD_PROXIED("/proxy-bounds/one-command-ahead", NULL, test_one_command_ahead);
     ADD_PROXIED_VM("/proxy-bounds/unread-events-dropped", NULL, test_unread_events_dropped);
     ADD_PROXIED("/proxy-bounds/unfinished-messages", NULL, test_unfinished_messages);
-    ADD_PROXIED_VM("/proxy-bounds/max-clients", NULL, test_max_clients);
+    ADD_PROXIED_VM("/proxy-bounds/max-clients", "2", test_max_clients);
+    ADD_PROXIED_VM("/proxy-bounds/max-clients-default", NULL, test_max_clients);
     ADD_PROXIED_VM("/proxy-bounds/out-of-fds", NULL, test_out_of_fds);
     ADD_PROXIED_VM("/proxy-bounds/log-never-blocks", NULL, test_log_never_blocks);
     return g_test_run();
