@@ -183,17 +183,18 @@ sync_follower_output(SyncFollower *s)
 }
 
 void
-sync_follower_stop(SyncFollower *s)
+sync_follower_stop(SyncFollower *s, int signum)
 {
     g_autoptr(GError) error = NULL;
 
-    g_subprocess_send_signal(s->proc, SIGTERM);
+    g_subprocess_send_signal(s->proc, signum);
     g_subprocess_wait(s->proc, NULL, &error);
     g_assert_no_error(error);
     g_thread_join(g_steal_pointer(&s->reader));
     sync_follower_output(s);
     if (!g_subprocess_get_if_exited(s->proc) || g_subprocess_get_exit_status(s->proc) != 0) {
-        g_printerr("# %s did not exit 0 on SIGTERM; it printed:\n%s", s->command, s->seen->str);
+        g_printerr("# %s did not exit 0 on %s; it printed:\n%s", s->command,
+                   g_strsignal(signum), s->seen->str);
         g_assert_true(g_subprocess_get_if_exited(s->proc));
         g_assert_cmpint(g_subprocess_get_exit_status(s->proc), ==, 0);
     }

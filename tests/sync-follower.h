@@ -28,8 +28,8 @@ void sync_follower_wait_all(SyncFollower *s, const char *const *fragments);
 const char *sync_follower_pid(SyncFollower *s);
 /* Every line it printed so far, for assertions on what it did not say. */
 const char *sync_follower_output(SyncFollower *s);
-/* SIGTERM, and wait: it must exit 0. */
-void sync_follower_stop(SyncFollower *s);
+/* @signum (SIGTERM or SIGINT, as the README says), and wait: it must exit 0. */
+void sync_follower_stop(SyncFollower *s, int signum);
 void sync_follower_free(SyncFollower *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SyncFollower, sync_follower_free)
 

@@ -5,6 +5,7 @@
  * is survived, and what changed meanwhile applied. */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,7 +113,7 @@ virsh_config(Fixture *f, const char *arg)
     xml = virsh_ok(f->uri, "dumpxml", f->name);
     g_assert_true(has_alias_in(xml, "channel", "ua-vdagent0"));
     g_assert_false(has_alias_in(xml, "channel", "channel0"));
-    sync_follower_stop(s);
+    sync_follower_stop(s, SIGTERM);
 }
 
 /* ---- virt-manager's Add Hardware, and a real guest ------------------------ */
@@ -234,7 +235,7 @@ virt_manager_guest(const char *dir, const char *name, const char *other)
     g_assert_no_error(error);
     g_assert_false(qemu_has_device(SYSTEM_URI, name, "ua-port0"));
 
-    sync_follower_stop(s);
+    sync_follower_stop(s, SIGTERM);
     g_assert_null(strstr(sync_follower_output(s), other));
     other_after = virsh_ok(SYSTEM_URI, "dumpxml", other);
     g_assert_cmpstr(other_after, ==, other_live);
@@ -335,7 +336,8 @@ restart_case(PrivateLibvirtd *p)
     virt_manager_add(p->uri, "svc-a", GUEST_PORT_XML);
     wait_change(s, "domain 'svc-a': 'ua-port0' (port " GUEST_PORT ") added live");
     g_assert_null(strstr(sync_follower_output(s), "error"));
-    sync_follower_stop(s);
+    /* Ctrl-C where it runs in a terminal: it exits 0, as on SIGTERM. */
+    sync_follower_stop(s, SIGINT);
 }
 
 static void
