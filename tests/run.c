@@ -481,3 +481,34 @@ run_is_running(GSubprocess *proc)
     return id && waitid(P_PID, atoi(id), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
            info.si_pid == 0;
 }
+
+/* Whether process @pid has a thread whose name starts with @prefix. */
+static gboolean
+has_thread(const char *pid, const char *prefix)
+{
+    g_autofree char *tasks = g_build_filename("/proc", pid, "task", NULL);
+    g_autoptr(GDir) dir = g_dir_open(tasks, 0, NULL);
+    const char *tid;
+
+    while (dir && (tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(tasks, tid, "comm", NULL);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, prefix))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+run_wait_thread(GSubprocess *proc, const char *prefix, guint timeout_s)
+{
+    const char *pid = g_subprocess_get_identifier(proc);
+    gint64 end = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+
+    while (run_is_running(proc) && !has_thread(pid, prefix)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(POLL_MS * 1000);
+    }
+    return run_is_running(proc);
+}

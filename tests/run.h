@@ -50,6 +50,9 @@ void run_ended(Run *r, GSubprocess *proc, const char *const *argv);
 
 /* Whether @proc has not ended yet. */
 gboolean run_is_running(GSubprocess *proc);
+/* Wait until @proc has a thread whose name starts with @prefix (libvirt names its threads):
+ * FALSE when @proc ended first; the test fails after @timeout_s. */
+gboolean run_wait_thread(GSubprocess *proc, const char *prefix, guint timeout_s);
 /* Wait for process @pid, ours or not, to end, until @deadline (g_get_monotonic_time());
  * FALSE when it has not. */
 gboolean run_wait_pid_gone(int pid, gint64 deadline);

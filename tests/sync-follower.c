@@ -165,6 +165,12 @@ sync_follower_pid(SyncFollower *s)
     return g_subprocess_get_identifier(s->proc);
 }
 
+GSubprocess *
+sync_follower_process(SyncFollower *s)
+{
+    return s->proc;
+}
+
 const char *
 sync_follower_output(SyncFollower *s)
 {

@@ -26,6 +26,8 @@ char *sync_follower_wait(SyncFollower *s, const char *fragment);
 void sync_follower_wait_all(SyncFollower *s, const char *const *fragments);
 /* Its pid, as text. */
 const char *sync_follower_pid(SyncFollower *s);
+/* Its process, to signal or look into (run.h) while it runs. */
+GSubprocess *sync_follower_process(SyncFollower *s);
 /* Every line it printed so far, for assertions on what it did not say. */
 const char *sync_follower_output(SyncFollower *s);
 /* @signum (SIGTERM or SIGINT, as the README says), and wait: it must exit 0. */

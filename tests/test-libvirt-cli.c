@@ -219,24 +219,6 @@ qemu_hung_then_gone(Fixture *f, const char *arg)
                                        gone.err, 0, 0));
 }
 
-/* Whether process @pid has a thread whose name starts with @prefix. */
-static gboolean
-has_thread(const char *pid, const char *prefix)
-{
-    g_autofree char *tasks = g_build_filename("/proc", pid, "task", NULL);
-    g_autoptr(GDir) dir = g_dir_open(tasks, 0, NULL);
-    const char *tid;
-
-    while (dir && (tid = g_dir_read_name(dir))) {
-        g_autofree char *path = g_build_filename(tasks, tid, "comm", NULL);
-        g_autofree char *comm = NULL;
-
-        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, prefix))
-            return TRUE;
-    }
-    return FALSE;
-}
-
 /* A command on qemu:///embed leaves only once libvirt's reconnection to QEMU, which opening
  * the root started in the command's process ("init-DOMAIN", qemuProcessReconnect), is over:
  * one that left with a question to QEMU unanswered would have QEMU answer the next process's
@@ -254,18 +236,13 @@ leaves_after_reconnection(Fixture *f, const char *arg)
     g_autoptr(GSubprocess) enabling = NULL;
     g_auto(Run) r = { NULL };
     g_autofree char *state = virsh_ok(f->uri, "domstate", f->name);
-    g_autofree char *state_after = NULL, *expected = NULL, *command_pid = NULL;
+    g_autofree char *state_after = NULL, *expected = NULL;
     int pid = domain_qemu_pid(f);
 
     g_free(cli_ok(f->uri, f->name, "enable", "--wrapper", WRAPPER));
     g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
     enabling = started(argv);
-    command_pid = g_strdup(g_subprocess_get_identifier(enabling));
-    for (gint64 end = g_get_monotonic_time() + RUN_TIMEOUT_S * G_USEC_PER_SEC;
-         run_is_running(enabling) && !has_thread(command_pid, "init-");
-         g_usleep(G_USEC_PER_SEC / 100))
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-    if (run_is_running(enabling))
+    if (run_wait_thread(enabling, "init-", RUN_TIMEOUT_S))
         g_usleep(G_USEC_PER_SEC);
     g_assert_true(run_is_running(enabling));
     g_assert_cmpint(kill(pid, SIGCONT), ==, 0);

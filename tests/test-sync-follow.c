@@ -2,7 +2,8 @@
 /* tests/test-sync-follow.c — virt-spicevmc sync --follow on libvirtd: virt-manager's Add
  * Hardware and virsh --config go live while it runs, a real guest sees the port by name; a
  * second follower of the URI is refused; a libvirtd restart (of a libvirtd of the test's own)
- * is survived, and what changed meanwhile applied. */
+ * is survived, and what changed meanwhile applied; on qemu:///embed, a SIGTERM while libvirt
+ * reconnects to QEMU waits for the reconnection. */
 #include "config.h"
 
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "libvirt-env.h"
 #include "private-libvirtd.h"
 #include "relay.h"
+#include "run.h"
 #include "skip.h"
 #include "sync-follower.h"
 #include "testvm.h"
@@ -279,9 +281,43 @@ test_virt_manager_guest(void)
         g_test_fail();
 }
 
+/* ---- qemu:///embed -------------------------------------------------------- */
+
+/* SIGTERM while the follower's embedded driver reconnects to QEMU (its "init-DOMAIN" thread,
+ * held there by QEMU stopped): it exits 0 once the reconnection is over.  Dying in the middle
+ * of it would break the README's "SIGTERM or SIGINT: it exits 0", and leave QEMU's answer to
+ * the next process's driver, which kills QEMU for it. */
+static void
+sigterm_while_reconnecting(Fixture *f, const char *arg)
+{
+    int qemu = domain_qemu_pid(f);
+    g_autofree char *state = virsh_ok(f->uri, "domstate", f->name);
+    g_autofree char *state_after = NULL;
+    g_autoptr(SyncFollower) s = NULL;
+    GSubprocess *proc;
+
+    g_assert_cmpint(kill(qemu, SIGSTOP), ==, 0);
+    s = sync_follower_spawn(f->uri, f->dir, (const char *const[]){ f->name, NULL });
+    proc = sync_follower_process(s);
+    g_assert_true(run_wait_thread(proc, "init-", FOLLOW_TIMEOUT_S));
+    g_subprocess_send_signal(proc, SIGTERM);
+    /* A second, then no wait at all: a follower that dies of it has long been gone. */
+    g_usleep(G_USEC_PER_SEC);
+    g_assert_true(run_is_running(proc));
+    g_assert_cmpint(kill(qemu, SIGCONT), ==, 0);
+    g_assert_cmpint(sync_follower_wait_exit(s), ==, 0);
+    /* Its own errors only: valgrind, in the valgrind pass, writes there too. */
+    g_assert_null(strstr(sync_follower_output(s), "virt-spicevmc: error"));
+    state_after = virsh_ok(f->uri, "domstate", f->name);
+    g_assert_cmpstr(state_after, ==, state);
+    g_assert_cmpint(domain_qemu_pid(f), ==, qemu);
+}
+
 static const Case cases[] = {
     { "/sync-follow/system/virsh-config", TRUE, DOMAIN_RUNNING, virsh_config, REMOTE_URI, NULL,
       AGENT_XML },
+    { "/sync-follow/embed/sigterm-while-reconnecting", FALSE, DOMAIN_RUNNING,
+      sigterm_while_reconnecting },
 };
 
 /* ---- a libvirtd restart --------------------------------------------------- */

@@ -383,6 +383,9 @@ open_libvirt(Follower *f, GError **error)
         return FALSE;
     }
     cli_libvirt_connected();
+    /* On qemu:///embed this connection is a driver of its own, reconnecting on its own. */
+    if (!svc_libvirt_settle(f->conn, error))
+        return FALSE;
     if (!f->uri && !(f->uri = virConnectGetURI(f->conn))) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "cannot ask libvirt its URI: %s",
                     virGetLastErrorMessage());
@@ -513,8 +516,20 @@ on_poll(gpointer data)
 static gboolean
 on_signal(gpointer data)
 {
-    g_main_loop_quit(data);
+    Follower *f = data;
+
+    f->stopping = TRUE;
+    g_main_loop_quit(f->loop);
     return G_SOURCE_CONTINUE;
+}
+
+/* Whether SIGTERM or SIGINT came meanwhile, running what else its loop has. */
+static gboolean
+stop_requested(Follower *f)
+{
+    while (!f->stopping && g_main_context_iteration(f->context, FALSE))
+        ;
+    return f->stopping;
 }
 
 /* ---- one follower per URI ------------------------------------------------ */
@@ -583,35 +598,44 @@ gboolean
 cli_follow(Options *o, char **names, GError **error)
 {
     g_auto(Follower) f = { .o = o, .lifecycle_cb = -1, .removed_cb = -1, .lock_fd = -1 };
-    GSource *sources[3];
+    GSource *sources[3] = { NULL };
+    gboolean ok;
 
     cli_libvirt_connecting(o->uri);
     f.domains = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify)followed_free);
     f.context = g_main_context_new();
     f.loop = g_main_loop_new(f.context, FALSE);
-    if (!open_libvirt(&f, error) || !take_lock(&f, error) ||
-        (names && !resolve_names(&f, names, error)) || !connect_libvirt(&f, error))
-        return FALSE;
-    sync_noticed(&f);
-    log_line("following %s at '%s'", names ? "the domains named" : "every domain", f.uri);
+    /* From the start: a signal while it connects, or while libvirt reconnects to QEMU, ends
+     * it with status 0 once that step is over rather than in the middle of it. */
     sources[0] = g_unix_signal_source_new(SIGTERM);
     sources[1] = g_unix_signal_source_new(SIGINT);
-    sources[2] = g_timeout_source_new(POLL_INTERVAL_MS);
-    attach(&f, g_source_ref(sources[0]), on_signal, f.loop);
-    attach(&f, g_source_ref(sources[1]), on_signal, f.loop);
-    attach(&f, g_source_ref(sources[2]), on_poll, &f);
-    g_main_loop_run(f.loop);
+    attach(&f, g_source_ref(sources[0]), on_signal, &f);
+    attach(&f, g_source_ref(sources[1]), on_signal, &f);
+    ok = open_libvirt(&f, error);
+    if (ok && !stop_requested(&f))
+        ok = take_lock(&f, error) && (!names || resolve_names(&f, names, error)) &&
+             connect_libvirt(&f, error);
+    if (ok && !stop_requested(&f)) {
+        sync_noticed(&f);
+        log_line("following %s at '%s'", names ? "the domains named" : "every domain", f.uri);
+        sources[2] = g_timeout_source_new(POLL_INTERVAL_MS);
+        attach(&f, g_source_ref(sources[2]), on_poll, &f);
+        if (!stop_requested(&f))
+            g_main_loop_run(f.loop);
+    }
     f.stopping = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(sources); i++) {
-        g_source_destroy(sources[i]);
-        g_source_unref(sources[i]);
+        if (sources[i]) {
+            g_source_destroy(sources[i]);
+            g_source_unref(sources[i]);
+        }
     }
     disconnect(&f);
     /* What libvirt's thread posted meanwhile refers to @f: run it out. */
     while (g_main_context_iteration(f.context, FALSE))
         ;
-    return TRUE;
+    return ok;
 }
 
 static gint
