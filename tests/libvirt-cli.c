@@ -212,6 +212,24 @@ list_json(Fixture *f, const char *uri)
     return list;
 }
 
+char *
+list_xml(Fixture *f, const char *id, gboolean warned)
+{
+    g_auto(Run) r = { NULL };
+
+    cli(&r, f->uri, f->name, "list", "--xml", id, NULL);
+    if (r.status != 0 || !warned != !*r.err)
+        run_explain(&r);
+    g_assert_cmpint(r.status, ==, 0);
+    if (warned) {
+        g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
+        g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
+    } else {
+        g_assert_cmpstr(r.err, ==, "");
+    }
+    return g_steal_pointer(&r.out);
+}
+
 void
 domain_destroy(Fixture *f)
 {

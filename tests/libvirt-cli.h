@@ -68,6 +68,9 @@ gboolean has_alias_in(const char *xml, const char *element, const char *alias);
 /* virt-spicevmc list --json: JSON alone on stdout, and the passthrough warning on stderr
  * exactly when a channel went through passthrough. */
 json_object *list_json(Fixture *f, const char *uri);
+/* list --xml [@id]: the XML alone on stdout (returned), and on stderr the passthrough warning,
+ * exactly when @warned: the README promises it in every output mode. */
+char *list_xml(Fixture *f, const char *id, gboolean warned);
 /* virsh destroy: the domain stops.  domain_restart(): then start --paused, a new QEMU from the
  * definition. */
 void domain_destroy(Fixture *f);

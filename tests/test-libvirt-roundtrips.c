@@ -321,7 +321,7 @@ xml_into_virsh(Fixture *f, const char *arg)
     /* Passthrough channels of a running domain, into its definition through virsh. */
     g_free(virsh_ok(f->uri, "start", "--paused", f->name));
     g_free(cli_ok(f->uri, f->name, "add", "port,fqdn=org.example.q"));
-    one = cli_ok(f->uri, f->name, "list", "ua-port0", "--xml");
+    one = list_xml(f, "ua-port0", TRUE);
     g_assert_true(g_str_has_prefix(one, "<channel type=\"spiceport\">"));
     path = write_in(f, "one.xml", one);
     g_free(virsh_ok(f->uri, "attach-device", f->name, path, "--config"));

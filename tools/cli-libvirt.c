@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli-libvirt.h"
+#include "libvirt/svc-domain.h"
 
 /* The qemu:///embed?root=… URI a domain was opened on, if any: its driver runs in this process. */
 static char *embedded_uri;
@@ -86,7 +87,7 @@ static const CliDomainApi domain_api = {
     .free = svc_domain_free,
     .is_running = svc_domain_is_running,
     .list = svc_domain_list,
-    .list_xml = svc_domain_list_xml,
+    .list_xml = svc_domain_channels_xml,
     .add = svc_domain_add,
     .remove = svc_domain_remove,
     .remove_specs = svc_domain_remove_specs,

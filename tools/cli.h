@@ -16,7 +16,8 @@ typedef struct {
     void (*free)(SvcDomain *d);
     gboolean (*is_running)(SvcDomain *d);
     GPtrArray *(*list)(SvcDomain *d, GError **error);
-    char *(*list_xml)(SvcDomain *d, const char *const *ids, GError **error);
+    /* @listed: what list() gave. */
+    char *(*list_xml)(SvcDomain *d, GPtrArray *listed, const char *const *ids, GError **error);
     gboolean (*add)(SvcDomain *d, SvcSpec *const *specs, guint n, SvcAffect affect,
                     GPtrArray **added, GError **error);
     gboolean (*remove)(SvcDomain *d, const char *const *ids, SvcAffect affect,

@@ -166,11 +166,16 @@ cmd_list(Options *o, char **args, GError **error)
     if (!target_open(o, &t, error))
         return FALSE;
     if (o->xml) {
-        g_autofree char *xml = t.domain ? t.api->list_xml(t.domain, ids, error)
-                                        : svc_xml_list(t.vm, ids, error);
+        g_autoptr(GPtrArray) listed = t.domain ? t.api->list(t.domain, error) : NULL;
+        g_autofree char *xml = !t.domain ? svc_xml_list(t.vm, ids, error)
+                               : listed  ? t.api->list_xml(t.domain, listed, ids, error)
+                                         : NULL;
 
         if (!xml)
             return FALSE;
+        /* The warning is the domain's, whichever of its channels are printed. */
+        if (listed)
+            print_warnings(listed, TRUE);
         printf("%s\n", xml);
         return TRUE;
     }

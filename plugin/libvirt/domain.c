@@ -552,12 +552,17 @@ char *
 svc_domain_list_xml(SvcDomain *d, const char *const *ids, GError **error)
 {
     g_autoptr(GPtrArray) all = svc_domain_list(d, error);
+
+    return all ? svc_domain_channels_xml(d, all, ids, error) : NULL;
+}
+
+char *
+svc_domain_channels_xml(SvcDomain *d, GPtrArray *all, const char *const *ids, GError **error)
+{
     g_autoptr(GPtrArray) chosen = g_ptr_array_new();
     gboolean (*pick)(const SvcChannel *) = svc_domain_is_running(d) ? ours_running
                                                                       : ours_defined;
 
-    if (!all)
-        return NULL;
     for (guint i = 0; !ids && i < all->len; i++) {
         if (pick(all->pdata[i]))
             g_ptr_array_add(chosen, all->pdata[i]);

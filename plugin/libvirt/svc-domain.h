@@ -71,6 +71,9 @@ GPtrArray *svc_domain_read_metadata(SvcDomain *d, gboolean config, GError **erro
  * running domain's copy of it too. */
 gboolean svc_domain_write_specs(SvcDomain *d, GPtrArray *specs, GError **error);
 SvcSpec *svc_domain_find_spec(GPtrArray *specs, const char *id);
+/* svc_domain_list_xml() of @all, the domain's channels as svc_domain_list() gave them. */
+char *svc_domain_channels_xml(SvcDomain *d, GPtrArray *all, const char *const *ids,
+                              GError **error);
 /* Rewrite the live metadata from what QEMU has: entries of channels it lost drop out. */
 gboolean svc_domain_sync_live_metadata(SvcDomain *d, GError **error);
 /* What sync did to the running domain, kept in its live metadata (sync-record.c): the ids of
