@@ -57,16 +57,27 @@ assert_listed(json_object *list, const char *state, gboolean persistent)
 }
 
 /* add --persistent, remove --persistent: the running domain and its definition are clean at
- * once, and nothing comes back at the next start. */
+ * once, each removal says so (README), and nothing comes back at the next start. */
 static void
 remove_persistent(Fixture *f, const char *arg)
 {
     g_auto(Views) v = { 0 };
+    g_autofree char *out = NULL;
+    g_auto(GStrv) lines = NULL;
 
     g_free(cli_every(f, "add", "--persistent", NULL));
     views_load(&v, f);
     assert_listed(v.list, "ok", TRUE);
-    g_free(cli_every(f, "remove", "--persistent", v.list));
+    out = cli_every(f, "remove", "--persistent", v.list);
+    lines = g_strsplit(out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, G_N_ELEMENTS(every_kind) + 1);
+    for (guint i = 0; i < G_N_ELEMENTS(every_kind); i++) {
+        const char *id = member_str(json_object_array_get_idx(v.list, i), "id");
+        g_autofree char *line = g_strdup_printf("Channel '%s' removed, and from the persistent "
+                                                "definition", id);
+
+        g_assert_true(g_strv_contains((const char *const *)lines, line));
+    }
     views_assert_clean(f);
     domain_restart(f);
     views_assert_clean(f);
