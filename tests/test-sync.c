@@ -381,8 +381,14 @@ test_unit_verify(void)
     }
     g_assert_true(g_file_get_contents(UNITS_DIR "/spicevmc-sync.service", &text, NULL, &error));
     g_assert_no_error(error);
-    assert_contains(text, "EnvironmentFile=-" SYSCONFDIR "/spicevmc/sync.conf\n");
-    assert_contains(text, " sync --follow $DOMAINS\n");
+    /* What the README says of it: sync.conf's URI (default qemu:///system) and DOMAINS
+     * (default --all), after libvirtd, restarted on failure. */
+    assert_contains(text, "\nEnvironment=URI=qemu:///system\n");
+    assert_contains(text, "\nEnvironment=DOMAINS=--all\n");
+    assert_contains(text, "\nEnvironmentFile=-" SYSCONFDIR "/spicevmc/sync.conf\n");
+    assert_contains(text, "/virt-spicevmc -c ${URI} sync --follow $DOMAINS\n");
+    assert_contains(text, "\nAfter=libvirtd.service ");
+    assert_contains(text, "\nRestart=on-failure\n");
     edited = g_regex_replace_literal(exec, text, -1, 0, "ExecStart=" VIRT_SPICEVMC, 0, &error);
     g_assert_no_error(error);
     dir = g_dir_make_tmp("spicevmc-units-XXXXXX", &error);
