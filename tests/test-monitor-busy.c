@@ -86,10 +86,12 @@ hold(Fixture *f, gboolean fill)
     }
 }
 
+/* virt-spicevmc --qmp @qmp [--timeout @timeout] list; @timeout NULL: the default. */
 static void
 run_cli(Run *r, const char *qmp, const char *timeout)
 {
-    const char *argv[] = { testvm_cli_path(), "--qmp", qmp, "--timeout", timeout, "list", NULL };
+    const char *argv[] = { testvm_cli_path(), "--qmp", qmp, "list", timeout ? "--timeout" : NULL,
+                           timeout, NULL };
 
     run_argv(r, argv, NULL);
     g_test_message("stderr: %s", r->err);
@@ -196,6 +198,17 @@ test_no_greeting(Fixture *f, gconstpointer data)
                      "QMP monitor");
 }
 
+/* Without --timeout, the README's default: 10 s. */
+static void
+test_default_timeout(Fixture *f, gconstpointer data)
+{
+    g_auto(Run) r = { NULL };
+
+    hold(f, FALSE);
+    run_cli(&r, f->vm->qmp_path, NULL);
+    assert_fails(&r, "timed out after 10 s waiting for the QMP greeting");
+}
+
 /* SPICE waits for its client to speak first: silence, as from a busy monitor. */
 static void
 test_spice_socket(Fixture *f, gconstpointer data)
@@ -226,6 +239,7 @@ main(int argc, char **argv)
     ADD("/monitor-busy/queue-full", test_queue_full);
     ADD("/monitor-busy/waits", test_waits);
     ADD("/monitor-busy/no-greeting", test_no_greeting);
+    ADD("/monitor-busy/default-timeout", test_default_timeout);
     ADD("/monitor-busy/spice-socket", test_spice_socket);
     ADD("/monitor-busy/vnc-socket", test_vnc_socket);
     return g_test_run();

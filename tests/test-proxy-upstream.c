@@ -197,13 +197,15 @@ test_killed_pending(Proxied *f, gconstpointer data)
 /* ---- QEMU's monitor held by another client ------------------------------------ */
 
 /* QEMU greets the second client of a monitor only once the first has left: the proxy says so
- * within --timeout, exits 1, and removes the socket it made. */
+ * within --timeout (@data: its value; NULL, the README's default of 10 s), exits 1, and
+ * removes the socket it made. */
 static void
 test_busy_monitor(Proxied *f, gconstpointer data)
 {
+    const char *timeout = data;
     g_autofree char *listen = g_build_filename(f->vm->dir, "own.sock", NULL);
     const char *const args[] = { "--upstream", f->vm->qmp_path, "--listen", listen,
-                                 "--timeout", "1", NULL };
+                                 timeout ? "--timeout" : NULL, timeout, NULL };
     ProxySpec spec = { .args = args, .own_upstream = TRUE, .own_listener = TRUE,
                        .capture_log = TRUE };
     g_autoptr(QmpClient) holder = NULL;
@@ -218,7 +220,8 @@ test_busy_monitor(Proxied *f, gconstpointer data)
     g_assert_cmpint(g_subprocess_get_exit_status(f->proxy), ==, 1);
     line = proxied_log_wait(f, "error:");
     want = g_strdup_printf("spicevmc-qmp-proxy: error: QEMU's monitor at %s did not greet "
-                           "within 1 s: another client may hold it", f->vm->qmp_path);
+                           "within %s s: another client may hold it", f->vm->qmp_path,
+                           timeout ? timeout : "10");
     g_assert_cmpstr(line, ==, want);
     proxied_log_drain(f);
     g_assert_cmpuint(proxied_log_count(f, "spicevmc-qmp-proxy:"), ==, 1);
@@ -259,7 +262,8 @@ main(int argc, char **argv)
     ADD_PROXIED_VM("/proxy-upstream/stopped/sigterm", NULL, test_stopped_sigterm);
     ADD_PROXIED_VM("/proxy-upstream/stopped/passthrough", NULL, test_stopped_passthrough);
     ADD_PROXIED_VM("/proxy-upstream/killed/pending-answered", NULL, test_killed_pending);
-    ADD_PROXIED_VM("/proxy-upstream/busy-monitor/timeout", NULL, test_busy_monitor);
+    ADD_PROXIED_VM("/proxy-upstream/busy-monitor/timeout", "1", test_busy_monitor);
+    ADD_PROXIED_VM("/proxy-upstream/busy-monitor/default-timeout", NULL, test_busy_monitor);
     ADD_PROXIED_VM("/proxy-upstream/busy-monitor/sigterm", NULL, test_busy_monitor_sigterm);
     return g_test_run();
 }
