@@ -162,18 +162,38 @@ test_plan_bus_full(void)
     g_assert_error(error, SVC_ERROR, SVC_ERROR_CAPACITY);
 }
 
+/* The README's limits per VM, as numbers: below one a channel is planned, at it refused. */
+typedef struct {
+    const char *kind;
+    SvcClass spice_class;
+    guint limit;
+    const char *refusal;
+} ClassLimit;
+
+static const ClassLimit class_limits[] = {
+    { "serial", SVC_CLASS_PORT, 256,
+      "the VM already has 256 SPICE port channels, the most spice-server serves" },
+    { "usbredir", SVC_CLASS_USBREDIR, 256,
+      "the VM already has 256 SPICE usbredir channels, the most spice-server serves" },
+};
+
 static void
-test_plan_port_class_limit(void)
+test_plan_class_limit(gconstpointer data)
 {
+    const ClassLimit *l = data;
     g_autoptr(SvcInventory) inv = make_inventory(511);
     g_autoptr(GError) error = NULL;
-    g_autoptr(SvcPlanned) p = NULL;
+    g_autoptr(SvcPlanned) below = NULL;
+    g_autoptr(SvcPlanned) at = NULL;
 
-    inv->class_count[SVC_CLASS_PORT] = 256;
-    p = plan(inv, "serial", &error);
-    g_assert_null(p);
+    inv->class_count[l->spice_class] = l->limit - 1;
+    below = plan(inv, l->kind, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(inv->class_count[l->spice_class], ==, l->limit);
+    at = plan(inv, l->kind, &error);
+    g_assert_null(at);
     g_assert_error(error, SVC_ERROR, SVC_ERROR_CAPACITY);
-    g_assert_nonnull(strstr(error->message, "256 SPICE port channels"));
+    g_assert_cmpstr(error->message, ==, l->refusal);
 }
 
 static void
@@ -262,7 +282,12 @@ main(int argc, char **argv)
     g_test_add_func("/plan/add/port-name-in-use", test_plan_port_name_in_use);
     g_test_add_func("/plan/add/errors", test_plan_errors);
     g_test_add_func("/plan/add/bus-full", test_plan_bus_full);
-    g_test_add_func("/plan/add/port-class-limit", test_plan_port_class_limit);
+    for (guint i = 0; i < G_N_ELEMENTS(class_limits); i++) {
+        g_autofree char *path = g_strdup_printf("/plan/add/class-limit/%s",
+                                                class_limits[i].kind);
+
+        g_test_add_data_func(path, &class_limits[i], test_plan_class_limit);
+    }
     g_test_add_func("/plan/add/no-bus", test_plan_no_bus);
     g_test_add_func("/plan/add/smartcard", test_plan_smartcard);
     g_test_add_func("/plan/add/from-top", test_plan_from_top);
