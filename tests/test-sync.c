@@ -135,6 +135,9 @@ definition_goes_live(Fixture *f, const char *arg)
 {
     g_autoptr(json_object) list = NULL;
     g_autofree char *xml = NULL, *record = NULL, *added = NULL, *expected = NULL;
+    g_autofree char *missing = g_strconcat(f->name, "-missing", NULL);
+    g_autofree char *not_found = g_strdup_printf("cannot open domain '%s'", missing);
+    g_auto(Run) bad = { NULL };
     g_auto(Run) r = { NULL };
     g_auto(Run) again = { NULL };
 
@@ -143,6 +146,12 @@ definition_goes_live(Fixture *f, const char *arg)
     config_fixture(f, "attach-device", "agent.xml");
     config_fixture(f, "attach-device", "redirdev.xml");
     config_port(f, "attach-device", "org.example.sync.0", "org.example.sync.0");
+    g_assert_cmpuint(chardevs_named(f, "org.example.sync.0"), ==, 0);
+
+    /* A name that is no domain, after this one: all are checked before any changes (README),
+     * so this one is not synced either. */
+    cli(&bad, f->uri, "sync", f->name, missing);
+    assert_one_error(&bad, not_found);
     g_assert_cmpuint(chardevs_named(f, "org.example.sync.0"), ==, 0);
 
     cli(&r, f->uri, "sync", f->name);
