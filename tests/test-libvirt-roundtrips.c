@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "libvirt-cli.h"
+#include "libvirt-views.h"
 
 #define XML_DIR SRCDIR "/tests/xml"
 #define RESTORE_NS "urn:spicevmc:1"
@@ -241,6 +242,10 @@ dumpxml_forms(Fixture *f, const char *arg)
     g_autoptr(json_object) list = NULL;
     g_autofree char *out = NULL, *xml = NULL, *card = NULL;
     g_auto(Run) refused = { NULL };
+    g_auto(Run) refused_batch = { NULL };
+    g_autofree char *batch = NULL, *batch_path = NULL;
+    g_auto(Views) before = { 0 };
+    g_auto(Views) after = { 0 };
     json_object *serial;
 
     g_assert_cmpuint(elements->len, ==, G_N_ELEMENTS(dumped));
@@ -252,6 +257,17 @@ dumpxml_forms(Fixture *f, const char *arg)
         g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
         g_assert_cmpstr(elements->pdata[i], ==, text);
     }
+
+    /* The smartcard in a batch with another device: refused before anything changes. */
+    batch = g_strdup_printf("<devices>\n%s%s</devices>\n", (char *)elements->pdata[1],
+                            (char *)elements->pdata[0]);
+    batch_path = write_in(f, "batch.xml", batch);
+    views_load(&before, f);
+    cli(&refused_batch, f->uri, f->name, "detach", batch_path);
+    assert_one_error(&refused_batch, "cannot remove 'smartcard0' from the running domain: "
+                                     "libvirt cannot detach a smartcard live");
+    views_load(&after, f);
+    views_assert_same(&before, &after);
 
     out = cli_ok(f->uri, f->name, "add", "serial");
     g_assert_true(g_str_has_prefix(out, "Channel 'ua-serial0' added: serial "
