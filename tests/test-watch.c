@@ -34,6 +34,18 @@ watch_proxy(Proxied *f, json_object **first)
     return watch_proc_start_watching(args, TRUE, first);
 }
 
+/* Port w0 (chardev c-w0) added as any QMP client may, chardev-add and device_add, which
+ * QEMU announces with no event. */
+static void
+add_port_by_hand(Raw *r)
+{
+    raw_ok(r, "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"c-w0\", \"backend\": "
+              "{\"type\": \"spiceport\", \"data\": {\"fqdn\": \"" FQDN "\"}}}}");
+    raw_ok(r, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtserialport\", "
+              "\"bus\": \"vs0.0\", \"id\": \"w0\", \"chardev\": \"c-w0\", \"name\": \""
+              FQDN "\"}}");
+}
+
 /* Another client adds a port by hand (chardev-add, device_add: QEMU announces nothing) and
  * deletes it (DEVICE_DELETED): one line each, the removal from QEMU's event. */
 static void
@@ -50,11 +62,7 @@ test_raw_qmp(Proxied *f, gconstpointer data)
     g_assert_cmpuint(json_object_array_length(member(first, "channels")), ==, 0);
     watch_assert_time(first);
     raw_open(&r, f->path, TRUE);
-    raw_ok(&r, "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"c-w0\", \"backend\": "
-               "{\"type\": \"spiceport\", \"data\": {\"fqdn\": \"" FQDN "\"}}}}");
-    raw_ok(&r, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtserialport\", "
-               "\"bus\": \"vs0.0\", \"id\": \"w0\", \"chardev\": \"c-w0\", \"name\": \""
-               FQDN "\"}}");
+    add_port_by_hand(&r);
     added = watch_proc_wait(w, "channel-added", "w0");
     watch_assert_time(added);
     g_assert_cmpstr(member_str(added, "kind"), ==, "port");
@@ -76,6 +84,41 @@ test_raw_qmp(Proxied *f, gconstpointer data)
     /* Its chardev going is no second removal. */
     raw_ok(&r, "{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"c-w0\"}}");
     raw_ok(&r, "{\"execute\": \"query-status\"}");
+    watch_proc_signal(w, SIGTERM);
+    watch_proc_assert_exit(w, 0);
+}
+
+/* @line is "YYYY-MM-DD hh:mm:ss.mmm @rest", as the README shows watch's lines. */
+static void
+assert_text_line(const char *line, const char *rest)
+{
+    g_assert_nonnull(line);
+    /* Without the stamp, the whole line is shown. */
+    if (!g_regex_match_simple("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} ", line, 0, 0))
+        g_assert_cmpstr(line, ==, rest);
+    g_assert_cmpstr(line + strlen("2026-11-30 12:00:00.120 "), ==, rest);
+}
+
+/* Without --json, the lines the README shows: what there was, a channel added (here by hand,
+ * so found in QEMU's inventory) and removed (from QEMU's DEVICE_DELETED). */
+static void
+test_text(Proxied *f, gconstpointer data)
+{
+    const char *const args[] = { "--qmp", f->path, NULL };
+    g_autoptr(WatchProc) w = watch_proc_start_text(args);
+    g_autofree char *watching = watch_proc_next_line(w);
+    g_autofree char *added = NULL, *removed = NULL;
+    g_auto(Raw) r = { NULL };
+
+    assert_text_line(watching, "watching: 0 SPICE channels");
+    raw_open(&r, f->path, TRUE);
+    add_port_by_hand(&r);
+    added = watch_proc_next_line(w);
+    assert_text_line(added, "channel-added w0: port, SPICE name " FQDN ", guest port " FQDN);
+    raw_ok(&r, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"w0\"}}");
+    removed = watch_proc_next_line(w);
+    assert_text_line(removed, "channel-removed w0: port, SPICE name " FQDN ", guest port " FQDN
+                              ", from DEVICE_DELETED");
     watch_proc_signal(w, SIGTERM);
     watch_proc_assert_exit(w, 0);
 }
@@ -355,6 +398,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     ADD_PROXIED("/watch/proxy/raw-qmp", NULL, test_raw_qmp);
+    ADD_PROXIED("/watch/proxy/text", NULL, test_text);
     ADD_PROXIED_VM("/watch/qemu-monitor-refused", NULL, test_qemu_monitor_refused);
     ADD_PROXIED("/watch/proxy/sigterm", GINT_TO_POINTER(SIGTERM), test_signal);
     ADD_PROXIED("/watch/proxy/sigint", GINT_TO_POINTER(SIGINT), test_signal);

@@ -25,8 +25,8 @@ struct _WatchProc {
     gint64 arrival;           /* of the last line */
 };
 
-WatchProc *
-watch_proc_start(const char *const *args, gboolean valgrind)
+static WatchProc *
+spawn(const char *const *args, gboolean valgrind, gboolean json)
 {
     const char *prefix = valgrind ? g_getenv("SPICEVMC_TEST_VALGRIND") : NULL;
     g_autoptr(GStrvBuilder) argv = g_strv_builder_new();
@@ -44,7 +44,9 @@ watch_proc_start(const char *const *args, gboolean valgrind)
     }
     g_strv_builder_add(argv, testvm_cli_path());
     g_strv_builder_addv(argv, (const char **)args);
-    g_strv_builder_add_many(argv, "watch", "--json", NULL);
+    g_strv_builder_add(argv, "watch");
+    if (json)
+        g_strv_builder_add(argv, "--json");
     vector = g_strv_builder_end(argv);
     /* The tests choose the URI themselves. */
     g_subprocess_launcher_unsetenv(launcher, "LIBVIRT_DEFAULT_URI");
@@ -57,6 +59,18 @@ watch_proc_start(const char *const *args, gboolean valgrind)
     w->seen = g_string_new(NULL);
     w->started = g_get_monotonic_time();
     return w;
+}
+
+WatchProc *
+watch_proc_start(const char *const *args, gboolean valgrind)
+{
+    return spawn(args, valgrind, TRUE);
+}
+
+WatchProc *
+watch_proc_start_text(const char *const *args)
+{
+    return spawn(args, FALSE, FALSE);
 }
 
 void
@@ -120,11 +134,11 @@ read_some(WatchProc *w, gint64 deadline)
     return TRUE;
 }
 
-json_object *
-watch_proc_next(WatchProc *w)
+char *
+watch_proc_next_line(WatchProc *w)
 {
     gint64 deadline = g_get_monotonic_time() + WATCH_TIMEOUT_S * G_USEC_PER_SEC;
-    char *end;
+    char *end, *line;
 
     while (!(end = memchr(w->pending->str, '\n', w->pending->len))) {
         if (w->eof) {
@@ -135,17 +149,22 @@ watch_proc_next(WatchProc *w)
             g_error("the watch printed nothing for %d s; it printed before:\n%s",
                     WATCH_TIMEOUT_S, w->seen->str);
     }
-    {
-        g_autofree char *line = g_strndup(w->pending->str, end - w->pending->str);
-        json_object *obj = json_tokener_parse(line);
+    line = g_strndup(w->pending->str, end - w->pending->str);
+    w->arrival = g_get_monotonic_time();
+    g_string_erase(w->pending, 0, end - w->pending->str + 1);
+    g_string_append_printf(w->seen, "%s\n", line);
+    return line;
+}
 
-        w->arrival = g_get_monotonic_time();
-        g_string_erase(w->pending, 0, end - w->pending->str + 1);
-        g_string_append_printf(w->seen, "%s\n", line);
-        if (!json_object_is_type(obj, json_type_object))
-            g_error("the watch printed a line that is not a JSON object: %s", line);
-        return obj;
-    }
+json_object *
+watch_proc_next(WatchProc *w)
+{
+    g_autofree char *line = watch_proc_next_line(w);
+    json_object *obj = line ? json_tokener_parse(line) : NULL;
+
+    if (line && !json_object_is_type(obj, json_type_object))
+        g_error("the watch printed a line that is not a JSON object: %s", line);
+    return obj;
 }
 
 void

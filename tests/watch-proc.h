@@ -16,10 +16,15 @@ typedef struct _WatchProc WatchProc;
 /* virt-spicevmc @args… watch --json (NULL-terminated @args, before "watch"); under
  * $SPICEVMC_TEST_VALGRIND too when @valgrind. */
 WatchProc *watch_proc_start(const char *const *args, gboolean valgrind);
+/* The same without --json, its lines as people read them (watch_proc_next_line()). */
+WatchProc *watch_proc_start_text(const char *const *args);
 /* Kills it if it still runs. */
 void watch_proc_free(WatchProc *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WatchProc, watch_proc_free)
 
+/* The next line as printed, without its newline; NULL at the end of its output.  The test
+ * fails after WATCH_TIMEOUT_S without one. */
+char *watch_proc_next_line(WatchProc *w);
 /* The next line, parsed (a new reference); NULL at the end of its output.  The test fails
  * after WATCH_TIMEOUT_S without one, or on a line that is not one JSON object. */
 json_object *watch_proc_next(WatchProc *w);
