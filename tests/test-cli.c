@@ -355,27 +355,63 @@ cell(const char *table, const char *id, const char *header)
 }
 
 /* QEMU's frontend-open says whether the guest opened a virtserialport; a virtconsole's is set
- * when QEMU creates it: on a paused VM no guest opened anything. */
+ * when QEMU creates it: on a paused VM no guest opened anything.  JSON's guest-open is QEMU's
+ * value for every frontend, and a channel added by hand is marked inferred: "*" after its
+ * kind, explained under the table (README). */
 static void
 test_guest_column(void)
 {
     g_autoptr(TestVm) vm = testvm_start(0, NULL);
+    g_autoptr(QmpClient) inspect = testvm_qmp(vm);
     const char *add[] = { "add", "serial", "webdav", "usbredir", NULL };
     const char *list[] = { "list", NULL };
-    const char *ids[] = { "serial0", "webdav0", "usbredir0" };
-    const char *expect[] = { "-", "closed", "-" };
+    const struct {
+        const char *id, *kind, *guest;
+        gboolean open;
+    } expect[] = {
+        { "serial0", "serial", "-", TRUE },
+        { "webdav0", "webdav", "closed", FALSE },
+        { "usbredir0", "usbredir", "-", TRUE },
+        { "h0", "port*", "closed", FALSE },
+    };
+    g_autoptr(json_object) listed = NULL;
     g_auto(Run) r1 = { NULL };
     g_auto(Run) r2 = { NULL };
 
     run_cli(&r1, vm->qmp_path, add);
     g_assert_cmpint(r1.status, ==, 0);
+    json_object_put(testvm_exec(inspect, json_tokener_parse(
+        "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"c-h0\", \"backend\": "
+        "{\"type\": \"spiceport\", \"data\": {\"fqdn\": \"org.example.h\"}}}}")));
+    json_object_put(testvm_exec(inspect, json_tokener_parse(
+        "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtserialport\", "
+        "\"id\": \"h0\", \"chardev\": \"c-h0\", \"name\": \"org.example.h\"}}")));
     run_cli(&r2, vm->qmp_path, list);
     g_assert_cmpint(r2.status, ==, 0);
-    for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-        g_autofree char *guest = cell(r2.out, ids[i], "Guest  ");
+    listed = list_json(vm->qmp_path);
+    g_assert_cmpuint(json_object_array_length(listed), ==, G_N_ELEMENTS(expect));
+    for (guint i = 0; i < G_N_ELEMENTS(expect); i++) {
+        g_autofree char *kind = cell(r2.out, expect[i].id, "Kind ");
+        g_autofree char *guest = cell(r2.out, expect[i].id, "Guest  ");
+        json_object *ch = NULL;
 
-        g_assert_cmpstr(guest, ==, expect[i]);
+        g_assert_cmpstr(kind, ==, expect[i].kind);
+        g_assert_cmpstr(guest, ==, expect[i].guest);
+        for (size_t j = 0; j < json_object_array_length(listed); j++) {
+            json_object *e = json_object_array_get_idx(listed, j);
+
+            if (g_strcmp0(json_object_get_string(json_object_object_get(e, "id")),
+                          expect[i].id) == 0)
+                ch = e;
+        }
+        g_assert_nonnull(ch);
+        g_assert_cmpint(json_object_get_boolean(json_object_object_get(ch, "guest-open")), ==,
+                        expect[i].open);
+        g_assert_cmpint(json_object_get_boolean(json_object_object_get(ch, "inferred")), ==,
+                        g_str_has_suffix(expect[i].kind, "*"));
     }
+    g_assert_nonnull(strstr(r2.out, "\n* not added by spicevmc: kind and names inferred from "
+                                    "what QEMU shows\n"));
 }
 
 /* -q: what was asked for and nothing else; the change still happens. */
