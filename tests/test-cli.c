@@ -494,7 +494,8 @@ test_json(void)
                     "org.qemu.console.serial.");
 }
 
-/* --dry-run (--print-xml) says what would change, with the same checks, and changes nothing. */
+/* --dry-run (--print-xml) says what would change, with the same checks, and changes nothing:
+ * add, remove, detach and attach alike. */
 static void
 test_dry_run(void)
 {
@@ -505,10 +506,12 @@ test_dry_run(void)
     const char *again[] = { "add", "webdav", "--print-xml", NULL };
     const char *remove[] = { "remove", "webdav0", "--dry-run", NULL };
     const char *detach[] = { "detach", "-", "--print-xml", "--json", NULL };
+    const char *attach[] = { "attach", "-", "--dry-run", NULL };
     g_auto(Run) r0 = { NULL };
     g_auto(Run) r1 = { NULL };
     g_auto(Run) r2 = { NULL };
     g_auto(Run) r3 = { NULL };
+    g_auto(Run) r4 = { NULL };
     g_autofree char *before = NULL;
     g_autofree char *after = NULL;
     g_autoptr(json_object) plan = NULL;
@@ -537,6 +540,11 @@ test_dry_run(void)
     steps = json_object_object_get(plan, "steps");
     g_assert_cmpuint(json_object_array_length(json_object_object_get(
                          json_object_array_get_idx(steps, 0), "commands")), ==, 2);
+    run_cli_input(&r4, vm->qmp_path, attach, "<redirdev bus='usb' type='spicevmc'/>");
+    g_assert_cmpstr(r4.err, ==, "");
+    g_assert_cmpint(r4.status, ==, 0);
+    g_assert_nonnull(strstr(r4.out, "\n-> { \"execute\": \"device_add\", \"arguments\": { "
+                                    "\"driver\": \"usb-redir\""));
     after = vm_snapshot(inspect);
     g_assert_cmpstr(after, ==, before);
 }
