@@ -322,8 +322,9 @@ static const Case cases[] = {
 
 /* ---- a libvirtd restart --------------------------------------------------- */
 
+/* Domain @name on the private libvirtd, defined, and started when @start. */
 static void
-define_running(PrivateLibvirtd *p, const char *name)
+define_domain(PrivateLibvirtd *p, const char *name, gboolean start)
 {
     g_autofree char *spice_name = g_strconcat(name, "-spice.sock", NULL);
     g_autofree char *spice = g_build_filename(p->dir, "home", spice_name, NULL);
@@ -332,7 +333,8 @@ define_running(PrivateLibvirtd *p, const char *name)
     g_autofree char *path = write_file(p->dir, file, xml);
 
     g_free(virsh_ok(p->uri, "define", path));
-    g_free(virsh_ok(p->uri, "start", "--paused", name));
+    if (start)
+        g_free(virsh_ok(p->uri, "start", "--paused", name));
 }
 
 /* The follower reaches the daemon through a relay the test cuts: the daemon restarts, a
@@ -371,6 +373,12 @@ restart_case(PrivateLibvirtd *p)
     /* Events again, on the new connection: defineXML's. */
     virt_manager_add(p->uri, "svc-a", GUEST_PORT_XML);
     wait_change(s, "domain 'svc-a': 'ua-port0' (port " GUEST_PORT ") added live");
+    /* And a start's: a domain that was not running is followed from its start, so a change
+     * of its definition then goes live too. */
+    g_free(virsh_ok(p->uri, "start", "--paused", "svc-c"));
+    g_free(virsh_ok(p->uri, "attach-device", "svc-c", webdav, "--config"));
+    wait_change(s, "domain 'svc-c': " WEBDAV " added live");
+    g_assert_true(qemu_has_device(p->uri, "svc-c", "ua-webdav0"));
     g_assert_null(strstr(sync_follower_output(s), "error"));
     /* Ctrl-C where it runs in a terminal: it exits 0, as on SIGTERM. */
     sync_follower_stop(s, SIGINT);
@@ -395,8 +403,9 @@ test_libvirtd_restart(void)
         skip_missing(why_not);
         return;
     }
-    define_running(p, "svc-a");
-    define_running(p, "svc-b");
+    define_domain(p, "svc-a", TRUE);
+    define_domain(p, "svc-b", TRUE);
+    define_domain(p, "svc-c", FALSE);
     g_test_trap_subprocess(NULL, 300 * G_USEC_PER_SEC,
                            G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
     private_libvirtd_destroy(p);
