@@ -621,8 +621,8 @@ cli_follow(Options *o, char **names, GError **error)
         log_line("following %s at '%s'", names ? "the domains named" : "every domain", f.uri);
         sources[2] = g_timeout_source_new(POLL_INTERVAL_MS);
         attach(&f, g_source_ref(sources[2]), on_poll, &f);
-        if (!stop_requested(&f))
-            g_main_loop_run(f.loop);
+        /* A signal since the last look is dispatched by the loop. */
+        g_main_loop_run(f.loop);
     }
     f.stopping = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(sources); i++) {
