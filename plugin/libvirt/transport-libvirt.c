@@ -6,7 +6,11 @@
 
 #include "svc-libvirt.h"
 
+/* The SvcVm holds one reference and each registered callback one: libvirt may be running a
+ * callback on its event loop's thread when it is deregistered, and releases the callback's
+ * reference once the callback has returned. */
 typedef struct {
+    gint refs;                /* atomic */
     virConnectPtr conn;
     virDomainPtr dom;
     int monitor_cb;
@@ -190,20 +194,39 @@ transport_wait_deleted(gpointer impl, GHashTable *pending, gint64 deadline, GErr
     return svc_deletions_wait(&t->events, pending, deadline, error);
 }
 
+static LibvirtTransport *
+transport_ref(LibvirtTransport *t)
+{
+    g_atomic_int_inc(&t->refs);
+    return t;
+}
+
+/* What the callbacks share; the connection and the domain went with the SvcVm. */
+static void
+transport_unref(void *opaque)
+{
+    LibvirtTransport *t = opaque;
+
+    if (!g_atomic_int_dec_and_test(&t->refs))
+        return;
+    g_clear_pointer(&t->watcher, svc_event_queue_unref);
+    svc_deletions_clear(&t->events);
+    g_free(t);
+}
+
 static void
 transport_free(gpointer impl)
 {
     LibvirtTransport *t = impl;
 
+    /* On a connection libvirt closed these fail; libvirt releases the callbacks all the same. */
     if (t->monitor_cb >= 0)
         virConnectDomainQemuMonitorEventDeregister(t->conn, t->monitor_cb);
     if (t->lifecycle_cb >= 0)
         virConnectDomainEventDeregisterAny(t->conn, t->lifecycle_cb);
-    virDomainFree(t->dom);
-    virConnectClose(t->conn);
-    g_clear_pointer(&t->watcher, svc_event_queue_unref);
-    svc_deletions_clear(&t->events);
-    g_free(t);
+    g_clear_pointer(&t->dom, virDomainFree);
+    g_clear_pointer(&t->conn, virConnectClose);
+    transport_unref(t);
 }
 
 /* ---- the events of a watched domain ---------------------------------------- */
@@ -260,18 +283,25 @@ svc_vm_new_libvirt(virConnectPtr conn, virDomainPtr dom, GError **error)
     LibvirtTransport *t = g_new0(LibvirtTransport, 1);
     SvcVm *vm;
 
+    t->refs = 1;
     svc_deletions_init(&t->events);
     virConnectRef(conn);
     virDomainRef(dom);
     t->conn = conn;
     t->dom = dom;
-    t->monitor_cb = virConnectDomainQemuMonitorEventRegister(conn, dom, NULL,
-                                                             on_monitor_event, t, NULL, 0);
-    t->lifecycle_cb = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-                                                       t, NULL);
+    /* A refused registration keeps no reference: libvirt does not call its free function. */
+    t->lifecycle_cb = -1;
+    t->monitor_cb = virConnectDomainQemuMonitorEventRegister(conn, dom, NULL, on_monitor_event,
+                                                             transport_ref(t), transport_unref,
+                                                             0);
+    if (t->monitor_cb >= 0)
+        t->lifecycle_cb = virConnectDomainEventRegisterAny(
+            conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+            transport_ref(t), transport_unref);
     if (t->monitor_cb < 0 || t->lifecycle_cb < 0) {
+        /* Read before another call: libvirt forgets its error at the next one. */
         svc_libvirt_error(error, "cannot watch the domain's QEMU events");
+        transport_unref(t);     /* the refused registration's */
         transport_free(t);
         return NULL;
     }
