@@ -42,6 +42,11 @@ typedef struct {
     virConnectPtr conn;       /* NULL while libvirt is away */
     char *uri;                /* as libvirt names it */
     int lifecycle_cb, removed_cb;
+    /* The domain-event callbacks libvirt holds: it may be delivering one on its own thread when
+     * they are deregistered, and lets go of each once it returned. */
+    GMutex lock;
+    GCond released;
+    guint held;
     guint backoff_ms;
     gboolean lost_logged;
     gboolean stopping;        /* SIGTERM or SIGINT came: no more reconnecting */
@@ -53,9 +58,9 @@ typedef struct {
 
 /* @func in the follower's main loop, from any thread; @source is taken. */
 static void
-attach(Follower *f, GSource *source, GSourceFunc func, gpointer data)
+attach(Follower *f, GSource *source, GSourceFunc func, gpointer data, GDestroyNotify destroy)
 {
-    g_source_set_callback(source, func, data, NULL);
+    g_source_set_callback(source, func, data, destroy);
     g_source_attach(source, f->context);
     g_source_unref(source);
 }
@@ -291,6 +296,16 @@ typedef struct {
 
 static gboolean on_notice(gpointer data);
 
+/* Once it ran, or unrun with the follower's context at the end. */
+static void
+notice_free(gpointer data)
+{
+    Notice *n = data;
+
+    g_free(n->name);
+    g_free(n);
+}
+
 /* To the main thread, which does the work: libvirt's thread must keep delivering events. */
 static void
 post(Follower *f, NoticeKind kind, virDomainPtr dom)
@@ -301,7 +316,7 @@ post(Follower *f, NoticeKind kind, virDomainPtr dom)
     n->kind = kind;
     n->name = dom ? g_strdup(virDomainGetName(dom)) : NULL;
     n->when = g_get_monotonic_time();
-    attach(f, g_idle_source_new(), on_notice, n);
+    attach(f, g_idle_source_new(), on_notice, n, notice_free);
 }
 
 static int
@@ -341,6 +356,32 @@ on_close(virConnectPtr conn, int reason, void *opaque)
 static gboolean try_reconnect(gpointer data);
 
 static void
+on_released(void *opaque)
+{
+    Follower *f = opaque;
+
+    g_mutex_lock(&f->lock);
+    f->held--;
+    g_cond_broadcast(&f->released);
+    g_mutex_unlock(&f->lock);
+}
+
+static int
+subscribe_event(Follower *f, int id, virConnectDomainEventGenericCallback cb)
+{
+    int n;
+
+    g_mutex_lock(&f->lock);
+    f->held++;
+    g_mutex_unlock(&f->lock);
+    n = virConnectDomainEventRegisterAny(f->conn, NULL, id, cb, f, on_released);
+    /* libvirt keeps nothing of a registration it refuses, and keeps its error. */
+    if (n < 0)
+        on_released(f);
+    return n;
+}
+
+static void
 disconnect(Follower *f)
 {
     if (!f->conn)
@@ -350,8 +391,13 @@ disconnect(Follower *f)
         virConnectDomainEventDeregisterAny(f->conn, f->lifecycle_cb);
     if (f->removed_cb >= 0)
         virConnectDomainEventDeregisterAny(f->conn, f->removed_cb);
+    /* A close callback that runs holds off its unregistration; an event callback does not. */
     virConnectUnregisterCloseCallback(f->conn, on_close);
     f->lifecycle_cb = f->removed_cb = -1;
+    g_mutex_lock(&f->lock);
+    while (f->held)
+        g_cond_wait(&f->released, &f->lock);
+    g_mutex_unlock(&f->lock);
     g_hash_table_remove_all(f->domains);
     virConnectClose(g_steal_pointer(&f->conn));
 }
@@ -359,12 +405,10 @@ disconnect(Follower *f)
 static gboolean
 subscribe(Follower *f, GError **error)
 {
-    f->lifecycle_cb = virConnectDomainEventRegisterAny(
-        f->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), f,
-        NULL);
-    f->removed_cb = f->lifecycle_cb < 0 ? -1 : virConnectDomainEventRegisterAny(
-        f->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-        VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), f, NULL);
+    f->lifecycle_cb = subscribe_event(f, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle));
+    f->removed_cb = f->lifecycle_cb < 0 ? -1 : subscribe_event(
+        f, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed));
     if (f->removed_cb < 0 || virConnectRegisterCloseCallback(f->conn, on_close, f, NULL) < 0) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT,
                     "cannot follow libvirt's domain events at '%s': %s", f->uri,
@@ -406,7 +450,7 @@ connect_libvirt(Follower *f, GError **error)
 static void
 schedule_reconnect(Follower *f)
 {
-    attach(f, g_timeout_source_new(f->backoff_ms), try_reconnect, f);
+    attach(f, g_timeout_source_new(f->backoff_ms), try_reconnect, f, NULL);
     f->backoff_ms = MIN(f->backoff_ms * 2, BACKOFF_LAST_MS);
 }
 
@@ -457,8 +501,8 @@ named_domain(Follower *f, const char *name)
 static gboolean
 on_notice(gpointer data)
 {
-    g_autofree Notice *n = data;
-    g_autofree char *name = n->name;
+    Notice *n = data;
+    const char *name = n->name;
     Follower *f = n->f;
     Followed *fd = name ? g_hash_table_lookup(f->domains, name) : NULL;
 
@@ -589,6 +633,8 @@ follower_clear(Follower *f)
     g_clear_pointer(&f->uri, free);
     g_clear_pointer(&f->loop, g_main_loop_unref);
     g_clear_pointer(&f->context, g_main_context_unref);
+    g_mutex_clear(&f->lock);
+    g_cond_clear(&f->released);
     if (f->lock_fd >= 0)
         close(f->lock_fd);
 }
@@ -602,6 +648,8 @@ cli_follow(Options *o, char **names, GError **error)
     gboolean ok;
 
     cli_libvirt_connecting(o->uri);
+    g_mutex_init(&f.lock);
+    g_cond_init(&f.released);
     f.domains = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify)followed_free);
     f.context = g_main_context_new();
@@ -610,8 +658,8 @@ cli_follow(Options *o, char **names, GError **error)
      * it with status 0 once that step is over rather than in the middle of it. */
     sources[0] = g_unix_signal_source_new(SIGTERM);
     sources[1] = g_unix_signal_source_new(SIGINT);
-    attach(&f, g_source_ref(sources[0]), on_signal, &f);
-    attach(&f, g_source_ref(sources[1]), on_signal, &f);
+    attach(&f, g_source_ref(sources[0]), on_signal, &f, NULL);
+    attach(&f, g_source_ref(sources[1]), on_signal, &f, NULL);
     ok = open_libvirt(&f, error);
     if (ok && !stop_requested(&f))
         ok = take_lock(&f, error) && (!names || resolve_names(&f, names, error)) &&
@@ -620,7 +668,7 @@ cli_follow(Options *o, char **names, GError **error)
         sync_noticed(&f);
         log_line("following %s at '%s'", names ? "the domains named" : "every domain", f.uri);
         sources[2] = g_timeout_source_new(POLL_INTERVAL_MS);
-        attach(&f, g_source_ref(sources[2]), on_poll, &f);
+        attach(&f, g_source_ref(sources[2]), on_poll, &f, NULL);
         /* A signal since the last look is dispatched by the loop. */
         g_main_loop_run(f.loop);
     }
