@@ -179,6 +179,51 @@ add_ok(Fixture *f, const char *const *texts)
     g_assert_no_error(error);
 }
 
+/* vs0 with room for two channels (port 0 is a console's), and a second bus, vs1. */
+static void
+setup_two_buses(Fixture *f, gconstpointer data)
+{
+    const char *const extra[] = { "-device", "virtio-serial-pci,id=vs1", NULL };
+
+    fixture_start(f, 3, extra);
+}
+
+/* Two virtio-serial buses: a new channel takes the first one with room, and port numbers and
+ * guest port names are checked across both, a port added by hand included (README). */
+static void
+test_two_buses(Fixture *f, gconstpointer data)
+{
+    const char *port_name[] = { "port,fqdn=org.example.b,port-name=org.example.hand", NULL };
+    const char *nr[] = { "serial,bus=vs1.0,nr=1", NULL };
+    const char *two[] = { "serial", "webdav", NULL };
+    const char *third[] = { "stream", NULL };
+    g_autoptr(GPtrArray) first = NULL;
+    g_autoptr(GPtrArray) next = NULL;
+    g_autoptr(GError) error = NULL;
+    const SvcChannel *ch;
+
+    json_object_put(testvm_exec(f->inspect,
+                                qmp_cmd_chardev_add_spiceport("c-hand", "org.example.hand")));
+    json_object_put(testvm_exec(f->inspect, qmp_cmd_device_add_virtio_port(
+        "virtserialport", "hand", "vs1.0", 1, "c-hand", "org.example.hand")));
+    assert_add_refused(f, port_name, SVC_ERROR_NAME_IN_USE);
+    assert_add_refused(f, nr, SVC_ERROR_NAME_IN_USE);
+
+    g_assert_true(add_specs(f->svc, two, &first, &error));
+    g_assert_no_error(error);
+    for (guint i = 0; i < first->len; i++) {
+        ch = first->pdata[i];
+        g_assert_cmpstr(ch->bus, ==, "vs0.0");
+        g_assert_cmpuint(ch->nr, ==, i + 1);
+    }
+    g_assert_true(add_specs(f->svc, third, &next, &error));
+    g_assert_no_error(error);
+    ch = next->pdata[0];
+    g_assert_cmpstr(ch->bus, ==, "vs1.0");
+    g_assert_cmpuint(ch->nr, ==, 2);
+    assert_in_qemu(f, ch);
+}
+
 static void
 test_capacity_singletons(Fixture *f, gconstpointer data)
 {
@@ -329,6 +374,7 @@ main(int argc, char **argv)
     g_test_add("/channels/capacity/smartcard", Fixture, NULL, setup, test_capacity_smartcard,
                teardown);
     g_test_add("/channels/names-in-use", Fixture, NULL, setup, test_names_in_use, teardown);
+    g_test_add("/channels/two-buses", Fixture, NULL, setup_two_buses, test_two_buses, teardown);
     g_test_add("/channels/remove/refused", Fixture, NULL, setup, test_remove_refused, teardown);
     g_test_add_func("/channels/no-controllers", test_no_controllers);
     return g_test_run();
