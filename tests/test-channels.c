@@ -202,10 +202,7 @@ test_two_buses(Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     const SvcChannel *ch;
 
-    json_object_put(testvm_exec(f->inspect,
-                                qmp_cmd_chardev_add_spiceport("c-hand", "org.example.hand")));
-    json_object_put(testvm_exec(f->inspect, qmp_cmd_device_add_virtio_port(
-        "virtserialport", "hand", "vs1.0", 1, "c-hand", "org.example.hand")));
+    testvm_add_port(f->inspect, "c-hand", "hand", "vs1.0", 1, "org.example.hand");
     assert_add_refused(f, port_name, SVC_ERROR_NAME_IN_USE);
     assert_add_refused(f, nr, SVC_ERROR_NAME_IN_USE);
 

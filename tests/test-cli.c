@@ -380,9 +380,7 @@ test_guest_column(void)
 
     run_cli(&r1, vm->qmp_path, add);
     g_assert_cmpint(r1.status, ==, 0);
-    json_object_put(testvm_exec(inspect, qmp_cmd_chardev_add_spiceport("c-h0", "org.example.h")));
-    json_object_put(testvm_exec(inspect, qmp_cmd_device_add_virtio_port(
-        "virtserialport", "h0", "vs0.0", 9, "c-h0", "org.example.h")));
+    testvm_add_port(inspect, "c-h0", "h0", "vs0.0", 9, "org.example.h");
     run_cli(&r2, vm->qmp_path, list);
     g_assert_cmpint(r2.status, ==, 0);
     listed = list_json(vm->qmp_path);

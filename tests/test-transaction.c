@@ -60,14 +60,7 @@ take_ccid_id(Hooked *h)
 static void
 take_port_two(Hooked *h)
 {
-    g_autoptr(json_object) a = testvm_exec(h->f->inspect,
-                                           qmp_cmd_chardev_add_spiceport("intruder",
-                                                                         "org.example.intruder"));
-    g_autoptr(json_object) b = testvm_exec(h->f->inspect,
-                                           qmp_cmd_device_add_virtio_port("virtserialport",
-                                                                          "intruder", "vs0.0", 2,
-                                                                          "intruder",
-                                                                          "org.example.intruder"));
+    testvm_add_port(h->f->inspect, "intruder", "intruder", "vs0.0", 2, "org.example.intruder");
 }
 
 /* A snapshot without the lines naming @intruder. */

@@ -216,6 +216,15 @@ testvm_has_device(QmpClient *client, const char *id)
     return has_entry(list, "name", id);
 }
 
+void
+testvm_add_port(QmpClient *client, const char *chardev, const char *id, const char *bus,
+                guint nr, const char *name)
+{
+    json_object_put(testvm_exec(client, qmp_cmd_chardev_add_spiceport(chardev, name)));
+    json_object_put(testvm_exec(client, qmp_cmd_device_add_virtio_port("virtserialport", id, bus,
+                                                                       nr, chardev, name)));
+}
+
 static void
 collect(GPtrArray *out, const char *prefix, json_object *list, const char *key, const char *key2)
 {

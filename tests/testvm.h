@@ -49,6 +49,10 @@ guint testvm_count_spice_chardevs(QmpClient *client);
 /* TRUE when QEMU has a chardev labelled @label / a device with id @id. */
 gboolean testvm_has_chardev(QmpClient *client, const char *label);
 gboolean testvm_has_device(QmpClient *client, const char *id);
+/* Add a spiceport named @name as virtserialport @id on @bus at @nr behind chardev @chardev,
+ * by hand, the way another program than spicevmc would. */
+void testvm_add_port(QmpClient *client, const char *chardev, const char *id, const char *bus,
+                     guint nr, const char *name);
 
 /* What QEMU's query-chardev, qom-list /machine/peripheral and qom-list /objects replies
  * list, as sorted lines: what a change could touch, to prove that nothing changed. */
