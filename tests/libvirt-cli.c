@@ -502,6 +502,9 @@ env_init(const char *argv0)
 {
     g_auto(Run) r = { NULL };
 
+    /* Before any thread, and the cases' children inherit it. */
+    if (!g_test_subprocess())
+        libvirt_env_pin_cpu();
     env.argv0 = g_strdup(argv0);
     env.keep = g_getenv("SVC_TEST_KEEP") != NULL;
     if (g_test_subprocess()) {

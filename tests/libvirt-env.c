@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -39,6 +40,19 @@ libvirt_env_embed_root(void)
     g_assert_true(g_file_set_contents(conf, qemu_conf, -1, &error));
     g_assert_no_error(error);
     return root;
+}
+
+void
+libvirt_env_pin_cpu(void)
+{
+    cpu_set_t one;
+    int cpu = sched_getcpu();
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof(one), &one);
 }
 
 char *

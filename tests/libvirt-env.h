@@ -8,6 +8,13 @@
 
 /* A temp dir set up as the root of qemu:///embed (etc/qemu.conf as the brief says). */
 char *libvirt_env_embed_root(void);
+/* Keep the calling thread, and so every process it starts from now on, on the CPU it runs on.
+ * libvirt 9.0's embedded driver trusts its cache of QEMU's capabilities only in a process
+ * that reads the host CPUID the probing one read, and CPUID's topology leaf (0x1f) holds the
+ * x2APIC id of the CPU that asks: on any other CPU it probes QEMU again (~4 s each time, most
+ * of a libvirt test's time).  The QEMUs libvirt starts get every CPU back (libvirt resets their
+ * affinity).  Only speed depends on it: where the CPU cannot be known, nothing changes. */
+void libvirt_env_pin_cpu(void);
 /* "qemu:///embed?root=ROOT". */
 char *libvirt_env_embed_uri(const char *root);
 /* Wait until no process runs the embedded driver in @root (libvirt allows one at a time: it
