@@ -166,6 +166,14 @@ has_alias_in(const char *xml, const char *element, const char *alias)
 #define PASSTHROUGH_WARNING "virt-spicevmc: warning: channels managed by spicevmc go through " \
                             "QMP passthrough: libvirt taints the domain custom-monitor"
 
+/* @err is the passthrough warning, on one line. */
+static void
+assert_passthrough_warning(const char *err)
+{
+    g_assert_true(g_str_has_prefix(err, PASSTHROUGH_WARNING));
+    g_assert_cmpstr(strchr(err, '\n'), ==, "\n");
+}
+
 /* Whether @list has a channel spicevmc passed through QMP, running; and whether one of them is
  * not in the definition (*@unkept). */
 static gboolean
@@ -202,8 +210,7 @@ list_json(Fixture *f, const char *uri)
     list = parse_json(r.out);
     g_assert_true(json_object_is_type(list, json_type_array));
     if (has_passthrough(list, &unkept)) {
-        g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
-        g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
+        assert_passthrough_warning(r.err);
         /* --config is the advice only for channels that are not in the definition already. */
         assert_contains(r.err, unkept ? "add them with --config" : "they are in the definition");
     } else {
@@ -221,12 +228,10 @@ list_xml(Fixture *f, const char *id, gboolean warned)
     if (r.status != 0 || !warned != !*r.err)
         run_explain(&r);
     g_assert_cmpint(r.status, ==, 0);
-    if (warned) {
-        g_assert_true(g_str_has_prefix(r.err, PASSTHROUGH_WARNING));
-        g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
-    } else {
+    if (warned)
+        assert_passthrough_warning(r.err);
+    else
         g_assert_cmpstr(r.err, ==, "");
-    }
     return g_steal_pointer(&r.out);
 }
 
