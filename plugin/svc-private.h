@@ -177,6 +177,9 @@ json_object *svc_cmd_frontend_add(const SvcChannel *ch);
 
 /* ---- talking to QEMU (vm.c) ------------------------------------------ */
 
+/* How long each wait for QEMU or libvirt lasts when nobody says (--timeout's default). */
+#define SVC_DEFAULT_TIMEOUT_MS 10000
+
 /* For the front ends: a timeout given in @seconds (a --timeout option) in milliseconds, from
  * 1 ms to a day, or SVC_ERROR_INVALID naming @option. */
 gboolean svc_timeout_ms(const char *option, double seconds, guint *timeout_ms, GError **error);

@@ -4,8 +4,6 @@
 
 #include "svc-private.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
-
 struct _SvcVm {
     const SvcTransportOps *ops;
     gpointer impl;
@@ -24,7 +22,7 @@ svc_vm_new(const SvcTransportOps *ops, gpointer impl)
 
     vm->ops = ops;
     vm->impl = impl;
-    vm->timeout_ms = DEFAULT_TIMEOUT_MS;
+    vm->timeout_ms = SVC_DEFAULT_TIMEOUT_MS;
     return vm;
 }
 

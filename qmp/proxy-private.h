@@ -23,7 +23,6 @@ G_BEGIN_DECLS
 #define CLIENT_OUT_MAX (1024 * 1024)
 /* When what all clients leave unread passes this, the one with most is dropped. */
 #define CLIENTS_OUT_MAX (64 * 1024 * 1024)
-#define DEFAULT_MAX_CLIENTS 64
 /* After a failed accept (out of fds), the listener rests this long, doubled each time. */
 #define ACCEPT_BACKOFF_MIN_MS 50
 #define ACCEPT_BACKOFF_MAX_MS 1000

@@ -366,7 +366,7 @@ qmp_proxy_new(GSocket *upstream, QmpProxyLostFunc on_lost, gpointer user_data)
     proxy->held = g_queue_new();
     proxy->own = g_queue_new();
     proxy->clients = g_ptr_array_new();
-    proxy->max_clients = DEFAULT_MAX_CLIENTS;
+    proxy->max_clients = QMP_PROXY_DEFAULT_MAX_CLIENTS;
     proxy->budget_waiters = g_queue_new();
     proxy->commands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     proxy->filters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -394,7 +394,7 @@ qmp_proxy_set_greeting_timeout(QmpProxy *proxy, guint timeout_ms, const char *na
 void
 qmp_proxy_set_max_clients(QmpProxy *proxy, guint max_clients)
 {
-    proxy->max_clients = max_clients ? max_clients : DEFAULT_MAX_CLIENTS;
+    proxy->max_clients = max_clients ? max_clients : QMP_PROXY_DEFAULT_MAX_CLIENTS;
 }
 
 void

@@ -33,7 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpProxy, qmp_proxy_free)
 /* QEMU must greet within @timeout_ms, else the proxy is lost with a message naming @name (the
  * monitor's path) and its likely cause; before the loop runs. */
 void qmp_proxy_set_greeting_timeout(QmpProxy *proxy, guint timeout_ms, const char *name);
-/* At most @max_clients at a time (0: 64); the next wait in the listener's queue. */
+#define QMP_PROXY_DEFAULT_MAX_CLIENTS 64
+/* At most @max_clients at a time (0: QMP_PROXY_DEFAULT_MAX_CLIENTS); the next wait in the
+ * listener's queue. */
 void qmp_proxy_set_max_clients(QmpProxy *proxy, guint max_clients);
 
 /* Take no new client and no new command; what is at work goes on. */

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "service/qmp-service.h"
+#include "svc-private.h"
 
 /* libvirt lets QEMU log on stderr into the domain's log; so does the proxy. */
 #define PREFIX "spicevmc-qemu: "
-#define REMOVE_TIMEOUT_MS 10000
 
 /* The options of a QEMU "-chardev"/"-mon" value, split on commas (",," is an escaped comma
  * and stays in its option as written). */
@@ -135,7 +135,8 @@ serve(int upstream_fd, int listen_fd)
         return 1;
     }
     /* libvirt names devices itself and allocates ports from the bottom, blind to ours. */
-    SvcQmpServeOptions options = { REMOVE_TIMEOUT_MS, 0, "libvirt's monitor socket", "ua-", TRUE };
+    SvcQmpServeOptions options = { SVC_DEFAULT_TIMEOUT_MS, 0, "libvirt's monitor socket", "ua-",
+                                   TRUE };
 
     if (!svc_qmp_serve(upstream, listener, schema, &options, &error)) {
         fprintf(stderr, PREFIX "error: %s\n", error->message);

@@ -241,7 +241,9 @@ upstream_name(Options *o)
 int
 main(int argc, char **argv)
 {
-    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1, .timeout = 10, .max_clients = 64 };
+    g_auto(Options) o = { .upstream_fd = -1, .listen_fd = -1,
+                          .timeout = SVC_DEFAULT_TIMEOUT_MS / 1000.0,
+                          .max_clients = QMP_PROXY_DEFAULT_MAX_CLIENTS };
     gboolean version = FALSE;
     GOptionEntry entries[] = {
         { "upstream", 'u', 0, G_OPTION_ARG_FILENAME, &o.upstream,

@@ -12,8 +12,6 @@
 
 #include "cli.h"
 
-#define DEFAULT_TIMEOUT 10.0
-
 static void
 options_clear(Options *o)
 {
@@ -375,7 +373,7 @@ run_libvirt_cli(char **original)
 int
 cli_main(int argc, char **argv, const CliDomainApi *api)
 {
-    g_auto(Options) o = { .timeout = DEFAULT_TIMEOUT, .api = api };
+    g_auto(Options) o = { .timeout = SVC_DEFAULT_TIMEOUT_MS / 1000.0, .api = api };
     g_auto(GStrv) original = g_strdupv(argv);
     g_autoptr(GError) error = NULL;
     g_autofree GOptionEntry *globals = cli_global_entries(&o);

@@ -292,7 +292,7 @@ svc_vm_new_proxy(QmpProxy *proxy, SvcProxyTransport **transport)
 
     t->proxy = proxy;
     t->context = g_main_context_ref_thread_default();
-    t->timeout_ms = 10000;
+    t->timeout_ms = SVC_DEFAULT_TIMEOUT_MS;
     svc_deletions_init(&t->events);
     qmp_proxy_add_event_listener(proxy, on_event, t);
     if (transport)
