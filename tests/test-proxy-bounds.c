@@ -10,7 +10,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 
 #include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
@@ -20,6 +26,7 @@
 /* The proxy's bounds, as spicevmc-qmp-proxy(8) states them. */
 #define OUT_PAUSE (64 * 1024)
 #define INPUT_FREE (1024 * 1024)
+#define READ_AHEAD (64 * 1024)
 
 static const char *
 desc_of(json_object *reply)
@@ -153,6 +160,115 @@ test_non_reading_client(Proxied *f, gconstpointer data)
         }
     }
     g_assert_cmpuint(count_objects(f->inspect, "slow"), ==, OBJECTS);
+}
+
+/* The kernel's record (sock_diag) of the unix socket with inode @ino, showing @show: its
+ * attribute @type copied to @out, which is @len bytes. */
+static void
+unix_diag_get(guint32 ino, guint32 show, unsigned short type, void *out, gsize len)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } request = {
+        .nlh = { .nlmsg_len = sizeof(request), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                 .nlmsg_flags = NLM_F_REQUEST },
+        /* An exact lookup by inode: no cookie to check. */
+        .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U, .udiag_ino = ino,
+                 .udiag_show = show, .udiag_cookie = { ~0U, ~0U } },
+    };
+    union {
+        struct nlmsghdr nlh;
+        char bytes[8192];
+    } reply;
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    struct unix_diag_msg *diag;
+    struct rtattr *attr;
+    ssize_t n;
+    int left;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(send(fd, &request, sizeof(request), 0), ==, sizeof(request));
+    n = recv(fd, &reply, sizeof(reply), 0);
+    close(fd);
+    g_assert_true(n >= (ssize_t)sizeof(reply.nlh) && NLMSG_OK(&reply.nlh, (gsize)n));
+    if (reply.nlh.nlmsg_type == NLMSG_ERROR)
+        g_error("sock_diag on inode %u: %s", ino,
+                g_strerror(-((struct nlmsgerr *)NLMSG_DATA(&reply.nlh))->error));
+    g_assert_cmpuint(reply.nlh.nlmsg_type, ==, SOCK_DIAG_BY_FAMILY);
+    diag = NLMSG_DATA(&reply.nlh);
+    g_assert_cmpuint(diag->udiag_ino, ==, ino);
+    left = reply.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*diag));
+    for (attr = (struct rtattr *)(diag + 1); RTA_OK(attr, left); attr = RTA_NEXT(attr, left)) {
+        if (attr->rta_type == type) {
+            g_assert_cmpuint(RTA_PAYLOAD(attr), >=, len);
+            memcpy(out, RTA_DATA(attr), len);
+            return;
+        }
+    }
+    g_error("sock_diag on inode %u: no attribute %u", ino, type);
+}
+
+/* The bytes @r sent that the proxy has not read, as the kernel counts them in the proxy's
+ * socket (SIOCOUTQ on ours would count the kernel's buffers, not bytes). */
+static gsize
+raw_unread_by_proxy(Raw *r)
+{
+    struct stat st;
+    guint32 peer;
+    struct unix_diag_rqlen queues;
+
+    g_assert_cmpint(fstat(g_socket_get_fd(raw_socket(r)), &st), ==, 0);
+    unix_diag_get(st.st_ino, UDIAG_SHOW_PEER, UNIX_DIAG_PEER, &peer, sizeof(peer));
+    unix_diag_get(peer, UDIAG_SHOW_RQLEN, UNIX_DIAG_RQLEN, &queues, sizeof(queues));
+    return queues.udiag_rqueue;
+}
+
+/* The proxy reads a client 64 KiB ahead of the command it is at, and no further: what the
+ * client sends beyond stays in the proxy's socket, counted by the kernel.  QEMU is stopped, so
+ * the client's first command stays at QEMU. */
+static void
+test_read_ahead(Proxied *f, gconstpointer data)
+{
+    static const char command[] = "{\"execute\": \"query-status\"}\n";
+    const gsize first = strlen(command);
+    g_auto(Raw) slow = { NULL };
+    g_auto(Raw) other = { NULL };
+    g_autoptr(GString) backlog = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + READ_TIMEOUT_S * G_USEC_PER_SEC;
+    gsize sent, read;
+
+    raw_open(&slow, f->path, TRUE);
+    raw_open(&other, f->path, TRUE);
+    while (backlog->len < 4 * READ_AHEAD)
+        g_string_append(backlog, command);
+    g_assert_cmpint(kill(f->vm->pid, SIGSTOP), ==, 0);
+    sent = raw_push(&slow, backlog->str, backlog->len);
+    g_assert_cmpuint(sent, >, first + READ_AHEAD);
+    /* The first command, without its newline, and 64 KiB after it. */
+    while ((read = sent - raw_unread_by_proxy(&slow)) < first - 1 + READ_AHEAD) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("the proxy read %" G_GSIZE_FORMAT " bytes ahead in %d s", read,
+                    READ_TIMEOUT_S);
+        g_usleep(1000);
+    }
+    /* Two turns of the proxy's loop, in each of which it would read @slow if it still did
+     * (GLib dispatches every ready source of a priority in the same turn): each answer to
+     * @other is the proxy's own, since QEMU is stopped. */
+    for (guint i = 0; i < 2; i++) {
+        g_autoptr(json_object) error = raw_exchange(&other, "[]", -1);
+
+        g_assert_cmpstr(desc_of(error), ==, "QMP input must be a JSON object");
+    }
+    read = sent - raw_unread_by_proxy(&slow);
+    g_assert_cmpuint(read, <=, first + READ_AHEAD);
+
+    g_assert_cmpint(kill(f->vm->pid, SIGCONT), ==, 0);
+    for (guint i = 0; i < 2; i++) {
+        g_autoptr(json_object) status = raw_read(&slow);
+
+        g_assert_nonnull(json_object_object_get(status, "return"));
+    }
 }
 
 /* However many commands one client has sent, another's waits behind at most one of them.
@@ -503,6 +619,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     ADD_PROXIED("/proxy-bounds/non-reading-client", NULL, test_non_reading_client);
     ADD_PROXIED("/proxy-bounds/one-command-ahead", NULL, test_one_command_ahead);
+    ADD_PROXIED("/proxy-bounds/read-ahead", NULL, test_read_ahead);
     ADD_PROXIED_VM("/proxy-bounds/unread-events-dropped", NULL, test_unread_events_dropped);
     ADD_PROXIED("/proxy-bounds/unfinished-messages", NULL, test_unfinished_messages);
     ADD_PROXIED_VM("/proxy-bounds/max-clients", "2", test_max_clients);
