@@ -280,6 +280,51 @@ wrong_uri(Fixture *f, const char *uri)
     assert_one_error(&r, "");
 }
 
+/* The root of qemu:///embed is read as libvirt reads it, percent-decoded: the CLI and libvirt
+ * use the same directory, and the embedded driver's log is in ROOT/log/libvirt.log, as the
+ * README says; where libvirt's log settings cannot name that file (a space, a colon), nothing
+ * is logged, and nothing is made anywhere else. */
+static void
+embed_root_escaped(Fixture *f, const char *arg)
+{
+    const struct {
+        const char *encoded, *decoded;
+        gboolean logged;
+    } roots[] = {
+        { "a%2Cb", "a,b", TRUE },
+        { "c%20d", "c d", FALSE },
+        { "e%3Af", "e:f", FALSE },
+    };
+    const char *const stray[] = { "a%2Cb", "c%20d", "e%3Af", "c", "e" };
+    g_autofree char *expected = g_strdup_printf(
+        "virt-spicevmc: error: cannot open domain '%s': Domain not found: no domain with "
+        "matching name '%s'\n", f->name, f->name);
+
+    for (guint i = 0; i < G_N_ELEMENTS(roots); i++) {
+        g_autofree char *uri = g_strdup_printf("qemu:///embed?root=%s/%s", f->dir,
+                                               roots[i].encoded);
+        g_autofree char *root = g_build_filename(f->dir, roots[i].decoded, NULL);
+        g_autofree char *log = g_build_filename(root, "log", "libvirt.log", NULL);
+        g_autofree char *text = NULL;
+        g_auto(Run) r = { NULL };
+
+        cli(&r, uri, f->name, "list");
+        if (g_strcmp0(r.err, expected) != 0)
+            run_explain(&r);
+        g_assert_cmpstr(r.err, ==, expected);
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_true(g_file_test(root, G_FILE_TEST_IS_DIR));
+        g_assert_cmpint(g_file_get_contents(log, &text, NULL, NULL), ==, roots[i].logged);
+        if (roots[i].logged)
+            assert_contains(text, "no domain with matching name");
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(stray); i++) {
+        g_autofree char *path = g_build_filename(f->dir, stray[i], NULL);
+
+        g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    }
+}
+
 static void
 bad_ids(Fixture *f, const char *arg)
 {
@@ -560,6 +605,7 @@ static const Case cases[] = {
       "test:///nonexistent/svc-cli.xml" },
     { "/libvirt-cli/embed/errors/wrong-uri/embed-root", FALSE, DOMAIN_NONE, wrong_uri,
       "qemu:///embed?root=/dev/null/svc-cli" },
+    { "/libvirt-cli/embed/errors/root-escaped", FALSE, DOMAIN_NONE, embed_root_escaped },
     { "/libvirt-cli/system/every-kind", TRUE, DOMAIN_TRANSIENT, every_kind },
     { "/libvirt-cli/system/attach-device-after-passthrough", TRUE, DOMAIN_TRANSIENT,
       attach_after_passthrough },

@@ -308,21 +308,30 @@ check_scope(Options *o, guint c, GError **error)
 }
 
 /* The embedded libvirt driver logs its warnings to stderr; keep them in the root instead, so
- * that the user sees one line per error, as with a daemon. */
+ * that the user sees one line per error, as with a daemon.  The root is read as libvirt reads
+ * it: the URI's "root" parameter, percent-decoded. */
 static void
 quiet_embedded_libvirt(const char *uri)
 {
-    const char *root = uri ? strstr(uri, "embed?root=") : NULL;
+    g_autoptr(GUri) parsed = NULL;
+    g_autoptr(GHashTable) params = NULL;
+    const char *root;
     g_autofree char *log = NULL;
     g_autofree char *outputs = NULL;
 
-    if (!root || g_getenv("LIBVIRT_LOG_OUTPUTS"))
+    if (!uri || g_getenv("LIBVIRT_LOG_OUTPUTS") ||
+        !(parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL)) ||
+        g_strcmp0(g_uri_get_path(parsed), "/embed") != 0 || !g_uri_get_query(parsed) ||
+        !(params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE,
+                                      NULL)) ||
+        !(root = g_hash_table_lookup(params, "root")))
         return;
-    root += strlen("embed?root=");
-    log = g_strdup_printf("%.*s/log", (int)strcspn(root, "&"), root);
+    log = g_build_filename(root, "log", NULL);
     /* A root libvirt has not used yet has no log directory; where none can be made, libvirt
-     * will say why it cannot use the root, and nothing needs logging. */
-    outputs = g_mkdir_with_parents(log, 0700) == 0
+     * will say why it cannot use the root, and nothing needs logging.  libvirt's log settings
+     * cannot name a file whose path has a space (it splits them there) or a colon (it splits
+     * each one there): for such a root, nothing is logged either. */
+    outputs = !strpbrk(log, " :") && g_mkdir_with_parents(log, 0700) == 0
                   ? g_strdup_printf("3:file:%s/libvirt.log", log)
                   : g_strdup("3:file:/dev/null");
     g_setenv("LIBVIRT_LOG_OUTPUTS", outputs, TRUE);
