@@ -325,6 +325,35 @@ embed_root_escaped(Fixture *f, const char *arg)
     }
 }
 
+/* A libvirt that cannot initialize (here, LIBVIRT_LOG_OUTPUTS it cannot parse) is the error
+ * the CLI reports, with libvirt's reason, as virsh does, on each way the CLI opens libvirt;
+ * and it runs no further. */
+static void
+libvirt_init_fails(Fixture *f, const char *arg)
+{
+    const char *const commands[][7] = {
+        { VIRT_SPICEVMC, "-c", f->uri, f->name, "list", NULL },
+        { VIRT_SPICEVMC, "-c", f->uri, "sync", "--all", NULL },
+        { VIRT_SPICEVMC, "-c", f->uri, "sync", "--follow", "--all", NULL },
+    };
+    const char *env[] = { "LIBVIRT_LOG_OUTPUTS=svc-bogus", "LIBVIRT_DEFAULT_URI", NULL };
+    RunOptions o = { NULL, env };
+    g_auto(Run) v = { NULL };
+    const char *virsh_argv[] = { "virsh", "-c", f->uri, "version", NULL };
+
+    run_argv(&v, virsh_argv, &o);
+    g_assert_cmpint(v.status, !=, 0);
+    assert_contains(v.err, "error: Failed to initialize libvirt");
+    assert_contains(v.err, "'svc-bogus'");
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+        g_auto(Run) r = { NULL };
+
+        run_argv(&r, commands[i], &o);
+        run_assert_error_line(&r, "virt-spicevmc: error: cannot initialize libvirt: ",
+                              "'svc-bogus'");
+    }
+}
+
 static void
 bad_ids(Fixture *f, const char *arg)
 {
@@ -606,6 +635,7 @@ static const Case cases[] = {
     { "/libvirt-cli/embed/errors/wrong-uri/embed-root", FALSE, DOMAIN_NONE, wrong_uri,
       "qemu:///embed?root=/dev/null/svc-cli" },
     { "/libvirt-cli/embed/errors/root-escaped", FALSE, DOMAIN_NONE, embed_root_escaped },
+    { "/libvirt-cli/embed/errors/libvirt-init", FALSE, DOMAIN_NONE, libvirt_init_fails },
     { "/libvirt-cli/system/every-kind", TRUE, DOMAIN_TRANSIENT, every_kind },
     { "/libvirt-cli/system/attach-device-after-passthrough", TRUE, DOMAIN_TRANSIENT,
       attach_after_passthrough },

@@ -44,20 +44,28 @@ quiet_libxml(void *ctx, const char *msg, ...)
  * thread held (seen about once in ten opens on a busy machine, in virFork()'s child).  Every
  * error is one line printed by the command that met it: libvirt's own printing is off, and so
  * is libxml2's for the XML libvirt parses (a missing test:/// file). */
-void
-cli_libvirt_connecting(const char *uri)
+gboolean
+cli_libvirt_connecting(const char *uri, GError **error)
 {
     static gsize done;
+    static char *failure;     /* why libvirt could not initialize (LIBVIRT_LOG_OUTPUTS, …) */
     const char *which = uri ? uri : g_getenv("LIBVIRT_DEFAULT_URI");
 
     if (g_once_init_enter(&done)) {
         virSetErrorFunc(NULL, quiet_libvirt);
         xmlSetGenericErrorFunc(NULL, quiet_libxml);
-        virEventRegisterDefaultImpl();
+        if (virEventRegisterDefaultImpl() < 0)
+            failure = g_strdup(virGetLastErrorMessage());
         g_once_init_leave(&done, 1);
+    }
+    if (failure) {
+        g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "cannot initialize libvirt: %s",
+                    failure);
+        return FALSE;
     }
     if (which && strstr(which, ":///embed") && !embedded_uri)
         embedded_uri = g_strdup(which);
+    return TRUE;
 }
 
 void
@@ -76,7 +84,8 @@ open_domain(const char *uri, const char *name, guint timeout_ms, GError **error)
 {
     SvcDomain *d;
 
-    cli_libvirt_connecting(uri);
+    if (!cli_libvirt_connecting(uri, error))
+        return NULL;
     d = svc_domain_open(uri, name, timeout_ms, error);
     cli_libvirt_connected();
     return d;

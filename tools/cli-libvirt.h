@@ -7,8 +7,9 @@
 
 /* Before each connection to @uri: once per process, libvirt's and libxml2's printing off
  * (every error is one line from the command that met it) and libvirt's event loop registered;
- * and an embedded driver's URI noted, for the way out of the process. */
-void cli_libvirt_connecting(const char *uri);
+ * and an embedded driver's URI noted, for the way out of the process.  FALSE when libvirt
+ * could not initialize. */
+gboolean cli_libvirt_connecting(const char *uri, GError **error);
 /* After the first connection is open: libvirt's event loop starts in its thread. */
 void cli_libvirt_connected(void);
 

@@ -647,9 +647,10 @@ cli_follow(Options *o, char **names, GError **error)
     GSource *sources[3] = { NULL };
     gboolean ok;
 
-    cli_libvirt_connecting(o->uri);
     g_mutex_init(&f.lock);
     g_cond_init(&f.released);
+    if (!cli_libvirt_connecting(o->uri, error))
+        return FALSE;
     f.domains = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify)followed_free);
     f.context = g_main_context_new();
@@ -700,7 +701,8 @@ cli_sync_domains(const char *uri, GError **error)
     virConnectPtr conn;
     int n;
 
-    cli_libvirt_connecting(uri);
+    if (!cli_libvirt_connecting(uri, error))
+        return NULL;
     if (!(conn = virConnectOpen(uri))) {
         g_set_error(error, SVC_ERROR, SVC_ERROR_LIBVIRT, "cannot connect to libvirt at '%s': %s",
                     uri_or_default(uri), virGetLastErrorMessage());
