@@ -178,7 +178,8 @@ json_object *svc_cmd_frontend_add(const SvcChannel *ch);
 /* ---- talking to QEMU (vm.c) ------------------------------------------ */
 
 /* How long each wait for QEMU or libvirt lasts when nobody says (--timeout's default). */
-#define SVC_DEFAULT_TIMEOUT_MS 10000
+#define SVC_DEFAULT_TIMEOUT_S 10
+#define SVC_DEFAULT_TIMEOUT_MS (SVC_DEFAULT_TIMEOUT_S * 1000)
 
 /* For the front ends: a timeout given in @seconds (a --timeout option) in milliseconds, from
  * 1 ms to a day, or SVC_ERROR_INVALID naming @option. */

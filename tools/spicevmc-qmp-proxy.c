@@ -261,9 +261,10 @@ main(int argc, char **argv)
           "The QAPI schema of the commands (default: the built-in one)", "FILE" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o.timeout,
           "Seconds to wait for QEMU: its greeting, each reply to spicevmc's commands, the "
-          "confirmation of a removal (default 10)", "SECONDS" },
+          "confirmation of a removal (default " G_STRINGIFY(SVC_DEFAULT_TIMEOUT_S) ")", "SECONDS" },
         { "max-clients", 0, 0, G_OPTION_ARG_INT, &o.max_clients,
-          "Clients served at once; the next wait until one leaves (default 64)", "N" },
+          "Clients served at once; the next wait until one leaves (default "
+          G_STRINGIFY(QMP_PROXY_DEFAULT_MAX_CLIENTS) ")", "N" },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL }
     };

@@ -106,7 +106,7 @@ cli_global_entries(Options *o)
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
           "libvirt URI of the DOMAIN (default: $LIBVIRT_DEFAULT_URI, else libvirt's)", "URI" },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &o->timeout,
-          "Seconds to wait for QEMU (default 10)", "SECONDS" },
+          "Seconds to wait for QEMU (default " G_STRINGIFY(SVC_DEFAULT_TIMEOUT_S) ")", "SECONDS" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet,
           "Print only what was asked for: no messages, no table headers (errors and "
           "warnings still go to stderr)", NULL },
